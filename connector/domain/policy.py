@@ -97,8 +97,20 @@ class EscalationStep:
 
 
 NOTE_PLACEHOLDERS = frozenset(
-    {"ticket", "tier", "severity", "metric", "threshold", "target", "elapsed", "remaining", "due",
-     "playbook", "level", "calendar"}
+    {
+        "ticket",
+        "tier",
+        "severity",
+        "metric",
+        "threshold",
+        "target",
+        "elapsed",
+        "remaining",
+        "due",
+        "playbook",
+        "level",
+        "calendar",
+    }
 )
 
 

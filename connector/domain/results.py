@@ -62,6 +62,7 @@ class Crossing:
     at: datetime
     is_breach: bool
     level: int | None  # index of the escalation level it triggers, if any
+    offset: timedelta = timedelta(0)  # business time from the cycle's start to the threshold
 
 
 @dataclass(frozen=True, slots=True)
