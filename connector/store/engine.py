@@ -1,0 +1,78 @@
+"""Database URLs and engines: SQLite by default (WAL, foreign keys, busy timeout), PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_URL = "sqlite:///tierdesk.db"
+URL_ENV = "TIERDESK_DB"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_BEGIN_KEY = "tierdesk_begin"
+
+
+def resolve_url(url: str | None) -> URL:
+    """The URL given, else `$TIERDESK_DB`, else `tierdesk.db` in the working directory.
+
+    `postgresql://` and `postgres://` mean psycopg 3 (the driver tierdesk ships with).
+    """
+    text = url or os.environ.get(URL_ENV) or DEFAULT_URL
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text.removeprefix("postgres://")
+    parsed = make_url(text)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_store_engine(url: URL) -> Engine:
+    """An engine configured for the store. SQLite files get WAL journaling, enforced foreign keys,
+    a busy timeout, and write transactions that take the write lock up front (`BEGIN IMMEDIATE`),
+    so two writers queue instead of failing on a lock upgrade."""
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    memory = is_memory_sqlite(url)
+    if not memory and url.database:
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False},
+        poolclass=StaticPool if memory else None,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Transactions are issued by the "begin" hook below, not by the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql(connection.info.pop(_BEGIN_KEY, "BEGIN"))
+
+    return engine
+
+
+def begin(connection: sa.Connection, *, write: bool) -> None:
+    """Start a transaction on `connection`; on SQLite a write transaction locks immediately."""
+    if write and connection.dialect.name == "sqlite":
+        connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"
+    connection.begin()

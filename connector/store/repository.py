@@ -1,0 +1,603 @@
+"""The SQL store: tickets, events, clocks, outbox, cursors and audit on SQLite or PostgreSQL.
+
+Every public method runs in its own transaction, or joins the caller's unit of work when called
+inside `with store.transaction():` on the same thread. Writes are set-based (one statement per
+page or per evaluation, executemany with INSERT ... ON CONFLICT), never one ORM round trip per row.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Engine
+
+from connector.domain.model import Event, Ticket
+from connector.domain.policy import Metric
+from connector.domain.results import Action, ClockState, Evaluation, SlaClock
+from connector.ports import ActionResult, OutboxItem, Outcome, TicketRecord
+from connector.store import codec, migrate
+from connector.store.engine import begin, create_store_engine, resolve_url
+from connector.store.tables import (
+    OutboxStatus,
+    audit,
+    clocks,
+    cursors,
+    events,
+    meta,
+    outbox,
+    policy_versions,
+    tickets,
+)
+
+_CHUNK = 500  # bound on IN-list sizes (SQLite allows 32,766 parameters per statement)
+
+_ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
+_QUEUED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
+
+# outcome -> (new status, uncertain flag afterwards (None = left as it is), final)
+_OUTCOME_EFFECT: dict[Outcome, tuple[OutboxStatus, bool | None, bool]] = {
+    Outcome.APPLIED: (OutboxStatus.APPLIED, False, True),
+    Outcome.ALREADY_APPLIED: (OutboxStatus.ALREADY_APPLIED, False, True),
+    Outcome.FAILED: (OutboxStatus.FAILED, False, True),
+    # A RETRY may have reached the helpdesk (timeout). A CONFLICT rejects this attempt only: an
+    # earlier attempt that crashed may still have written, so the marker check stays armed.
+    Outcome.RETRY: (OutboxStatus.PENDING, None, False),
+    Outcome.CONFLICT: (OutboxStatus.PENDING, None, False),
+}
+
+
+def ticket_key(connection: str, ticket_id: str) -> str:
+    return f"{connection}:{ticket_id}"
+
+
+def split_ticket_key(key: str) -> tuple[str, str]:
+    """`<connection>:<id>` -> (connection, id). Connection names never contain a colon."""
+    connection, sep, ticket_id = key.partition(":")
+    if not sep or not connection or not ticket_id:
+        raise ValueError(f"not a ticket key (expected '<connection>:<id>'): {key!r}")
+    return connection, ticket_id
+
+
+def _error_of(result: ActionResult) -> str | None:
+    return (result.message or None) if result.outcome in _ERROR_OUTCOMES else None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _clock_row(
+    connection: str, ticket_id: str, clock: SlaClock, version: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "connection": connection,
+        "ticket_id": ticket_id,
+        "metric": clock.metric.value,
+        "cycle": clock.cycle,
+        "state": clock.state.value,
+        "calendar": clock.calendar,
+        "started_at": clock.started_at,
+        "stopped_at": clock.stopped_at,
+        "target": clock.target,
+        "elapsed": clock.elapsed,
+        "due_at": clock.due_at,
+        "breached_at": clock.breached_at,
+        "paused_spans": [codec.encode_span(span) for span in clock.paused_spans],
+        "policy_version": version,
+        "evaluated_at": at,
+    }
+
+
+class Store:
+    """The tierdesk store (implements `connector.ports.Store`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._local = threading.local()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None, *, upgrade: bool = True) -> Store:
+        """Open the store at `url` (None: `$TIERDESK_DB`, else `sqlite:///tierdesk.db`) and, unless
+        `upgrade=False`, bring its schema to the latest migration."""
+        store = cls(create_store_engine(resolve_url(url)))
+        if upgrade:
+            try:
+                store.upgrade()
+            except BaseException:
+                store.close()
+                raise
+        return store
+
+    @property
+    def url(self) -> URL:
+        return self._engine.url
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def upgrade(self) -> None:
+        """Apply pending schema migrations (idempotent, prints nothing)."""
+        migrate.upgrade(self._engine)
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (None before the first upgrade)."""
+        return migrate.current_revision(self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- units of work ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A unit of work: store calls made inside it on this thread commit together or not at all.
+
+        Nested `transaction()` blocks join the outermost one. An exception rolls everything back
+        and propagates.
+        """
+        with self._unit(write=True):
+            yield
+
+    @property
+    def in_transaction(self) -> bool:
+        return getattr(self._local, "connection", None) is not None
+
+    @contextmanager
+    def _unit(self, *, write: bool) -> Iterator[sa.Connection]:
+        current: sa.Connection | None = getattr(self._local, "connection", None)
+        if current is not None:
+            yield current
+            return
+        with self._engine.connect() as connection:
+            begin(connection, write=write)
+            self._local.connection = connection
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            else:
+                connection.commit()
+            finally:
+                self._local.connection = None
+
+    def _insert(self, connection: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        if connection.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- pull -------------------------------------------------------------------------------
+
+    def get_cursor(self, connection: str) -> str | None:
+        with self._unit(write=False) as db:
+            return db.execute(
+                sa.select(cursors.c.cursor).where(cursors.c.connection == connection)
+            ).scalar_one_or_none()
+
+    def save_pull_page(
+        self,
+        connection: str,
+        records: Sequence[TicketRecord],
+        cursor: str | None,
+        *,
+        now: datetime | None = None,
+    ) -> list[str]:
+        """Store one pulled page and its cursor atomically; return the keys of changed tickets.
+
+        A snapshot replaces the stored one only if its `updated_at` is newer. Events are merged by
+        id (known ids are ignored). A ticket counts as changed, and is marked for re-evaluation,
+        when its snapshot was replaced or it gained an event. `cursor=None` keeps the stored cursor.
+        """
+        stored_at = now or _utcnow()
+        snapshots: dict[str, Ticket] = {}
+        event_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for record in records:
+            ticket = record.ticket
+            if ticket.connection != connection:
+                raise ValueError(f"ticket {ticket.key} pulled for connection {connection!r}")
+            seen = snapshots.get(ticket.id)
+            if seen is None or ticket.updated_at > seen.updated_at:
+                snapshots[ticket.id] = ticket
+            for event in record.events:
+                event_rows[(ticket.id, event.id)] = {
+                    "connection": connection,
+                    "ticket_id": ticket.id,
+                    "event_id": event.id,
+                    "at": event.at,
+                    "kind": event.kind.value,
+                    "payload": codec.encode_event(event),
+                }
+        with self._unit(write=True) as db:
+            changed = self._upsert_snapshots(db, connection, list(snapshots.values()), stored_at)
+            with_new_events = self._merge_events(db, list(event_rows.values()))
+            self._mark_dirty(db, connection, sorted(with_new_events - changed))
+            if cursor is not None:
+                self._store_cursor(db, connection, cursor, stored_at)
+        return sorted(ticket_key(connection, ticket_id) for ticket_id in changed | with_new_events)
+
+    def _upsert_snapshots(
+        self, db: sa.Connection, connection: str, snapshots: Sequence[Ticket], stored_at: datetime
+    ) -> set[str]:
+        """Insert new snapshots, replace older ones; the ids of the rows written."""
+        if not snapshots:
+            return set()
+        insert = self._insert(db, tickets)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[tickets.c.connection, tickets.c.ticket_id],
+            set_={
+                "updated_at": insert.excluded.updated_at,
+                "created_at": insert.excluded.created_at,
+                "status": insert.excluded.status,
+                "is_open": insert.excluded.is_open,
+                "data": insert.excluded.data,
+                "stored_at": insert.excluded.stored_at,
+                "evaluated_version": None,
+            },
+            where=tickets.c.updated_at < insert.excluded.updated_at,
+        ).returning(tickets.c.ticket_id)
+        rows = [
+            {
+                "connection": connection,
+                "ticket_id": ticket.id,
+                "updated_at": ticket.updated_at,
+                "created_at": ticket.created_at,
+                "status": ticket.status.value,
+                "is_open": not ticket.status.is_done,
+                "data": codec.encode_ticket(ticket),
+                "stored_at": stored_at,
+            }
+            for ticket in snapshots
+        ]
+        return set(db.execute(upsert, rows).scalars().all())
+
+    def _merge_events(self, db: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert events whose id is new for their ticket; the ids of tickets that gained one."""
+        if not rows:
+            return set()
+        merge = (
+            self._insert(db, events)
+            .on_conflict_do_nothing(
+                index_elements=[events.c.connection, events.c.ticket_id, events.c.event_id]
+            )
+            .returning(events.c.ticket_id)
+        )
+        return set(db.execute(merge, rows).scalars().all())
+
+    def _store_cursor(self, db: sa.Connection, connection: str, cursor: str, at: datetime) -> None:
+        insert = self._insert(db, cursors)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[cursors.c.connection],
+            set_={"cursor": insert.excluded.cursor, "updated_at": insert.excluded.updated_at},
+        )
+        db.execute(upsert, {"connection": connection, "cursor": cursor, "updated_at": at})
+
+    def _mark_dirty(self, db: sa.Connection, connection: str, ticket_ids: Sequence[str]) -> None:
+        for chunk in _chunks(ticket_ids):
+            db.execute(
+                sa.update(tickets)
+                .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                .values(evaluated_version=None)
+            )
+
+    # -- tickets ----------------------------------------------------------------------------
+
+    def load_ticket(self, connection: str, ticket_id: str) -> tuple[Ticket, tuple[Event, ...]] | None:
+        """The stored snapshot and every stored event (ordered by time, then id), or None."""
+        with self._unit(write=False) as db:
+            data = db.execute(
+                sa.select(tickets.c.data).where(
+                    tickets.c.connection == connection, tickets.c.ticket_id == ticket_id
+                )
+            ).scalar_one_or_none()
+            if data is None:
+                return None
+            payloads = db.execute(
+                sa.select(events.c.payload)
+                .where(events.c.connection == connection, events.c.ticket_id == ticket_id)
+                .order_by(events.c.at, events.c.event_id)
+            ).scalars()
+            return codec.decode_ticket(data), tuple(codec.decode_event(p) for p in payloads)
+
+    def iter_open_tickets(self, connection: str | None = None, *, batch: int = _CHUNK) -> Iterator[Ticket]:
+        """Every open (not solved/closed) ticket, by connection then id, read in short batches so no
+        transaction stays open while the caller works."""
+        after: tuple[str, str] | None = None
+        while True:
+            query = sa.select(tickets.c.connection, tickets.c.ticket_id, tickets.c.data).where(
+                tickets.c.is_open.is_(True)
+            )
+            if connection is not None:
+                query = query.where(tickets.c.connection == connection)
+            if after is not None:
+                query = query.where(sa.tuple_(tickets.c.connection, tickets.c.ticket_id) > sa.tuple_(*after))
+            query = query.order_by(tickets.c.connection, tickets.c.ticket_id).limit(batch)
+            with self._unit(write=False) as db:
+                rows = db.execute(query).all()
+            for row in rows:
+                yield codec.decode_ticket(row.data)
+            if len(rows) < batch:
+                return
+            after = (rows[-1].connection, rows[-1].ticket_id)
+
+    def tickets_due_before(self, instant: datetime, connection: str | None = None) -> list[str]:
+        """Keys of open tickets whose `next_deadline` is at or before `instant`, earliest first."""
+        query = sa.select(tickets.c.connection, tickets.c.ticket_id).where(
+            tickets.c.is_open.is_(True), tickets.c.next_deadline <= instant
+        )
+        if connection is not None:
+            query = query.where(tickets.c.connection == connection)
+        query = query.order_by(tickets.c.next_deadline, tickets.c.connection, tickets.c.ticket_id)
+        with self._unit(write=False) as db:
+            return [ticket_key(row.connection, row.ticket_id) for row in db.execute(query)]
+
+    def earliest_deadline(self, connection: str | None = None) -> datetime | None:
+        """The soonest `next_deadline` of any open ticket (when the deadline job should run)."""
+        query = sa.select(sa.func.min(tickets.c.next_deadline)).where(tickets.c.is_open.is_(True))
+        if connection is not None:
+            query = query.where(tickets.c.connection == connection)
+        with self._unit(write=False) as db:
+            value: datetime | None = db.execute(query).scalar_one()
+            return value
+
+    def tickets_needing_evaluation(self, policy_version: str, connection: str | None = None) -> list[str]:
+        """Keys of tickets changed since their last evaluation (open or not), and of open tickets
+        last evaluated under another policy version. Closed tickets keep their version."""
+        version = tickets.c.evaluated_version
+        # `<` / `>` instead of `!=` so both databases can answer from the (is_open, version) index.
+        stale = sa.or_(version < policy_version, version > policy_version)
+        query = sa.select(tickets.c.connection, tickets.c.ticket_id).where(
+            sa.or_(version.is_(None), sa.and_(tickets.c.is_open.is_(True), stale))
+        )
+        if connection is not None:
+            query = query.where(tickets.c.connection == connection)
+        query = query.order_by(tickets.c.connection, tickets.c.ticket_id)
+        with self._unit(write=False) as db:
+            return [ticket_key(row.connection, row.ticket_id) for row in db.execute(query)]
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def record_evaluation(self, evaluation: Evaluation, actions_to_enqueue: Sequence[Action]) -> int:
+        """Store an evaluation's clocks and queue its actions, in one transaction.
+
+        The ticket's clocks are replaced; its next deadline, tier, severity and policy version are
+        set. Actions are inserted with INSERT ... ON CONFLICT DO NOTHING on their key: a key that
+        is already in the outbox is never queued again, whatever its status, so a threshold
+        crossing fires once. Superseded actions are stored as `skipped`. Returns how many outbox
+        rows were new. Raises KeyError if the ticket is not stored.
+        """
+        connection, ticket_id = split_ticket_key(evaluation.ticket_key)
+        at = evaluation.now
+        version = evaluation.policy_version
+        with self._unit(write=True) as db:
+            updated = db.execute(
+                sa.update(tickets)
+                .where(tickets.c.connection == connection, tickets.c.ticket_id == ticket_id)
+                .values(
+                    evaluated_version=version,
+                    evaluated_at=at,
+                    next_deadline=evaluation.next_deadline,
+                    tier=evaluation.tier.value,
+                    severity=evaluation.severity.value,
+                )
+            )
+            if updated.rowcount == 0:
+                raise KeyError(f"ticket {evaluation.ticket_key} is not in the store")
+            db.execute(
+                sa.delete(clocks).where(clocks.c.connection == connection, clocks.c.ticket_id == ticket_id)
+            )
+            if evaluation.clocks:
+                db.execute(
+                    clocks.insert(),
+                    [_clock_row(connection, ticket_id, clock, version, at) for clock in evaluation.clocks],
+                )
+            return self._enqueue(db, actions_to_enqueue, version, at)
+
+    def _enqueue(self, db: sa.Connection, actions: Sequence[Action], version: str, at: datetime) -> int:
+        if not actions:
+            return 0
+        insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
+        rows = [
+            {
+                "key": action.key,
+                "connection": action.connection,
+                "ticket_id": action.ticket_id,
+                "kind": action.kind.value,
+                "payload": codec.encode_action(action),
+                "status": (OutboxStatus.SKIPPED if action.superseded else OutboxStatus.PENDING).value,
+                "attempts": 0,
+                "uncertain": False,
+                "created_at": at,
+                "ordinal": ordinal,
+                "policy_version": version,
+            }
+            for ordinal, action in enumerate(actions)
+        ]
+        return len(db.execute(insert.returning(outbox.c.key), rows).scalars().all())
+
+    def load_clocks(self, connection: str, ticket_id: str) -> tuple[SlaClock, ...]:
+        """The clocks of the ticket's last evaluation, by metric then cycle."""
+        with self._unit(write=False) as db:
+            rows = db.execute(
+                sa.select(clocks)
+                .where(clocks.c.connection == connection, clocks.c.ticket_id == ticket_id)
+                .order_by(clocks.c.metric, clocks.c.cycle)
+            ).all()
+        return tuple(
+            SlaClock(
+                metric=Metric(row.metric),
+                cycle=row.cycle,
+                started_at=row.started_at,
+                stopped_at=row.stopped_at,
+                target=row.target,
+                elapsed=row.elapsed,
+                paused_spans=tuple(codec.decode_span(span) for span in row.paused_spans),
+                due_at=row.due_at,
+                breached_at=row.breached_at,
+                state=ClockState(row.state),
+                calendar=row.calendar,
+            )
+            for row in rows
+        )
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """The subset of `keys` already in the outbox (any status)."""
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        with self._unit(write=False) as db:
+            for chunk in _chunks(wanted):
+                found.update(db.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars())
+        return found
+
+    def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
+        """Queued actions of `connection`, oldest first (a ticket's actions in planned order).
+
+        Includes actions left `sending` by a push whose outcome was never recorded (a crash);
+        those, and any action whose earlier send may have happened, come with `uncertain=True`.
+        """
+        query = (
+            sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
+            .where(outbox.c.connection == connection, outbox.c.status.in_(_QUEUED))
+            .order_by(outbox.c.created_at, outbox.c.ordinal, outbox.c.key)
+            .limit(limit)
+        )
+        with self._unit(write=False) as db:
+            rows = db.execute(query).all()
+        return [
+            OutboxItem(
+                action=codec.decode_action(row.payload), attempts=row.attempts, uncertain=row.uncertain
+            )
+            for row in rows
+        ]
+
+    def mark_sending(self, keys: Collection[str], *, now: datetime | None = None) -> None:
+        """Record that a push of `keys` is starting: status `sending`, `uncertain`, one more attempt.
+
+        Commits before returning, so it must not run inside `transaction()`: if the process dies
+        during the HTTP call, the actions stay queued and flagged uncertain.
+        """
+        if self.in_transaction:
+            raise RuntimeError("mark_sending must commit before the push; call it outside transaction()")
+        sent_at = now or _utcnow()
+        with self._unit(write=True) as db:
+            for chunk in _chunks(sorted(set(keys))):
+                db.execute(
+                    sa.update(outbox)
+                    .where(outbox.c.key.in_(chunk), outbox.c.status.in_(_QUEUED))
+                    .values(
+                        status=OutboxStatus.SENDING.value,
+                        uncertain=True,
+                        attempts=outbox.c.attempts + 1,
+                        sent_at=sent_at,
+                    )
+                )
+
+    def record_results(self, results: Sequence[ActionResult], *, now: datetime | None = None) -> None:
+        """Record push outcomes and append them to the audit log, in one transaction.
+
+        APPLIED / ALREADY_APPLIED / FAILED are final (uncertain cleared, FAILED keeps the message).
+        RETRY and CONFLICT put the action back in the queue with its uncertain flag as it is.
+        Outcomes for actions no longer queued (already final) are audited but change nothing.
+        """
+        if not results:
+            return
+        at = now or _utcnow()
+        by_outcome: dict[Outcome, list[ActionResult]] = {}
+        for result in results:
+            by_outcome.setdefault(result.outcome, []).append(result)
+        with self._unit(write=True) as db:
+            for outcome, group in by_outcome.items():
+                status, uncertain, final = _OUTCOME_EFFECT[outcome]
+                values: dict[str, Any] = {
+                    "status": status.value,
+                    "last_error": sa.bindparam("b_error"),
+                }
+                if uncertain is not None:
+                    values["uncertain"] = uncertain
+                if final:
+                    values["finished_at"] = at
+                db.execute(
+                    sa.update(outbox)
+                    .where(outbox.c.key == sa.bindparam("b_key"), outbox.c.status.in_(_QUEUED))
+                    .values(values),
+                    [
+                        {
+                            "b_key": r.key,
+                            "b_error": (r.message or None) if outcome in _ERROR_OUTCOMES else None,
+                        }
+                        for r in group
+                    ],
+                )
+            db.execute(
+                audit.insert(),
+                [{"key": r.key, "outcome": r.outcome.value, "at": at, "message": r.message} for r in results],
+            )
+
+    def outbox_counts(self, connection: str | None = None) -> dict[str, int]:
+        """Number of outbox rows per status (every status present, zeros included)."""
+        query = sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)
+        if connection is not None:
+            query = query.where(outbox.c.connection == connection)
+        counts = {status.value: 0 for status in OutboxStatus}
+        with self._unit(write=False) as db:
+            for status, count in db.execute(query).tuples():
+                counts[status] = count
+        return counts
+
+    def audit_log(self, key: str) -> list[tuple[str, datetime, str]]:
+        """(outcome, at, message) of every recorded push attempt of `key`, oldest first."""
+        query = sa.select(audit.c.outcome, audit.c.at, audit.c.message).where(audit.c.key == key)
+        with self._unit(write=False) as db:
+            return [(row.outcome, row.at, row.message) for row in db.execute(query.order_by(audit.c.id))]
+
+    # -- policy versions and metadata -------------------------------------------------------
+
+    def record_policy_version(
+        self, version: str, config: dict[str, Any] | None = None, *, now: datetime | None = None
+    ) -> bool:
+        """Remember a policy version (first sighting wins); True if it was new."""
+        with self._unit(write=True) as db:
+            insert = self._insert(db, policy_versions).on_conflict_do_nothing(
+                index_elements=[policy_versions.c.version]
+            )
+            result = db.execute(
+                insert.returning(policy_versions.c.version),
+                {"version": version, "first_seen": now or _utcnow(), "config": config},
+            )
+            return result.scalar_one_or_none() is not None
+
+    def policy_versions_seen(self) -> list[tuple[str, datetime]]:
+        query = sa.select(policy_versions.c.version, policy_versions.c.first_seen).order_by(
+            policy_versions.c.first_seen, policy_versions.c.version
+        )
+        with self._unit(write=False) as db:
+            return [(row.version, row.first_seen) for row in db.execute(query)]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._unit(write=False) as db:
+            return db.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar_one_or_none()
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._unit(write=True) as db:
+            insert = self._insert(db, meta)
+            db.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[meta.c.key], set_={"value": insert.excluded.value}
+                ),
+                {"key": key, "value": value},
+            )

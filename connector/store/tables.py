@@ -1,0 +1,208 @@
+"""The store's tables. They describe rows, not domain objects: `codec` maps between the two.
+
+Every datetime column is `UTCDateTime`: timezone-aware in Python, UTC on disk. SQLite has no
+time zone type, so instants are written as naive UTC there and get UTC re-attached on read.
+Domain objects are kept whole as JSON (`data`, `payload`) next to the few columns the hot queries
+filter on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware instant, stored in UTC. Naive datetimes are refused on write."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored; pass an aware instant")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
+"""A JSON object column (JSONB on PostgreSQL)."""
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # planned, not sent yet (or sent and answered RETRY / CONFLICT)
+    SENDING = "sending"  # a push started; until its outcome is recorded the send is uncertain
+    APPLIED = "applied"
+    ALREADY_APPLIED = "already_applied"
+    FAILED = "failed"  # permanent error, never retried
+    SKIPPED = "skipped"  # superseded before it was ever sent
+
+
+class TicketSnapshot(SQLModel, table=True):
+    """The latest state of a ticket as pulled, plus what its last evaluation concluded.
+
+    `evaluated_version` is the policy version of the last evaluation; NULL means the ticket changed
+    since (or was never evaluated), so a restart re-evaluates it even if the cursor moved on.
+    """
+
+    __tablename__ = "ticket_snapshot"
+    __table_args__ = (
+        sa.Index("ix_ticket_snapshot_open_deadline", "is_open", "next_deadline"),
+        sa.Index("ix_ticket_snapshot_open_version", "is_open", "evaluated_version"),
+    )
+
+    connection: str = Field(primary_key=True, max_length=100)
+    ticket_id: str = Field(primary_key=True, max_length=200)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=20)
+    is_open: bool
+    data: dict[str, Any] = Field(sa_type=JSONDocument)
+    stored_at: datetime = Field(sa_type=UTCDateTime)
+    evaluated_version: str | None = Field(default=None, max_length=100)
+    evaluated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tier: str | None = Field(default=None, max_length=100)
+    severity: str | None = Field(default=None, max_length=100)
+
+
+class TicketEvent(SQLModel, table=True):
+    """One normalised event; `event_id` is the plugin's stable id, unique within its ticket."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["connection", "ticket_id"],
+            ["ticket_snapshot.connection", "ticket_snapshot.ticket_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    connection: str = Field(primary_key=True, max_length=100)
+    ticket_id: str = Field(primary_key=True, max_length=200)
+    event_id: str = Field(primary_key=True, max_length=200)
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(sa_type=JSONDocument)
+
+
+class ClockRow(SQLModel, table=True):
+    """One cycle of one SLA metric of a ticket, as of the evaluation that wrote it."""
+
+    __tablename__ = "sla_clock"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["connection", "ticket_id"],
+            ["ticket_snapshot.connection", "ticket_snapshot.ticket_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    connection: str = Field(primary_key=True, max_length=100)
+    ticket_id: str = Field(primary_key=True, max_length=200)
+    metric: str = Field(primary_key=True, max_length=40)
+    cycle: int = Field(primary_key=True)
+    state: str = Field(max_length=20)
+    calendar: str = Field(max_length=100)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    target: timedelta = Field(sa_type=sa.Interval)
+    elapsed: timedelta = Field(sa_type=sa.Interval)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    breached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paused_spans: list[Any] = Field(sa_type=JSONDocument)
+    policy_version: str = Field(max_length=100)
+    evaluated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OutboxRow(SQLModel, table=True):
+    """A planned write-back action. The idempotency key is the primary key: a key is queued once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.Index("ix_outbox_connection_status", "connection", "status", "created_at", "ordinal"),
+        sa.Index("ix_outbox_ticket", "connection", "ticket_id"),
+    )
+
+    key: str = Field(primary_key=True, max_length=500)
+    connection: str = Field(max_length=100)
+    ticket_id: str = Field(max_length=200)
+    kind: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(sa_type=JSONDocument)
+    status: str = Field(max_length=20)
+    attempts: int = 0
+    uncertain: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    ordinal: int = 0  # position in its evaluation's plan, so a ticket's actions go out in order
+    policy_version: str | None = Field(default=None, max_length=100)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+
+
+class PullCursor(SQLModel, table=True):
+    """Where the incremental pull of a connection resumes."""
+
+    __tablename__ = "pull_cursor"
+
+    connection: str = Field(primary_key=True, max_length=100)
+    cursor: str | None = None
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """The outcome of one push attempt of one outbox action."""
+
+    __tablename__ = "push_audit"
+    __table_args__ = (sa.Index("ix_push_audit_key", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=500)
+    outcome: str = Field(max_length=20)
+    at: datetime = Field(sa_type=UTCDateTime)
+    message: str = ""
+
+
+class PolicyVersion(SQLModel, table=True):
+    """A policy version (content hash) the store has seen, with its canonical configuration."""
+
+    __tablename__ = "policy_version"
+
+    version: str = Field(primary_key=True, max_length=100)
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    config: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
+
+
+class Meta(SQLModel, table=True):
+    """Small store-wide settings and markers."""
+
+    __tablename__ = "store_meta"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: str
+
+
+metadata = SQLModel.metadata
+tickets = metadata.tables["ticket_snapshot"]
+events = metadata.tables["ticket_event"]
+clocks = metadata.tables["sla_clock"]
+outbox = metadata.tables["outbox"]
+cursors = metadata.tables["pull_cursor"]
+audit = metadata.tables["push_audit"]
+policy_versions = metadata.tables["policy_version"]
+meta = metadata.tables["store_meta"]
