@@ -319,7 +319,10 @@ class BusinessCalendar:
 
         Counting starts at ``start`` if the calendar is open then, else at the next opening; a
         ``delta`` that ends exactly at a closing returns that closing (not the next opening).
-        ``delta == 0`` returns ``start`` itself. The result is aware, in :attr:`timezone`.
+        ``delta == 0`` returns ``start`` itself. The result is aware, in :attr:`timezone`; a result
+        in a repeated (fall-back) hour carries ``fold=1`` for its second occurrence, and Python
+        never finds such a value ``==`` to a datetime in another zone (PEP 495), so compare
+        results with ``<``/``>`` or after ``astimezone(UTC)``.
 
         Raises ``ValueError`` for a naive ``start``, a negative ``delta``, or when no open time
         exists in the ten years after ``start``.
