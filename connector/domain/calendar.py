@@ -46,8 +46,8 @@ _EPOCH_WEEKDAY: Final = date(1970, 1, 1).weekday()
 # Cached open intervals are grouped in blocks of 2**44 µs (about 203.6 days) of UTC time, aligned
 # on the Unix epoch, so the block of an instant is a shift rather than a calendar computation.
 _BLOCK_SHIFT: Final = 44
-# Offsets are probed this often when a block is built; tzdb never has two transitions this close
-# together, so a transition between two probes with equal offsets cannot be missed.
+# Offsets are probed this often when a block is built; tzdb has no pair of transitions that cancel
+# out within this span, so equal offsets at two probes mean no transition between them.
 _OFFSET_PROBE_US: Final = 6 * 3600 * _US_PER_SECOND
 # add() and next_open() give up after this many consecutive blocks (about ten years) without any
 # open time instead of searching forever, e.g. when explicit holidays cover every open day.
@@ -450,14 +450,15 @@ class BusinessCalendar:
         piece_start = start_us
         offset = self._offset_at(start_us)
         probe = start_us
-        while probe < end_us:
-            next_probe = min(probe + _OFFSET_PROBE_US, end_us - 1)
-            next_offset = self._offset_at(next_probe)
-            if next_offset != offset:
-                transition = self._transition_between(probe, next_probe, offset)
-                yield piece_start, transition, offset
-                piece_start, offset = transition, self._offset_at(transition)
-            probe = next_probe if next_probe > probe else end_us
+        while (next_probe := min(probe + _OFFSET_PROBE_US, end_us - 1)) > probe:
+            if self._offset_at(next_probe) == offset:
+                probe = next_probe
+                continue
+            transition = self._transition_between(probe, next_probe, offset)
+            yield piece_start, transition, offset
+            # Probe on from the transition so a second one before next_probe is found too.
+            piece_start = probe = transition
+            offset = self._offset_at(transition)
         yield piece_start, end_us, offset
 
     def _offset_at(self, at_us: int) -> int:
