@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connector.domain.model import Event, Ticket
 from connector.domain.results import Action
@@ -123,3 +123,115 @@ class SecretSource(Protocol):
 
 
 HelpdeskFactory = Mapping[str, type]
+
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+    from contextlib import AbstractContextManager
+
+    from connector.domain.results import Evaluation, SlaClock
+
+
+class Store(Protocol):
+    """Durable state: ticket snapshots and events, clocks, the outbox, pull cursors, the audit log.
+
+    Adapter: `connector.store.repository.Store` (SQLite by default, PostgreSQL by URL).
+    Contract:
+    - Every method is atomic. Inside `with store.transaction():` the calls made on the same thread
+      form one unit of work that commits at the end or, on an exception, leaves nothing behind;
+      nested blocks join the outermost. The sync writes a page and its cursor, or clock state and
+      outbox rows, this way.
+    - Ticket keys are `<connection>:<ticket id>` (`Ticket.key`). Instants are timezone-aware in and
+      out (read back in UTC); naive datetimes are refused.
+    - An outbox key is queued at most once, ever: re-planning an action whose key is already in the
+      outbox (pending, sent, applied, failed or skipped) changes nothing. That is what makes a
+      threshold crossing fire once.
+    - A push is bracketed by `mark_sending` (committed before the HTTP call) and `record_results`.
+      If the process dies in between, the actions are offered again by `pending_actions` with
+      `uncertain=True`, so the plugin checks the ticket before resending.
+    """
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work (see the class contract)."""
+        ...
+
+    def get_cursor(self, connection: str) -> str | None:
+        """The cursor stored by the last `save_pull_page` of `connection`, None before the first."""
+        ...
+
+    def save_pull_page(
+        self, connection: str, records: Sequence[TicketRecord], cursor: str | None
+    ) -> list[str]:
+        """Store a pulled page and its cursor atomically; return the keys of tickets that changed.
+
+        A snapshot replaces the stored one only if its `updated_at` is newer; events merge by id.
+        A ticket changed if its snapshot was replaced or it gained an event; it then needs
+        evaluation (see `tickets_needing_evaluation`) until `record_evaluation` runs for it, so a
+        crash after the cursor moved loses no change. `cursor=None` keeps the stored cursor.
+        """
+        ...
+
+    def load_ticket(self, connection: str, ticket_id: str) -> tuple[Ticket, tuple[Event, ...]] | None:
+        """The stored snapshot with every stored event, ordered by time then id; None if unknown."""
+        ...
+
+    def iter_open_tickets(self, connection: str | None = None) -> Iterator[Ticket]:
+        """Every ticket not solved/closed, by connection then id, without holding a transaction."""
+        ...
+
+    def tickets_due_before(self, instant: datetime, connection: str | None = None) -> list[str]:
+        """Keys of open tickets whose next deadline (from their last evaluation) is at or before
+        `instant`, earliest first."""
+        ...
+
+    def earliest_deadline(self, connection: str | None = None) -> datetime | None:
+        """The soonest next deadline of any open ticket (when the deadline job should fire)."""
+        ...
+
+    def tickets_needing_evaluation(self, policy_version: str, connection: str | None = None) -> list[str]:
+        """Keys of tickets changed since their last evaluation (open or not) and of open tickets
+        last evaluated under a different policy version. Closed tickets keep the version that
+        produced their results."""
+        ...
+
+    def record_evaluation(self, evaluation: Evaluation, actions_to_enqueue: Sequence[Action]) -> int:
+        """Replace the ticket's clocks, store its next deadline, tier, severity and policy version,
+        and queue the actions (superseded ones as skipped), all in one transaction. Keys already in
+        the outbox are left alone. Returns the number of new outbox rows. KeyError if the ticket is
+        not stored."""
+        ...
+
+    def load_clocks(self, connection: str, ticket_id: str) -> tuple[SlaClock, ...]:
+        """The clocks written by the ticket's last evaluation, by metric then cycle."""
+        ...
+
+    def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """The subset of `keys` present in the outbox, whatever their status."""
+        ...
+
+    def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
+        """Queued actions of `connection` in planned order (oldest evaluation first), including
+        those whose push started but never got an outcome (then `uncertain=True`)."""
+        ...
+
+    def mark_sending(self, keys: Collection[str]) -> None:
+        """Commit, before pushing, that `keys` are being sent: uncertain, one more attempt.
+        Refuses to run inside `transaction()` (the mark must be durable before the HTTP call)."""
+        ...
+
+    def record_results(self, results: Sequence[ActionResult]) -> None:
+        """Store outcomes and audit them. APPLIED / ALREADY_APPLIED / FAILED are final and clear the
+        uncertain flag; RETRY and CONFLICT queue the action again with its uncertain flag kept (an
+        earlier, interrupted attempt may still have written). Outcomes for actions that are already
+        final are audited only."""
+        ...
+
+    def outbox_counts(self, connection: str | None = None) -> dict[str, int]:
+        """Outbox rows per status: pending, sending, applied, already_applied, failed, skipped."""
+        ...
+
+    def record_policy_version(self, version: str, config: dict[str, Any] | None = None) -> bool:
+        """Remember a policy version and its canonical configuration; True the first time."""
+        ...
+
+    def close(self) -> None: ...

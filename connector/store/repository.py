@@ -555,7 +555,7 @@ class Store:
             query = query.where(outbox.c.connection == connection)
         counts = {status.value: 0 for status in OutboxStatus}
         with self._unit(write=False) as db:
-            for status, count in db.execute(query).tuples():
+            for status, count in db.execute(query).all():
                 counts[status] = count
         return counts
 
