@@ -185,13 +185,16 @@ class Condition:
 class Rule:
     """First-match rule: all conditions must hold; `result` is the tier or severity chosen.
 
-    `source` is `file:line` of the rule in the mappings, shown by `tierdesk explain`.
+    `source` is `file:line` of the rule in the mappings, shown by `tierdesk explain`. `calendar`
+    (customer rules only) names a calendar that replaces the tier's for the customers it matches,
+    e.g. a customer served in its own time zone; None keeps the tier's calendar.
     """
 
     name: str
     result: str
     conditions: tuple[Condition, ...]
     source: str = ""
+    calendar: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
