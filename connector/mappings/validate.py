@@ -1,0 +1,505 @@
+"""Validation of the merged sections: shape (pydantic), then references and rule reachability.
+
+Each calendar, tier, chain, rule and connection is validated on its own, so one broken entry does
+not hide the problems of the others; references are checked against every *named* entry, valid or
+not, so a broken tier is reported once rather than once per rule that uses it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, CalendarSpecError
+from connector.mappings.errors import Anchor, Issue, Loc, did_you_mean, unknown_reference
+from connector.mappings.loader import Sections
+from connector.mappings.models import (
+    CalendarModel,
+    ChainModel,
+    ConnectionModel,
+    CustomerRuleModel,
+    CustomersModel,
+    TierModel,
+    TriageModel,
+    TriageRuleModel,
+    WhenModel,
+    WritebackModel,
+)
+from connector.mappings.pydantic_errors import issues_from
+from connector.mappings.values import check_name, uses_days
+
+M = TypeVar("M", bound=BaseModel)
+
+_REQUIRED_SECTIONS = {
+    "severities": "the severity names, most severe first",
+    "tiers": "the support tiers and their targets",
+    "customers": "customer -> tier rules and default_tier",
+    "triage": "ticket -> severity rules and default_severity",
+}
+# A field key that is already a helpdesk field id needs no logical mapping.
+_FIELD_ID_RE = re.compile(r"^(\d+|customfield_\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRule:
+    index: int
+    name: str
+    result: str
+    when: WhenModel | None
+    model: CustomerRuleModel | TriageRuleModel
+    source: str  # "file:line"
+    calendar: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The validated mappings, ready to become a `Policy` (only produced when there are no errors)."""
+
+    calendars: dict[str, BusinessCalendar]
+    severities: list[str]
+    tiers: dict[str, TierModel]
+    default_tier: str
+    customer_rules: list[CheckedRule]
+    default_severity: str
+    triage_rules: list[CheckedRule]
+    chains: dict[str, ChainModel]
+    writeback: WritebackModel
+    connections: list[ConnectionModel]
+
+
+class _Validation:
+    def __init__(self, sections: Sections) -> None:
+        self.sections = sections
+        self.issues: list[Issue] = []
+        # With an unreadable file, a section may exist that we could not see: skip checks that
+        # would otherwise report it missing.
+        self.complete = sections.unreadable_files == 0
+
+    # ---------------------------------------------------------------------------- helpers
+
+    def report(self, loc: Loc, message: str, anchor: Anchor = "value") -> None:
+        self.issues.append(Issue(loc, message, anchor))
+
+    def model(self, model_type: type[M], raw: Any, loc: Loc) -> M | None:
+        try:
+            return model_type.model_validate(raw)
+        except ValidationError as error:
+            self.issues.extend(issues_from(error, loc, model_type))
+            return None
+
+    def mapping(self, section: str) -> dict[str, Any] | None:
+        raw = self.sections.raw(section)
+        if section not in self.sections.sections:
+            return None
+        if not isinstance(raw, dict):
+            self.report((section,), f"'{section}' must be a mapping of names to entries", "key")
+            return None
+        return raw
+
+    def names(self, section: str, extra: Iterable[str] = ()) -> set[str] | None:
+        """Names defined in a section (valid or not), or None when the section may be unseen."""
+        raw = self.sections.raw(section)
+        if section not in self.sections.sections:
+            return set(extra) if self.complete else None
+        if section == "severities":
+            found = {str(item) for item in raw} if isinstance(raw, list) else set()
+        elif section == "connections":
+            items = raw if isinstance(raw, list) else []
+            found = {str(item["name"]) for item in items if isinstance(item, dict) and "name" in item}
+        else:
+            found = set(raw) if isinstance(raw, dict) else set()
+        return found | set(extra)
+
+    def reference(self, loc: Loc, kind: str, name: str, known: set[str] | None) -> None:
+        if known is not None and name not in known:
+            self.report(loc, unknown_reference(kind, name, known))
+
+    def entry_names(self, section: str, raw: Mapping[str, Any]) -> None:
+        for name in raw:
+            try:
+                check_name(name)
+            except ValueError as error:
+                self.report((section, name, "[key]"), str(error), "key")
+
+    # --------------------------------------------------------------------------- sections
+
+    def calendars(self) -> dict[str, BusinessCalendar]:
+        built: dict[str, BusinessCalendar] = dict(BUILTIN_CALENDARS)
+        raw = self.mapping("calendars")
+        if raw is None:
+            return built
+        self.entry_names("calendars", raw)
+        for name, spec in raw.items():
+            loc: Loc = ("calendars", name)
+            if name in BUILTIN_CALENDARS:
+                self.report((*loc, "[key]"), f"'{name}' is built in; give this calendar another name", "key")
+                continue
+            if not isinstance(spec, str) and self.model(CalendarModel, spec, loc) is None:
+                continue
+            try:
+                built[name] = BusinessCalendar.from_spec(spec, name=name)
+            except CalendarSpecError as error:
+                self.report((*loc, *error.path), error.message)
+        return built
+
+    def severities(self) -> list[str]:
+        raw = self.sections.raw("severities")
+        if "severities" not in self.sections.sections:
+            return []
+        if not isinstance(raw, list) or not raw:
+            self.report(("severities",), "severities must be a list of names, most severe first", "key")
+            return []
+        result: list[str] = []
+        for index, item in enumerate(raw):
+            if not isinstance(item, str):
+                self.report(("severities", index), "a severity is a name such as critical")
+                continue
+            try:
+                check_name(item)
+            except ValueError as error:
+                self.report(("severities", index), str(error))
+                continue
+            if item in result:
+                self.report(("severities", index), f"severity '{item}' is listed twice")
+                continue
+            result.append(item)
+        return result
+
+    def tiers(self, calendars: Mapping[str, BusinessCalendar]) -> dict[str, TierModel]:
+        raw = self.mapping("tiers")
+        if raw is None:
+            return {}
+        if not raw:
+            self.report(("tiers",), "define at least one tier", "key")
+        self.entry_names("tiers", raw)
+        calendar_names = self.names("calendars", BUILTIN_CALENDARS)
+        chain_names = self.names("escalations")
+        severity_names = self.names("severities")
+        tiers: dict[str, TierModel] = {}
+        for name, entry in raw.items():
+            loc: Loc = ("tiers", name)
+            tier = self.model(TierModel, entry, loc)
+            if tier is None:
+                continue
+            tiers[name] = tier
+            self.reference((*loc, "calendar"), "calendar", tier.calendar, calendar_names)
+            if tier.escalation is not None:
+                self.reference((*loc, "escalation"), "escalation chain", tier.escalation, chain_names)
+            if severity_names is not None:
+                for severity in tier.targets:
+                    if severity not in severity_names:
+                        self.report(
+                            (*loc, "targets", severity),
+                            f"targets for undefined severity '{severity}'"
+                            f"{did_you_mean(severity, severity_names)} "
+                            f"(severities: {', '.join(sorted(severity_names))})",
+                            "key",
+                        )
+                missing = [s for s in self.sections.raw("severities") or [] if s not in tier.targets]
+                if missing and isinstance(self.sections.raw("severities"), list):
+                    self.report(
+                        (*loc, "targets"),
+                        f"tier '{name}' has no targets for severity {', '.join(map(str, missing))}; add them "
+                        "(an empty mapping {} means no SLA clocks for that severity)",
+                        "key",
+                    )
+            calendar = calendars.get(tier.calendar)
+            if calendar is not None and not calendar.always_open:
+                self._day_units(loc, entry, tier.calendar)
+            seen: set[str] = set()
+            for index, warning in enumerate(tier.warnings):
+                if warning in seen:
+                    self.report((*loc, "warnings", index), f"warning '{warning}' is listed twice")
+                seen.add(warning)
+            credit = tier.service_credit
+            if credit is not None and credit.cap < credit.per_breach:
+                self.report(
+                    (*loc, "service_credit", "cap"),
+                    f"cap ({credit.cap:g}%) is below per_breach ({credit.per_breach:g}%); raise the cap",
+                )
+        return tiers
+
+    def _day_units(self, loc: Loc, entry: Mapping[str, Any], calendar: str) -> None:
+        targets = entry.get("targets")
+        if not isinstance(targets, dict):
+            return
+        for severity, metrics in targets.items():
+            if not isinstance(metrics, dict):
+                continue
+            for metric, text in metrics.items():
+                if uses_days(text):
+                    self.report(
+                        (*loc, "targets", severity, metric),
+                        f"'{text}' counts days of 24 business hours, which on business-hours calendar "
+                        f"'{calendar}' spans several working days; write the business hours you mean "
+                        "(e.g. 16h for two 8-hour days)",
+                    )
+
+    def rules(
+        self,
+        section: str,
+        envelope_model: type[CustomersModel] | type[TriageModel],
+        rule_model: type[CustomerRuleModel] | type[TriageRuleModel],
+    ) -> tuple[BaseModel | None, list[CheckedRule]]:
+        raw = self.mapping(section)
+        if raw is None:
+            return None, []
+        envelope_raw = {key: value for key, value in raw.items() if key != "rules"}
+        envelope = self.model(envelope_model, envelope_raw, (section,))
+        rules_raw = raw.get("rules", [])
+        if rules_raw is None:
+            rules_raw = []
+        if not isinstance(rules_raw, list):
+            self.report((section, "rules"), "rules must be a list ('- name: ...' items)")
+            return envelope, []
+        rules: list[CheckedRule] = []
+        names: dict[str, int] = {}
+        for index, item in enumerate(rules_raw):
+            loc: Loc = (section, "rules", index)
+            rule = self.model(rule_model, item, loc)
+            if rule is None:
+                continue
+            name = rule.name or f"rule {index + 1}"
+            if name in names:
+                self.report(
+                    (*loc, "name"), f"rule name '{name}' is used twice (first at rule {names[name] + 1})"
+                )
+            names.setdefault(name, index)
+            source = self.sections.source(loc)
+            if isinstance(rule, CustomerRuleModel):
+                rules.append(CheckedRule(index, name, rule.tier, rule.when, rule, source, rule.calendar))
+            elif isinstance(rule, TriageRuleModel):
+                rules.append(CheckedRule(index, name, rule.severity, rule.when, rule, source))
+        self._reachability(section, rules)
+        return envelope, rules
+
+    def _reachability(self, section: str, rules: list[CheckedRule]) -> None:
+        conditions = [(rule, _condition_sets(rule.when)) for rule in rules]
+        for position, (rule, mine) in enumerate(conditions):
+            for earlier, theirs in conditions[:position]:
+                if not all(key in mine and mine[key] <= theirs[key] for key in theirs):
+                    continue
+                where = self.sections.source((section, "rules", earlier.index))
+                line = where.rpartition(":")[2]
+                if not theirs:
+                    reason = (
+                        f"rule '{earlier.name}' (line {line}) above has no conditions and matches everything"
+                    )
+                elif theirs == mine:
+                    reason = f"it has the same conditions as rule '{earlier.name}' (line {line}) above"
+                else:
+                    reason = (
+                        f"rule '{earlier.name}' (line {line}) above matches every ticket this one matches "
+                        "(its conditions are a subset of this rule's)"
+                    )
+                self.report(
+                    (section, "rules", rule.index),
+                    f"unreachable rule '{rule.name}': {reason}; move it above or remove it",
+                )
+                break
+
+    def rule_references(
+        self,
+        section: str,
+        rules: list[CheckedRule],
+        kind: str,
+        known: set[str] | None,
+        fields: set[str] | None,
+    ) -> None:
+        calendar_names = self.names("calendars", BUILTIN_CALENDARS)
+        connection_names = self.names("connections")
+        result_key = "tier" if section == "customers" else "severity"
+        for rule in rules:
+            loc: Loc = (section, "rules", rule.index)
+            self.reference((*loc, result_key), kind, rule.result, known)
+            if rule.calendar is not None:
+                self.reference((*loc, "calendar"), "calendar", rule.calendar, calendar_names)
+            when = rule.when
+            if when is None:
+                continue
+            for connection in when.connection or []:
+                self.reference((*loc, "when", "connection"), "connection", connection, connection_names)
+            for name in (when.fields or {}) if fields is not None else {}:
+                if fields is not None and name not in fields and not _FIELD_ID_RE.match(name):
+                    self.report(
+                        (*loc, "when", "fields", name),
+                        f"field '{name}' is not mapped by any connection{did_you_mean(name, fields)}; "
+                        "add it under a connection's fields (logical name -> helpdesk field id)",
+                        "key",
+                    )
+
+    def chains(self) -> dict[str, ChainModel]:
+        raw = self.mapping("escalations")
+        if raw is None:
+            return {}
+        self.entry_names("escalations", raw)
+        chains: dict[str, ChainModel] = {}
+        for name, entry in raw.items():
+            loc: Loc = ("escalations", name)
+            chain = self.model(ChainModel, entry, loc)
+            if chain is None:
+                continue
+            chains[name] = chain
+            seen: dict[tuple[str, frozenset[str] | None], int] = {}
+            for index, level in enumerate(chain.levels):
+                metrics = frozenset(level.metrics) if level.metrics is not None else None
+                key = (level.at, metrics)
+                if key in seen:
+                    self.report(
+                        (*loc, "levels", index, "at"),
+                        f"a level at '{level.at}' for the same metrics is already level {seen[key] + 1}; "
+                        "merge their actions",
+                    )
+                seen.setdefault(key, index)
+        return chains
+
+    def writeback(self) -> WritebackModel | None:
+        """The write-back settings (defaults when the section is absent); None when invalid."""
+        if "writeback" not in self.sections.sections:
+            return WritebackModel()
+        model = self.model(WritebackModel, self.sections.raw("writeback"), ("writeback",))
+        if model is None:
+            return None
+        severity_names = self.names("severities")
+        for severity in model.priority_from_severity:
+            if severity_names is not None and severity not in severity_names:
+                self.report(
+                    ("writeback", "priority_from_severity", severity),
+                    unknown_reference("severity", severity, severity_names),
+                    "key",
+                )
+        return model
+
+    def connections(self, writeback: WritebackModel | None) -> list[ConnectionModel]:
+        if "connections" not in self.sections.sections:
+            return []
+        raw = self.sections.raw("connections")
+        if not isinstance(raw, list):
+            self.report(("connections",), "connections must be a list ('- name: ...' items)", "key")
+            return []
+        connections: list[ConnectionModel] = []
+        seen: set[str] = set()
+        for index, item in enumerate(raw):
+            loc: Loc = ("connections", index)
+            connection = self.model(ConnectionModel, item, loc)
+            if connection is None:
+                continue
+            if connection.name in seen:
+                self.report((*loc, "name"), f"connection name '{connection.name}' is used twice")
+            seen.add(connection.name)
+            connections.append(connection)
+            for logical in writeback.fields if writeback is not None else []:
+                if logical not in connection.fields:
+                    self.report(
+                        (*loc, "fields"),
+                        f"connection '{connection.name}' has no field id for '{logical}', which "
+                        f"writeback.fields writes; add {logical}: <field id> here or remove it from "
+                        "writeback.fields",
+                        "key",
+                    )
+        return connections
+
+    def mapped_fields(self) -> set[str] | None:
+        """Logical field names mapped by any connection, or None when fields are not checked."""
+        if "connections" not in self.sections.sections:
+            return None
+        raw = self.sections.raw("connections")
+        names: set[str] = set()
+        for item in raw if isinstance(raw, list) else []:
+            fields = item.get("fields") if isinstance(item, dict) else None
+            if isinstance(fields, dict):
+                names.update(fields)
+        return names
+
+    def required_sections(self) -> None:
+        if not self.complete:
+            return
+        for name, purpose in _REQUIRED_SECTIONS.items():
+            if name not in self.sections.sections:
+                self.report((), f"missing section '{name}' ({purpose}); add it to a file such as {name}.yaml")
+
+
+def _condition_sets(when: WhenModel | None) -> dict[str, frozenset[str]]:
+    """A rule's conditions as key -> accepted values (case-folded), for reachability checks."""
+    if when is None:
+        return {}
+    found: dict[str, frozenset[str]] = {}
+
+    def add(key: str, values: Iterable[str]) -> None:
+        folded = frozenset(value.casefold() for value in values)
+        found[key] = found[key] & folded if key in found else folded
+
+    for key in (
+        "organization_name",
+        "organization_id",
+        "organization_external_id",
+        "organization_tags",
+        "requester_domain",
+        "tags",
+        "connection",
+    ):
+        values = getattr(when, key)
+        if values is not None:
+            add(key, values)
+    for key in ("brand", "project"):
+        values = getattr(when, key)
+        if values is not None:
+            add("brand", values)
+    for name, values in (when.fields or {}).items():
+        add(f"field:{name}", values)
+    if when.priority is not None:
+        add("priority", [priority.value for priority in when.priority])
+    for key in ("subject_matches", "description_matches"):
+        pattern = getattr(when, key)
+        if pattern is not None:
+            # Equal patterns are the only ones we can compare; keep case to stay exact.
+            found[key] = frozenset({pattern})
+    return found
+
+
+def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
+    """Validate every section; return the checked mappings (None if any error) and the issues."""
+    run = _Validation(sections)
+    calendars = run.calendars()
+    severities = run.severities()
+    tiers = run.tiers(calendars)
+    chains = run.chains()
+    writeback = run.writeback()
+    connections = run.connections(writeback)
+    fields = run.mapped_fields()
+    customers, customer_rules = run.rules("customers", CustomersModel, CustomerRuleModel)
+    triage, triage_rules = run.rules("triage", TriageModel, TriageRuleModel)
+    tier_names = run.names("tiers")
+    severity_names = run.names("severities")
+    if isinstance(customers, CustomersModel):
+        run.reference(("customers", "default_tier"), "tier", customers.default_tier, tier_names)
+    if isinstance(triage, TriageModel):
+        run.reference(("triage", "default_severity"), "severity", triage.default_severity, severity_names)
+    run.rule_references("customers", customer_rules, "tier", tier_names, fields)
+    run.rule_references("triage", triage_rules, "severity", severity_names, fields)
+    run.required_sections()
+
+    if (
+        run.issues
+        or not isinstance(customers, CustomersModel)
+        or not isinstance(triage, TriageModel)
+        or writeback is None
+    ):
+        return None, run.issues
+    checked = Checked(
+        calendars=calendars,
+        severities=severities,
+        tiers=tiers,
+        default_tier=customers.default_tier,
+        customer_rules=customer_rules,
+        default_severity=triage.default_severity,
+        triage_rules=triage_rules,
+        chains=chains,
+        writeback=writeback,
+        connections=connections,
+    )
+    return checked, []
