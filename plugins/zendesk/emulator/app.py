@@ -24,6 +24,7 @@ from plugins.zendesk.emulator.ratelimit import RateLimiter, Verdict
 from plugins.zendesk.emulator.store import (
     ACCOUNT_ID,
     BRAND_ID,
+    CONFLICT_DESCRIPTION,
     CUSTOM_STATUS_IDS,
     TICKET_FORM_ID,
     Account,
@@ -203,14 +204,7 @@ class ZendeskAPI:
                     429,
                 )
         elif status == 409:
-            response = _json(
-                {
-                    "error": "UpdateConflict",
-                    "description": "Safe Update prevented the update due to outdated ticket data. "
-                    "Please fetch the latest ticket data and try again.",
-                },
-                409,
-            )
+            response = _json({"error": "UpdateConflict", "description": CONFLICT_DESCRIPTION}, 409)
         elif status == 404:
             response = _json(not_found().body, 404)
         elif status == 401:
@@ -957,10 +951,7 @@ class ZendeskAPI:
         base = self._base(request)
         per_page = min(int(request.args.get("per_page", EXPORT_PAGE) or EXPORT_PAGE), EXPORT_PAGE)
         cursor = request.args.get("cursor")
-        if cursor:
-            position = decode_export_cursor(cursor)
-        else:
-            position = (self._start_time(request), 0)
+        position = decode_export_cursor(cursor) if cursor else (self._start_time(request), 0)
         tickets, more = self.account.tickets_after(position, self._cutoff(), per_page)
         last = (tickets[-1].generated_timestamp, tickets[-1].id) if tickets else position
         after_cursor = encode_export_cursor(*last)

@@ -68,7 +68,10 @@ def too_many_values() -> ApiError:
     )
 
 
-CONFLICT_DESCRIPTION = "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again."
+CONFLICT_DESCRIPTION = (
+    "Safe Update prevented the update due to outdated ticket data. "
+    "Please fetch the latest ticket data and try again."
+)
 
 
 @dataclass
@@ -620,8 +623,8 @@ class Account:
 
     def _add_tags(self, ticket: Ticket, tags: Iterable[str]) -> list[str]:
         added = []
-        for tag in tags:
-            tag = tag.lower()
+        for raw in tags:
+            tag = raw.lower()
             if tag and tag not in ticket.tags:
                 ticket.tags.append(tag)
                 added.append(tag)
@@ -629,8 +632,8 @@ class Account:
 
     def _remove_tags(self, ticket: Ticket, tags: Iterable[str]) -> list[str]:
         removed = []
-        for tag in tags:
-            tag = tag.lower()
+        for raw in tags:
+            tag = raw.lower()
             if tag in ticket.tags:
                 ticket.tags.remove(tag)
                 removed.append(tag)
