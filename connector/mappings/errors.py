@@ -47,15 +47,20 @@ class Issue:
     anchor: Anchor = "value"
 
 
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `word` was most likely meant to be, if any is close enough."""
+    choices = sorted({str(candidate) for candidate in candidates})
+    lowered = {choice.lower(): choice for choice in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """`; did you mean 'x'?` for the closest candidate, or an empty string."""
-    choices = sorted({str(candidate) for candidate in candidates})
-    matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if not matches:
-        lowered = {choice.lower(): choice for choice in choices}
-        if word.lower() in lowered:
-            matches = [lowered[word.lower()]]
-    return f"; did you mean '{matches[0]}'?" if matches else ""
+    match = closest(word, candidates)
+    return f"; did you mean '{match}'?" if match else ""
 
 
 def unknown_reference(kind: str, name: str, known: Iterable[str]) -> str:

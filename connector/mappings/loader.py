@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ class Sections:
     sections: dict[str, Section] = field(default_factory=dict)
     errors: list[MappingError] = field(default_factory=list)
     unreadable_files: int = 0
+    duplicated: set[str] = field(default_factory=set)  # sections written in more than one file
 
     def raw(self, name: str) -> Any:
         section = self.sections.get(name)
@@ -106,7 +108,7 @@ def _read_file(path: Path, result: Sections) -> None:
         result.unreadable_files += 1
         return
     try:
-        document = YAML(typ="rt").load(text)
+        document = _parse(text)
     except DuplicateKeyError as error:
         result.errors.append(_duplicate_key_error(shown, error))
         result.unreadable_files += 1
@@ -149,6 +151,7 @@ def _read_file(path: Path, result: Sections) -> None:
             continue
         earlier = result.sections.get(name)
         if earlier is not None:
+            result.duplicated.add(name)
             first_line, _ = earlier.root.lc.key(name)
             result.errors.append(
                 MappingError(
@@ -161,6 +164,13 @@ def _read_file(path: Path, result: Sections) -> None:
             )
             continue
         result.sections[name] = Section(name=name, path=shown, root=document, value=plain(document[key]))
+
+
+@lru_cache(maxsize=128)
+def _parse(text: str) -> Any:
+    """Parse one file's text. Cached: the worker re-checks unchanged files on every reload, and
+    the round-trip parser is slow. Callers never modify the returned nodes."""
+    return YAML(typ="rt").load(text)
 
 
 def _syntax_error(path: str, error: MarkedYAMLError) -> MappingError:

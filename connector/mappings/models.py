@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -230,8 +231,8 @@ class CalendarModel(StrictModel):
     def _known_time_zone(cls, value: str | None) -> str | None:
         if value is not None and value.strip() not in _time_zones():
             raise ValueError(
-                f"unknown time zone '{value}'{did_you_mean(value, _time_zones())}; "
-                "use an IANA name such as Europe/Berlin, America/New_York or UTC"
+                f"unknown time zone '{value}'{did_you_mean(value, _time_zones())} "
+                "(use an IANA name such as Europe/Berlin, America/New_York or UTC)"
             )
         return value
 
@@ -262,7 +263,11 @@ class ClockModel(StrictModel):
         if value is not None:
             stopping = [status.value for status in value if status.is_done]
             if stopping:
-                raise ValueError(f"{', '.join(stopping)} stop the clock and cannot pause it; remove them")
+                them = "it" if len(stopping) == 1 else "them"
+                verb = "stops" if len(stopping) == 1 else "stop"
+                raise ValueError(
+                    f"{' and '.join(stopping)} {verb} the clock and cannot pause it; remove {them}"
+                )
         return value
 
 
@@ -272,6 +277,14 @@ class ServiceCreditModel(StrictModel):
     per_breach: Percent
     cap: Percent
     metrics: list[Metric] = Field(default_factory=lambda: [Metric.FIRST_RESPONSE, Metric.RESOLUTION])
+
+    @field_validator("cap")
+    @classmethod
+    def _cap_covers_one_breach(cls, cap: float, info: ValidationInfo) -> float:
+        per_breach = info.data.get("per_breach")
+        if per_breach is not None and cap < per_breach:
+            raise ValueError(f"cap ({cap:g}%) is below per_breach ({per_breach:g}%); raise the cap")
+        return cap
 
 
 class TierModel(StrictModel):

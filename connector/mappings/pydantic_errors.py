@@ -11,7 +11,7 @@ from pydantic_core import ErrorDetails
 
 from connector.domain.model import Priority, Status
 from connector.domain.policy import Metric, ReopenMode
-from connector.mappings.errors import Issue, Loc, did_you_mean
+from connector.mappings.errors import Issue, Loc, closest, did_you_mean
 
 _CREDENTIAL_KEY_RE = re.compile(
     r"token|password|passwd|secret|api_?key|credential|^email$|^user(name)?$", re.I
@@ -34,8 +34,25 @@ _MISSING_HINTS = {
 
 
 def issues_from(error: ValidationError, prefix: Loc, model_type: type[BaseModel]) -> list[Issue]:
-    """One issue per pydantic error; `prefix` locates the validated value in the mappings."""
-    return [_issue(detail, prefix, model_type) for detail in error.errors(include_url=False)]
+    """One issue per pydantic error; `prefix` locates the validated value in the mappings.
+
+    A misspelt required key shows up twice in pydantic (unknown key + missing key); only the
+    unknown key, with its suggestion, is reported.
+    """
+    details = error.errors(include_url=False)
+    missing = {tuple(detail["loc"]) for detail in details if detail["type"] == "missing"}
+    misspelt: set[tuple[Any, ...]] = set()
+    for detail in details:
+        if detail["type"] == "extra_forbidden":
+            loc = tuple(detail["loc"])
+            meant = closest(str(loc[-1]), allowed_keys(model_type, loc[:-1]))
+            if meant is not None and (*loc[:-1], meant) in missing:
+                misspelt.add((*loc[:-1], meant))
+    return [
+        _issue(detail, prefix, model_type)
+        for detail in details
+        if not (detail["type"] == "missing" and tuple(detail["loc"]) in misspelt)
+    ]
 
 
 def _issue(detail: ErrorDetails, prefix: Loc, model_type: type[BaseModel]) -> Issue:

@@ -105,14 +105,17 @@ class _Validation:
         raw = self.sections.raw(section)
         if section not in self.sections.sections:
             return set(extra) if self.complete else None
-        if section == "severities":
-            found = {str(item) for item in raw} if isinstance(raw, list) else set()
-        elif section == "connections":
-            items = raw if isinstance(raw, list) else []
-            found = {str(item["name"]) for item in items if isinstance(item, dict) and "name" in item}
-        else:
-            found = set(raw) if isinstance(raw, dict) else set()
-        return found | set(extra)
+        if section in self.sections.duplicated:
+            return None
+        if section in ("severities", "connections"):
+            if not isinstance(raw, list):
+                return None
+            if section == "severities":
+                return {str(item) for item in raw} | set(extra)
+            return {str(item["name"]) for item in raw if isinstance(item, dict) and "name" in item}
+        if not isinstance(raw, dict):
+            return None
+        return set(raw) | set(extra)
 
     def reference(self, loc: Loc, kind: str, name: str, known: set[str] | None) -> None:
         if known is not None and name not in known:
@@ -215,12 +218,6 @@ class _Validation:
                 if warning in seen:
                     self.report((*loc, "warnings", index), f"warning '{warning}' is listed twice")
                 seen.add(warning)
-            credit = tier.service_credit
-            if credit is not None and credit.cap < credit.per_breach:
-                self.report(
-                    (*loc, "service_credit", "cap"),
-                    f"cap ({credit.cap:g}%) is below per_breach ({credit.per_breach:g}%); raise the cap",
-                )
         return tiers
 
     def _day_units(self, loc: Loc, entry: Mapping[str, Any], calendar: str) -> None:
@@ -327,8 +324,8 @@ class _Validation:
                 if fields is not None and name not in fields and not _FIELD_ID_RE.match(name):
                     self.report(
                         (*loc, "when", "fields", name),
-                        f"field '{name}' is not mapped by any connection{did_you_mean(name, fields)}; "
-                        "add it under a connection's fields (logical name -> helpdesk field id)",
+                        f"field '{name}' is not mapped by any connection{did_you_mean(name, fields)} "
+                        "(add it under a connection's fields: logical name -> helpdesk field id)",
                         "key",
                     )
 
@@ -385,22 +382,25 @@ class _Validation:
         seen: set[str] = set()
         for index, item in enumerate(raw):
             loc: Loc = ("connections", index)
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name in seen:
+                self.report((*loc, "name"), f"connection name '{name}' is used twice")
+            seen.add(str(name))
             connection = self.model(ConnectionModel, item, loc)
             if connection is None:
                 continue
-            if connection.name in seen:
-                self.report((*loc, "name"), f"connection name '{connection.name}' is used twice")
-            seen.add(connection.name)
             connections.append(connection)
-            for logical in writeback.fields if writeback is not None else []:
-                if logical not in connection.fields:
-                    self.report(
-                        (*loc, "fields"),
-                        f"connection '{connection.name}' has no field id for '{logical}', which "
-                        f"writeback.fields writes; add {logical}: <field id> here or remove it from "
-                        "writeback.fields",
-                        "key",
-                    )
+            unmapped = [
+                name for name in (writeback.fields if writeback else []) if name not in connection.fields
+            ]
+            if unmapped:
+                listed = ", ".join(f"'{name}'" for name in unmapped)
+                self.report(
+                    (*loc, "fields"),
+                    f"connection '{connection.name}' has no field id for {listed}, which writeback.fields "
+                    "writes; map each here (logical name: helpdesk field id) or remove it from writeback.fields",
+                    "key",
+                )
         return connections
 
     def mapped_fields(self) -> set[str] | None:
