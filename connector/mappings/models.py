@@ -301,6 +301,22 @@ class TierModel(StrictModel):
 # -------------------------------------------------------------------------------------- rules
 
 
+_PRIORITY_NAMES = [priority.value for priority in Priority]
+Priorities = Annotated[
+    list[Priority],
+    BeforeValidator(_as_list),
+    WithJsonSchema(
+        {
+            "description": "one priority or a list; any of them matches",
+            "anyOf": [
+                {"enum": _PRIORITY_NAMES},
+                {"type": "array", "items": {"enum": _PRIORITY_NAMES}, "minItems": 1},
+            ],
+        }
+    ),
+]
+
+
 class WhenModel(StrictModel):
     """Conditions of a rule: all must hold; a list of values means any of them."""
 
@@ -311,7 +327,7 @@ class WhenModel(StrictModel):
     requester_domain: Values | None = None
     tags: Values | None = None
     fields: dict[str, Values] | None = Field(default=None, description="logical field name -> value(s)")
-    priority: Annotated[list[Priority], BeforeValidator(_as_list)] | None = None
+    priority: Priorities | None = None
     brand: Values | None = Field(default=None, description="Zendesk brand")
     project: Values | None = Field(default=None, description="Jira project key")
     connection: Values | None = None

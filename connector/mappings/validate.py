@@ -397,8 +397,9 @@ class _Validation:
                 listed = ", ".join(f"'{name}'" for name in unmapped)
                 self.report(
                     (*loc, "fields"),
-                    f"connection '{connection.name}' has no field id for {listed}, which writeback.fields "
-                    "writes; map each here (logical name: helpdesk field id) or remove it from writeback.fields",
+                    f"connection '{connection.name}' has no field id for {listed}, which "
+                    "writeback.fields writes; map each here (logical name: helpdesk field id) "
+                    "or remove it from writeback.fields",
                     "key",
                 )
         return connections
