@@ -66,6 +66,9 @@ class ActionResult:
     key: str
     outcome: Outcome
     message: str = ""
+    # RETRY only: the send may have reached the helpdesk (timeout, 5xx); the sync should mark the
+    # outbox item uncertain so the next push looks for the note's marker before resending.
+    uncertain: bool = False
 
 
 class Helpdesk(Protocol):
