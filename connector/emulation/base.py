@@ -219,7 +219,7 @@ class EmulatorApp:
             try:
                 response = self.vendor.dispatch(request)
             except HTTPException as exc:
-                response = exc.get_response()  # type: ignore[assignment]
+                response = exc.get_response()
         self.log.add(
             RequestRecord(
                 method=request.method,

@@ -1,0 +1,53 @@
+"""Composition root: mappings + store + helpdesk plugins + clock -> a ready `SyncService`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.clock import SystemClock
+from connector.policy_holder import PolicyHolder
+from connector.ports import Clock, Helpdesk, SecretSource
+from connector.registry import plugin
+from connector.secrets import EnvSecrets
+from connector.store.repository import Store
+from connector.sync import SyncService
+
+
+@dataclass
+class App:
+    policies: PolicyHolder
+    store: Store
+    helpdesks: dict[str, Helpdesk]
+    service: SyncService
+    clock: Clock
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def connect_helpdesks(policies: PolicyHolder, secrets: SecretSource) -> dict[str, Helpdesk]:
+    helpdesks: dict[str, Helpdesk] = {}
+    for connection in policies.policy.connections:
+        helpdesks[connection.name] = plugin(connection.kind).connect(connection, secrets)
+    return helpdesks
+
+
+def build_app(
+    mappings: Path,
+    db: str | None = None,
+    *,
+    clock: Clock | None = None,
+    helpdesks: Mapping[str, Helpdesk] | None = None,
+    secrets: SecretSource | None = None,
+) -> App:
+    """Raises `MappingsInvalid` before anything else starts if the mappings are not valid."""
+    policies = PolicyHolder(mappings)
+    store = Store.open(db)
+    clock = clock or SystemClock()
+    connected = (
+        dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets or EnvSecrets())
+    )
+    service = SyncService(store, connected, policies, clock)
+    return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock)

@@ -1,0 +1,248 @@
+"""The `tierdesk` command (also `python -m connector`)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from connector import logs
+
+app = typer.Typer(
+    name="tierdesk",
+    help="Tiered-support SLA engine for Zendesk and Jira Service Management.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err = Console(stderr=True)
+
+MappingsOpt = Annotated[
+    Path,
+    typer.Option("--mappings", envvar="TIERDESK_MAPPINGS", help="Directory of the admin YAML mappings."),
+]
+DbOpt = Annotated[
+    Optional[str],  # noqa: UP045 - typer reads the annotation at run time
+    typer.Option("--db", envvar="TIERDESK_DB", help="Store URL (default sqlite:///tierdesk.db)."),
+]
+NowOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--now", help="Evaluate as of this ISO 8601 instant (replays, tests, the demo)."),
+]
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"--now {value!r} is not ISO 8601 (e.g. 2026-11-25T14:30:00Z)") from None
+    if parsed.tzinfo is None:
+        raise typer.BadParameter("--now needs a UTC offset or Z (e.g. 2026-11-25T14:30:00+01:00)")
+    return parsed
+
+
+def _load_policy_or_exit(directory: Path):  # type: ignore[no-untyped-def]
+    from connector.mappings import MappingsInvalid, load_policy
+
+    try:
+        return load_policy(directory)
+    except MappingsInvalid as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def check(
+    directory: Annotated[Optional[Path], typer.Argument(help="Mappings directory.")] = None,  # noqa: UP045
+    mappings: MappingsOpt = Path("mappings"),
+) -> None:
+    """Validate the mappings: exit 0, or exit 1 with one `path:line:col: message` per error."""
+    from connector.mappings import check as check_mappings
+
+    target = directory or mappings
+    errors = check_mappings(target)
+    for error in errors:
+        print(str(error))
+    if errors:
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green] {target}: mappings valid", highlight=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the mappings (for editor autocompletion)."""
+    from connector.mappings import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None) -> None:
+    """Apply schema migrations."""
+    from connector.store.repository import Store
+
+    store = Store.open(db, upgrade=False)
+    try:
+        store.upgrade()
+        console.print(f"database at revision {store.schema_revision()}")
+    finally:
+        store.close()
+
+
+def _build(mappings: Path, db: str | None):  # type: ignore[no-untyped-def]
+    from connector.bootstrap import build_app
+    from connector.mappings import MappingsInvalid
+
+    try:
+        return build_app(mappings, db)
+    except MappingsInvalid as exc:
+        err.print("[red]mappings invalid; not starting[/red]")
+        for error in exc.errors:
+            err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def worker(mappings: MappingsOpt = Path("mappings"), db: DbOpt = None) -> None:
+    """Run the scheduled background sync until SIGTERM."""
+    from connector.scheduler import Worker
+
+    logs.configure()
+    built = _build(mappings, db)
+    try:
+        Worker(built).run_forever()
+    finally:
+        built.close()
+
+
+@app.command()
+def sync(
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = True,
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+) -> None:
+    """Run one sync cycle: pull, evaluate, push; prints a summary."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    logs.configure()
+    built = _build(mappings, db)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
+            task = bar.add_task("pulling", total=None)
+
+            def progress(connection: str, pulled: int) -> None:
+                bar.update(task, description=f"pulling {connection}: {pulled:,} tickets")
+
+            report = built.service.run_cycle(progress)
+        console.print(
+            f"pulled {report.pulled}, changed {report.changed}, evaluated {report.evaluated}, "
+            f"queued {report.queued}, pushed {report.pushed}, retry {report.retried}, failed {report.failed}, "
+            f"api calls {report.api_calls}"
+        )
+    finally:
+        built.close()
+
+
+@app.command()
+def plan(
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    now: NowOpt = None,
+    ticket: Annotated[Optional[str], typer.Option(help="Only this ticket (connection:id or id).")] = None,  # noqa: UP045
+) -> None:
+    """Dry run: what the current mappings would change on which tickets, and why. Pushes nothing."""
+    from connector.report.explain import render_plan
+
+    policy = _load_policy_or_exit(mappings)
+    from connector.store.repository import Store
+
+    store = Store.open(db)
+    try:
+        render_plan(console, store, policy, parse_now(now), ticket)
+    finally:
+        store.close()
+
+
+@app.command()
+def explain(
+    ticket: Annotated[str, typer.Argument(help="Ticket as connection:id (or id when one connection).")],
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Why this tier, this severity, these due times: rules matched, clocks, thresholds, actions."""
+    from connector.report.explain import render_explain
+    from connector.store.repository import Store
+
+    policy = _load_policy_or_exit(mappings)
+    store = Store.open(db)
+    try:
+        if not render_explain(console, store, policy, parse_now(now), ticket):
+            raise typer.Exit(1)
+    finally:
+        store.close()
+
+
+@app.command()
+def emulator(
+    kind: Annotated[str, typer.Argument(help="zendesk or jira")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8081,
+    clock: Annotated[str, typer.Option(help="real or simulated")] = "real",
+    seed: Annotated[str, typer.Option(help="demo or empty")] = "empty",
+    credentials: Annotated[Optional[str], typer.Option(help="EMAIL:TOKEN accepted; others get 401.")] = None,  # noqa: UP045
+) -> None:
+    """Run a helpdesk emulator (the vendor API plus the /_emulator/ control plane)."""
+    from connector.emulation import EmulatorServer
+    from connector.registry import plugin
+
+    if clock not in ("real", "simulated"):
+        raise typer.BadParameter("--clock is real or simulated")
+    if seed not in ("demo", "empty"):
+        raise typer.BadParameter("--seed is demo or empty")
+    module = plugin(kind)
+    emulator_app = module.build_emulator(clock_mode=clock, seed="empty", credentials=credentials)
+    server = EmulatorServer(emulator_app, port=port)
+    if seed == "demo":
+        server.start()
+        module.seed_demo(server.url, emulator_app.clock)
+        console.print(f"{kind} emulator on {server.url} (clock {clock}, seed demo); Ctrl-C stops it")
+        try:
+            threading_wait()
+        finally:
+            server.stop()
+        return
+    console.print(f"{kind} emulator on {server.url} (clock {clock}, seed {seed}); Ctrl-C stops it")
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+def threading_wait() -> None:
+    import threading
+
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

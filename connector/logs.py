@@ -1,0 +1,43 @@
+"""structlog set-up: pretty on a terminal, JSON otherwise, secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = re.compile(r"(token|password|secret|authorization|api_key|apikey|credential)", re.IGNORECASE)
+_SECRET_VALUES = re.compile(r"(Basic|Bearer)\s+[A-Za-z0-9+/=._-]{8,}")
+
+
+def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Blank values of secret-looking keys and credentials embedded in strings."""
+    for key, value in list(event.items()):
+        if _SECRET_KEYS.search(key) and value not in (None, ""):
+            event[key] = "***"
+        elif isinstance(value, str):
+            event[key] = _SECRET_VALUES.sub(r"\1 ***", value)
+    return event
+
+
+def configure(*, json: bool | None = None, level: str = "INFO", stream: Any = None) -> None:
+    out = stream or sys.stderr
+    use_json = (not out.isatty()) if json is None else json
+    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,62 @@
+"""The running policy: loaded from the mappings directory, reloaded when files change, and kept at
+the last good version when an edit is invalid (the worker never runs on a broken configuration)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import structlog
+
+from connector.domain.policy import Policy
+from connector.mappings import MappingsInvalid, load_policy
+
+log = structlog.get_logger("tierdesk.policy")
+
+
+def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    return tuple(
+        sorted(
+            (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.yaml") if p.is_file()
+        )
+    )
+
+
+class PolicyHolder:
+    def __init__(self, directory: Path) -> None:
+        """Load the mappings; raises `MappingsInvalid` (with every error) if they are not valid."""
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._policy = load_policy(directory)
+        self._fingerprint = _fingerprint(directory)
+        self.last_error: str | None = None
+
+    @property
+    def policy(self) -> Policy:
+        with self._lock:
+            return self._policy
+
+    def reload_if_changed(self) -> bool:
+        """Re-read the mappings if a file changed. True when a new valid version is now active;
+        on invalid mappings logs every error and keeps the last good policy."""
+        fingerprint = _fingerprint(self.directory)
+        if fingerprint == self._fingerprint:
+            return False
+        self._fingerprint = fingerprint
+        try:
+            policy = load_policy(self.directory)
+        except MappingsInvalid as exc:
+            self.last_error = "\n".join(str(e) for e in exc.errors)
+            log.error(
+                "mappings invalid; keeping last good policy",
+                kept_version=self._policy.version,
+                errors=[str(e) for e in exc.errors],
+            )
+            return False
+        self.last_error = None
+        with self._lock:
+            changed = policy.version != self._policy.version
+            self._policy = policy
+        if changed:
+            log.info("policy reloaded", version=policy.version)
+        return changed

@@ -1,0 +1,181 @@
+"""The worker: APScheduler 3.x jobs around the sync service.
+
+- `pull:<connection>` every `pull_interval_seconds`: pull, evaluate, push.
+- `drain` every `drain_interval` seconds: evaluate what came due, push the outbox (retries).
+- `deadline`: a one-shot job at the exact instant of the next threshold crossing of any open
+  ticket, re-planned after every job, so a warning or breach lands within seconds of its threshold.
+All jobs run on ONE executor thread: they never overlap and share the store safely; missed runs
+coalesce. SIGTERM/SIGINT: the current batch finishes, nothing new starts, the process exits 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+import structlog
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from connector.bootstrap import App
+from connector.sync import CycleReport
+
+log = structlog.get_logger("tierdesk.worker")
+
+
+def _real_seconds(app: App, simulated: float) -> float:
+    scale = getattr(app.clock, "real_seconds", None)
+    return float(scale(simulated)) if callable(scale) else simulated
+
+
+def _to_real(app: App, instant: datetime) -> datetime:
+    convert = getattr(app.clock, "to_real", None)
+    return convert(instant) if callable(convert) else instant
+
+
+class Worker:
+    def __init__(self, app: App, *, drain_interval: float = 10.0) -> None:
+        self.app = app
+        self.drain_interval = drain_interval
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self.cycles = 0
+        self.totals = CycleReport()
+        self._deadline: datetime | None = None
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def _record(self, report: CycleReport) -> None:
+        with self._lock:
+            self.cycles += 1
+            self.totals.merge(report)
+
+    def pull_job(self, connection: str) -> None:
+        service = self.app.service
+        service.policies.reload_if_changed()
+        report = service.pull(connection)
+        report.merge(service.evaluate_due())
+        report.merge(service.push(connection))
+        self._record(report)
+        log.info(
+            "cycle",
+            connection=connection,
+            pulled=report.pulled,
+            changed=report.changed,
+            evaluated=report.evaluated,
+            queued=report.queued,
+            pushed=report.pushed,
+            retried=report.retried,
+            failed=report.failed,
+            api_calls=report.api_calls,
+            lag_s=round(report.lag_seconds, 1),
+        )
+
+    def drain_job(self) -> None:
+        service = self.app.service
+        report = service.evaluate_due()
+        for connection in service.helpdesks:
+            report.merge(service.push(connection))
+        self._record(report)
+        if report.queued or report.pushed or report.retried or report.failed:
+            log.info(
+                "drain",
+                evaluated=report.evaluated,
+                queued=report.queued,
+                pushed=report.pushed,
+                retried=report.retried,
+                failed=report.failed,
+            )
+
+    def deadline_job(self) -> None:
+        log.debug("deadline reached", deadline=self._deadline.isoformat() if self._deadline else None)
+        self.drain_job()
+
+    def plan_deadline(self) -> None:
+        """(Re)schedule the one-shot deadline job at the next threshold instant."""
+        if self._stopped.is_set():
+            return
+        deadline = self.app.store.earliest_deadline()
+        if deadline is None or deadline == self._deadline:
+            return
+        self._deadline = deadline
+        run_at = max(_to_real(self.app, deadline), datetime.now(UTC)) + timedelta(milliseconds=50)
+        self.scheduler.add_job(
+            self.deadline_job, DateTrigger(run_date=run_at), id="deadline", replace_existing=True
+        )
+
+    def _after_job(self, event: JobExecutionEvent) -> None:
+        if event.exception is not None:
+            log.error("job failed", job=event.job_id, error=repr(event.exception))
+        if event.job_id == "deadline":
+            self._deadline = None
+        self.plan_deadline()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        now = datetime.now(UTC)
+        for config in self.app.policies.policy.connections:
+            if config.name not in self.app.service.helpdesks:
+                continue
+            self.scheduler.add_job(
+                self.pull_job,
+                IntervalTrigger(seconds=_real_seconds(self.app, config.pull_interval_seconds)),
+                args=[config.name],
+                id=f"pull:{config.name}",
+                next_run_time=now,
+            )
+        self.scheduler.add_job(
+            self.drain_job, IntervalTrigger(seconds=_real_seconds(self.app, self.drain_interval)), id="drain"
+        )
+        self.scheduler.add_listener(self._after_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        self.scheduler.start()
+        log.info(
+            "worker started",
+            connections=list(self.app.service.helpdesks),
+            policy=self.app.policies.policy.version,
+        )
+
+    def stop(self, *_: Any) -> None:
+        """Finish the running batch, start nothing new, shut the scheduler down."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.app.service.stopping = True
+        log.info("worker stopping")
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until stopped (or `timeout`); True when stopped."""
+        return self._stopped.wait(timeout)
+
+    def shutdown(self) -> None:
+        self.stop()
+        self.scheduler.shutdown(wait=True)
+        log.info("worker stopped", cycles=self.cycles, pushed=self.totals.pushed, failed=self.totals.failed)
+
+    def run_forever(self) -> None:
+        self.install_signal_handlers()
+        self.start()
+        try:
+            while not self.wait(1.0):
+                pass
+        finally:
+            self.shutdown()

@@ -1,0 +1,234 @@
+"""The sync use case: pull -> normalise -> evaluate -> plan -> outbox -> push -> record.
+
+Transactions: each pulled page is stored together with its cursor, the evaluations of the tickets
+it changed and the outbox rows they planned, in ONE transaction. Pushing starts by committing the
+`sending` mark, then calls the helpdesk, then records outcomes; a crash in between leaves the
+actions queued and flagged uncertain, and the plugin checks the ticket before re-sending a note.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from connector.domain.engine import evaluate
+from connector.domain.results import Evaluation
+from connector.policy_holder import PolicyHolder
+from connector.ports import Clock, Helpdesk, Outcome
+from connector.store.repository import Store, split_ticket_key
+
+log = structlog.get_logger("tierdesk.sync")
+
+ProgressHook = Callable[[str, int], None]
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one cycle did, for the one-line summary and the demo."""
+
+    pulled: int = 0
+    changed: int = 0
+    evaluated: int = 0
+    queued: int = 0
+    pushed: int = 0
+    retried: int = 0
+    failed: int = 0
+    conflicts: int = 0
+    skipped_records: int = 0
+    api_calls: int = 0
+    lag_seconds: float = 0.0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: CycleReport) -> None:
+        for name in (
+            "pulled",
+            "changed",
+            "evaluated",
+            "queued",
+            "pushed",
+            "retried",
+            "failed",
+            "conflicts",
+            "skipped_records",
+            "api_calls",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.lag_seconds = max(self.lag_seconds, other.lag_seconds)
+        for key, value in other.outcomes.items():
+            self.outcomes[key] = self.outcomes.get(key, 0) + value
+
+
+class SyncService:
+    def __init__(
+        self,
+        store: Store,
+        helpdesks: Mapping[str, Helpdesk],
+        policies: PolicyHolder,
+        clock: Clock,
+        *,
+        push_batch: int = 500,
+        on_evaluated: Callable[[Evaluation], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.helpdesks = dict(helpdesks)
+        self.policies = policies
+        self.clock = clock
+        self.push_batch = push_batch
+        self.on_evaluated = on_evaluated
+        self.stopping = False  # set by the worker on SIGTERM: finish the current batch, start no new one
+
+    # -- evaluate ---------------------------------------------------------------------------
+
+    def evaluate_keys(self, keys: Iterable[str], now: datetime) -> CycleReport:
+        """Re-evaluate tickets by key and queue their actions (inside the caller's transaction,
+        if any). Tickets that are not stored are skipped."""
+        report = CycleReport()
+        policy = self.policies.policy
+        for key in keys:
+            connection, ticket_id = split_ticket_key(key)
+            loaded = self.store.load_ticket(connection, ticket_id)
+            if loaded is None:
+                continue
+            ticket, events = loaded
+            evaluation = evaluate(ticket, events, policy, now)
+            report.queued += self.store.record_evaluation(evaluation, evaluation.actions)
+            report.evaluated += 1
+            if self.on_evaluated is not None:
+                self.on_evaluated(evaluation)
+        return report
+
+    def evaluate_due(self, now: datetime | None = None) -> CycleReport:
+        """Tickets whose next threshold has come, plus those never evaluated under the current
+        policy version (a policy edit re-applies to open tickets; closed ones keep their result)."""
+        now = now or self.clock.now()
+        self.store.record_policy_version(self.policies.policy.version, now=now)
+        keys = dict.fromkeys(self.store.tickets_due_before(now))
+        keys.update(dict.fromkeys(self.store.tickets_needing_evaluation(self.policies.policy.version)))
+        report = CycleReport()
+        batch: list[str] = []
+        for key in keys:
+            batch.append(key)
+            if len(batch) >= 200:
+                with self.store.transaction():
+                    report.merge(self.evaluate_keys(batch, now))
+                batch = []
+        if batch:
+            with self.store.transaction():
+                report.merge(self.evaluate_keys(batch, now))
+        return report
+
+    # -- pull -------------------------------------------------------------------------------
+
+    def pull(self, connection: str, progress: ProgressHook | None = None) -> CycleReport:
+        """Pull every page the helpdesk has since the stored cursor."""
+        helpdesk = self.helpdesks[connection]
+        report = CycleReport()
+        calls_before = helpdesk.api_calls
+        cursor = self.store.get_cursor(connection)
+        for page in helpdesk.pull(cursor):
+            now = self.clock.now()
+            with self.store.transaction():
+                changed = self.store.save_pull_page(connection, page.records, page.cursor, now=now)
+                report.merge(self.evaluate_keys(changed, now))
+            report.pulled += len(page.records)
+            report.changed += len(changed)
+            report.skipped_records += len(page.skipped)
+            for skipped in page.skipped:
+                log.warning(
+                    "record skipped", connection=connection, ticket=skipped.ticket_id, reason=skipped.reason
+                )
+            if page.records:
+                newest = max(r.ticket.updated_at for r in page.records)
+                report.lag_seconds = max(0.0, (now - newest).total_seconds())
+            if progress is not None:
+                progress(connection, report.pulled)
+            if page.done or self.stopping:
+                break
+        report.api_calls += helpdesk.api_calls - calls_before
+        return report
+
+    # -- push -------------------------------------------------------------------------------
+
+    def push(self, connection: str, *, max_batches: int = 20) -> CycleReport:
+        """Send queued actions. Stops when the queue is empty, when a whole batch only got RETRY
+        (the helpdesk is struggling: try next cycle), after `max_batches`, or on shutdown."""
+        helpdesk = self.helpdesks[connection]
+        report = CycleReport()
+        calls_before = helpdesk.api_calls
+        for _ in range(max_batches):
+            if self.stopping:
+                break
+            items = self.store.pending_actions(connection, limit=self.push_batch)
+            if not items:
+                break
+            keys = [item.action.key for item in items]
+            self.store.mark_sending(keys, now=self.clock.now())
+            uncertain = frozenset(item.action.key for item in items if item.uncertain)
+            results = helpdesk.push([item.action for item in items], uncertain=uncertain)
+            self.store.record_results(results, now=self.clock.now())
+            conflicted: set[str] = set()
+            by_key = {item.action.key: item.action for item in items}
+            for result in results:
+                report.outcomes[result.outcome.value] = report.outcomes.get(result.outcome.value, 0) + 1
+                if result.outcome in (Outcome.APPLIED, Outcome.ALREADY_APPLIED):
+                    report.pushed += 1
+                elif result.outcome is Outcome.RETRY:
+                    report.retried += 1
+                elif result.outcome is Outcome.FAILED:
+                    report.failed += 1
+                    log.error("action failed", connection=connection, key=result.key, message=result.message)
+                elif result.outcome is Outcome.CONFLICT:
+                    report.conflicts += 1
+                    conflicted.add(by_key[result.key].ticket_id)
+            if conflicted:
+                self._replan(connection, sorted(conflicted), report)
+            if results and all(r.outcome is Outcome.RETRY for r in results):
+                break
+        report.api_calls += helpdesk.api_calls - calls_before
+        return report
+
+    def _replan(self, connection: str, ticket_ids: list[str], report: CycleReport) -> None:
+        """After a 409 the ticket changed under us: re-read it and plan again from what it shows."""
+        helpdesk = self.helpdesks[connection]
+        records = helpdesk.fetch(ticket_ids)
+        now = self.clock.now()
+        with self.store.transaction():
+            changed = self.store.save_pull_page(connection, records, None, now=now)
+            keys = changed or [f"{connection}:{tid}" for tid in ticket_ids]
+            report.merge(self.evaluate_keys(keys, now))
+
+    # -- a whole cycle ----------------------------------------------------------------------
+
+    def run_cycle(self, progress: ProgressHook | None = None) -> CycleReport:
+        started = time.perf_counter()
+        self.policies.reload_if_changed()
+        report = CycleReport()
+        for connection in self.helpdesks:
+            if self.stopping:
+                break
+            report.merge(self.pull(connection, progress))
+        report.merge(self.evaluate_due())
+        for connection in self.helpdesks:
+            if self.stopping:
+                break
+            report.merge(self.push(connection))
+        log.info(
+            "cycle",
+            pulled=report.pulled,
+            changed=report.changed,
+            evaluated=report.evaluated,
+            queued=report.queued,
+            pushed=report.pushed,
+            retried=report.retried,
+            failed=report.failed,
+            conflicts=report.conflicts,
+            api_calls=report.api_calls,
+            lag_s=round(report.lag_seconds, 1),
+            took_s=round(time.perf_counter() - started, 3),
+            policy=self.policies.policy.version,
+        )
+        return report
