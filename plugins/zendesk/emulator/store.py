@@ -816,13 +816,8 @@ class Account:
             metadata = raw.get("metadata")
             if isinstance(metadata, Mapping):
                 audit.custom_metadata = dict(metadata)
-            if (
-                has_comment
-                and ticket.status == "new"
-                and self.users[c_author].role != "end-user"
-                and "status" not in raw
-            ):
-                change("status", "open")
+            if ticket.status == "new" and ticket.assignee_id is not None and "status" not in raw:
+                change("status", "open")  # assigning a new ticket opens it
             self._touch(ticket, now, event=True)
             self._index_audit(audit)
             return ticket, audit
@@ -935,8 +930,8 @@ def _time_page(
         ts = keys[i][0]
         if len(items) >= per_page and ts != last_ts:
             break
-        if len(items) >= HARD_CAP:
-            cut = True
+        if len(items) >= HARD_CAP and ts != keys[start][0]:
+            cut = True  # the next page starts at this same second and repeats it
             break
         items.append(load(keys[i]))
         last_ts = ts

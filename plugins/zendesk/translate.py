@@ -1,0 +1,600 @@
+"""Pure translation between Zendesk JSON and tierdesk's domain: no I/O, no clock, no zenpy.
+
+Reading: `ticket_from_json`, `organization_from_json`, `events_from_ticket_event` (one entry of the
+ticket events export) and `events_from_audit` (one audit of the audits API) read vendor records
+through typed accessors; a record that does not have the expected shape raises `MalformedRecord`
+naming the failing path (`tickets[].custom_fields[2].id`), which the client turns into a
+`SkippedRecord`.
+
+Writing: `TicketUpdate.build` turns one ticket's planned actions into the entry of an Update Many
+Tickets batch (`additional_tags` / `remove_tags`, never `tags`; `custom_fields` as strings, full
+ISO 8601 for times; an internal note with its marker line).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.domain.model import Event, EventKind, Organization, Priority, Status, Ticket
+from connector.domain.policy import ActionKind
+from connector.domain.results import Action
+
+STATUS_MAP: Mapping[str, Status] = {
+    "new": Status.NEW,
+    "open": Status.OPEN,
+    "pending": Status.PENDING,
+    "hold": Status.ON_HOLD,
+    "solved": Status.SOLVED,
+    "closed": Status.CLOSED,
+}
+PRIORITY_MAP: Mapping[str, Priority] = {
+    "low": Priority.LOW,
+    "normal": Priority.NORMAL,
+    "high": Priority.HIGH,
+    "urgent": Priority.URGENT,
+}
+AGENT_ROLES = frozenset({"agent", "admin"})
+
+# An internal note ends with this line; Zendesk keeps a comment's plain `body` verbatim (HTML
+# comments in `html_body` are sanitised away), so the marker survives and is searchable.
+MARKER_PREFIX = "tierdesk-ref:"
+_MARKER_LINE = re.compile(r"\[" + re.escape(MARKER_PREFIX) + r"([A-Za-z0-9_.:\-]+)\]")
+
+
+class MalformedRecord(ValueError):
+    """A vendor record lacks a field or has the wrong type at `path`."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+# ----------------------------------------------------------------------------- typed accessors
+def _field(raw: Mapping[str, Any], key: str, path: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise MalformedRecord(path, f"expected an object, got {type(raw).__name__}")
+    if key not in raw:
+        raise MalformedRecord(f"{path}.{key}", "missing")
+    return raw[key]
+
+
+def req_int(raw: Mapping[str, Any], key: str, path: str) -> int:
+    value = _field(raw, key, path)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedRecord(f"{path}.{key}", f"expected an integer, got {value!r}")
+    return value
+
+
+def opt_int(raw: Mapping[str, Any], key: str, path: str) -> int | None:
+    value = raw.get(key) if isinstance(raw, Mapping) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedRecord(f"{path}.{key}", f"expected an integer or null, got {value!r}")
+    return value
+
+
+def req_str(raw: Mapping[str, Any], key: str, path: str) -> str:
+    value = _field(raw, key, path)
+    if not isinstance(value, str):
+        raise MalformedRecord(f"{path}.{key}", f"expected a string, got {value!r}")
+    return value
+
+
+def opt_str(raw: Mapping[str, Any], key: str, path: str) -> str | None:
+    value = raw.get(key) if isinstance(raw, Mapping) else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedRecord(f"{path}.{key}", f"expected a string or null, got {value!r}")
+    return value
+
+
+def req_time(raw: Mapping[str, Any], key: str, path: str) -> datetime:
+    value = _field(raw, key, path)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, str):
+        raise MalformedRecord(f"{path}.{key}", f"expected an ISO 8601 time, got {value!r}")
+    return parse_time(value, f"{path}.{key}")
+
+
+def parse_time(value: str, path: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedRecord(path, f"expected an ISO 8601 time, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise MalformedRecord(path, f"time without offset: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def str_list(raw: Mapping[str, Any], key: str, path: str) -> list[str]:
+    value = raw.get(key) if isinstance(raw, Mapping) else None
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MalformedRecord(f"{path}.{key}", f"expected a list of strings, got {value!r}")
+    return list(value)
+
+
+def field_value(value: Any) -> str | None:
+    """A custom field value as the string the domain stores (lists joined with commas)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+# ----------------------------------------------------------------------------- vendor -> domain
+@dataclass(frozen=True)
+class ReadContext:
+    """How one connection reads Zendesk: field ids to logical names, status/priority overrides."""
+
+    connection: str
+    field_names: Mapping[str, str] = field(default_factory=dict)  # field id -> logical name
+    status_map: Mapping[str, Status] = field(default_factory=dict)
+    priority_map: Mapping[str, Priority] = field(default_factory=dict)
+
+    def status(self, raw: str, path: str) -> Status:
+        found = self.status_map.get(raw.lower()) or STATUS_MAP.get(raw.lower())
+        if found is None:
+            raise MalformedRecord(path, f"unknown status {raw!r}")
+        return found
+
+    def priority(self, raw: str | None, path: str) -> Priority | None:
+        if raw is None or raw == "":
+            return None
+        found = self.priority_map.get(raw.lower()) or PRIORITY_MAP.get(raw.lower())
+        if found is None:
+            raise MalformedRecord(path, f"unknown priority {raw!r}")
+        return found
+
+
+def organization_from_json(raw: Mapping[str, Any], path: str = "organization") -> Organization:
+    fields_raw = raw.get("organization_fields") or {}
+    if not isinstance(fields_raw, Mapping):
+        raise MalformedRecord(f"{path}.organization_fields", "expected an object")
+    fields = {str(k): v for k, v in ((k, field_value(v)) for k, v in fields_raw.items()) if v is not None}
+    external = raw.get("external_id")
+    return Organization(
+        id=str(req_int(raw, "id", path)),
+        name=req_str(raw, "name", path),
+        external_id=str(external) if external is not None else None,
+        tags=frozenset(t.lower() for t in str_list(raw, "tags", path)),
+        fields=fields,
+    )
+
+
+def agent_url(api_url: str | None, ticket_id: int) -> str | None:
+    """The agent-interface link of a ticket, from its API `url`."""
+    if not api_url or "/api/v2/" not in api_url:
+        return None
+    return f"{api_url.split('/api/v2/', 1)[0]}/agent/tickets/{ticket_id}"
+
+
+def is_deleted(raw: Mapping[str, Any]) -> bool:
+    return isinstance(raw, Mapping) and raw.get("status") == "deleted"
+
+
+def ticket_from_json(
+    raw: Mapping[str, Any],
+    mapping: ReadContext,
+    *,
+    organization: Organization | None = None,
+    requester_email: str | None = None,
+    path: str = "ticket",
+) -> Ticket:
+    """A ticket of the export, show or show_many APIs as a domain `Ticket`.
+
+    Custom field values are stored under the raw field id and, when the connection names the
+    field, under its logical name too."""
+    ticket_id = req_int(raw, "id", path)
+    fields: dict[str, str] = {}
+    customs = raw.get("custom_fields") or []
+    if not isinstance(customs, list):
+        raise MalformedRecord(f"{path}.custom_fields", "expected a list")
+    for i, cf in enumerate(customs):
+        cpath = f"{path}.custom_fields[{i}]"
+        fid = req_int(cf, "id", cpath)
+        value = field_value(cf.get("value"))
+        if value is None or value == "":
+            continue
+        fields[str(fid)] = value
+        logical = mapping.field_names.get(str(fid))
+        if logical:
+            fields[logical] = value
+    ticket_type = opt_str(raw, "type", path)
+    if ticket_type:
+        fields.setdefault("type", ticket_type)
+    return Ticket(
+        connection=mapping.connection,
+        id=str(ticket_id),
+        created_at=req_time(raw, "created_at", path),
+        updated_at=req_time(raw, "updated_at", path),
+        status=mapping.status(req_str(raw, "status", path), f"{path}.status"),
+        subject=opt_str(raw, "subject", path) or "",
+        description=opt_str(raw, "description", path) or "",
+        priority=mapping.priority(opt_str(raw, "priority", path), f"{path}.priority"),
+        requester_id=_id_str(opt_int(raw, "requester_id", path)),
+        requester_email=requester_email,
+        organization=organization,
+        tags=frozenset(t.lower() for t in str_list(raw, "tags", path)),
+        fields=fields,
+        brand=_id_str(opt_int(raw, "brand_id", path)),
+        group_id=_id_str(opt_int(raw, "group_id", path)),
+        assignee_id=_id_str(opt_int(raw, "assignee_id", path)),
+        follower_ids=frozenset(str(f) for f in (raw.get("follower_ids") or [])),
+        url=agent_url(opt_str(raw, "url", path), ticket_id),
+    )
+
+
+def _id_str(value: int | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class People:
+    """What translation needs to know about users: roles by user id and the integration user."""
+
+    roles: Mapping[str, str] = field(default_factory=dict)  # user id -> end-user | agent | admin
+    me: str | None = None
+    requester_id: str | None = None
+
+    def is_agent(self, user_id: str | None) -> bool:
+        if user_id is None:
+            return False
+        role = self.roles.get(user_id)
+        if role is not None:
+            return role in AGENT_ROLES
+        return user_id != self.requester_id  # unknown users: only the requester counts as a customer
+
+
+_META_KEYS = frozenset(
+    {
+        "id",
+        "via",
+        "via_reference_id",
+        "event_type",
+        "type",
+        "previous_value",
+        "added_tags",
+        "removed_tags",
+        "audit_id",
+        "created_at",
+        "attachments",
+    }
+)
+
+
+def _child_change(child: Mapping[str, Any], path: str) -> tuple[str, Any]:
+    """(field, value) of a Create/Change child event in either shape: audits carry
+    `field_name`/`value`, the ticket events export names the field as the key."""
+    if "field_name" in child:
+        return str(child["field_name"]), child.get("value")
+    names = [k for k in child if k not in _META_KEYS]
+    if not names and "type" in child and "event_type" in child:
+        names = ["type"]  # the ticket type field, next to the export's own event_type
+    if len(names) != 1:
+        raise MalformedRecord(path, f"cannot tell which field changed among {sorted(names)}")
+    return names[0], child[names[0]]
+
+
+def _events_from_children(
+    *,
+    audit_id: int,
+    at: datetime,
+    updater: str | None,
+    children: Sequence[Any],
+    mapping: ReadContext,
+    people: People,
+    path: str,
+) -> list[Event]:
+    events: list[Event] = []
+    by_me = updater is not None and updater == people.me
+    created_status: Status | None = None
+    is_create = False
+    for i, child in enumerate(children):
+        cpath = f"{path}[{i}]"
+        if not isinstance(child, Mapping):
+            raise MalformedRecord(cpath, "expected an object")
+        kind = child.get("event_type") or child.get("type")
+        child_id = child.get("id", i)
+        event_id = f"{audit_id}:{child_id}"
+        if kind == "Comment":
+            public = child.get("public", child.get("comment_public"))
+            if not isinstance(public, bool):
+                raise MalformedRecord(f"{cpath}.public", f"expected a boolean, got {public!r}")
+            author_raw = child.get("author_id", updater)
+            author = str(author_raw) if author_raw is not None else None
+            if not public:
+                kind_out = EventKind.INTERNAL_NOTE
+            elif people.is_agent(author):
+                kind_out = EventKind.PUBLIC_AGENT_REPLY
+            else:
+                kind_out = EventKind.PUBLIC_CUSTOMER_COMMENT
+            comment_at = req_time(child, "created_at", cpath) if "created_at" in child else at
+            events.append(
+                Event(
+                    id=event_id,
+                    at=comment_at,
+                    kind=kind_out,
+                    author_id=author,
+                    by_tierdesk=author is not None and author == people.me,
+                )
+            )
+        elif kind in ("Create", "Change"):
+            name, value = _child_change(child, cpath)
+            if kind == "Create":
+                is_create = True
+                if name == "status" and isinstance(value, str):
+                    created_status = mapping.status(value, f"{cpath}.{name}")
+                continue
+            if name == "status":
+                if not isinstance(value, str):
+                    raise MalformedRecord(f"{cpath}.status", f"expected a status, got {value!r}")
+                status = mapping.status(value, f"{cpath}.status")
+                events.append(
+                    Event(
+                        id=event_id,
+                        at=at,
+                        kind=EventKind.STATUS_CHANGE,
+                        status=status,
+                        value=value,
+                        author_id=updater,
+                        by_tierdesk=by_me,
+                    )
+                )
+            elif name == "priority":
+                priority = mapping.priority(value if isinstance(value, str) else None, f"{cpath}.priority")
+                events.append(
+                    Event(
+                        id=event_id,
+                        at=at,
+                        kind=EventKind.PRIORITY_CHANGE,
+                        value=priority.value if priority else None,
+                        author_id=updater,
+                        by_tierdesk=by_me,
+                    )
+                )
+            elif name.isdigit():
+                logical = mapping.field_names.get(name, name)
+                events.append(
+                    Event(
+                        id=event_id,
+                        at=at,
+                        kind=EventKind.FIELD_CHANGE,
+                        field=logical,
+                        value=field_value(value),
+                        author_id=updater,
+                        by_tierdesk=by_me,
+                    )
+                )
+            elif name in ("group_id", "assignee_id", "tags"):
+                events.append(
+                    Event(
+                        id=event_id,
+                        at=at,
+                        kind=EventKind.FIELD_CHANGE,
+                        field=name,
+                        value=field_value(value),
+                        author_id=updater,
+                        by_tierdesk=by_me,
+                    )
+                )
+    if is_create:
+        events.insert(
+            0,
+            Event(
+                id=f"{audit_id}:created",
+                at=at,
+                kind=EventKind.CREATED,
+                status=created_status,
+                author_id=updater,
+                by_tierdesk=by_me,
+            ),
+        )
+    return events
+
+
+def events_from_ticket_event(
+    raw: Mapping[str, Any], mapping: ReadContext, people: People, path: str = "ticket_events[]"
+) -> list[Event]:
+    """Domain events of one entry of the ticket events export (`include=comment_events`)."""
+    audit_id = req_int(raw, "id", path)
+    at = req_time(raw, "created_at", path) if "created_at" in raw else req_time(raw, "timestamp", path)
+    updater = opt_int(raw, "updater_id", path)
+    children = _field(raw, "child_events", path)
+    if not isinstance(children, list):
+        raise MalformedRecord(f"{path}.child_events", "expected a list")
+    return _events_from_children(
+        audit_id=audit_id,
+        at=at,
+        updater=_id_str(updater),
+        children=children,
+        mapping=mapping,
+        people=people,
+        path=f"{path}.child_events",
+    )
+
+
+def events_from_audit(
+    raw: Mapping[str, Any], mapping: ReadContext, people: People, path: str = "audits[]"
+) -> list[Event]:
+    """Domain events of one audit of the ticket audits API."""
+    audit_id = req_int(raw, "id", path)
+    at = req_time(raw, "created_at", path)
+    author = opt_int(raw, "author_id", path)
+    children = _field(raw, "events", path)
+    if not isinstance(children, list):
+        raise MalformedRecord(f"{path}.events", "expected a list")
+    return _events_from_children(
+        audit_id=audit_id,
+        at=at,
+        updater=_id_str(author),
+        children=children,
+        mapping=mapping,
+        people=people,
+        path=f"{path}.events",
+    )
+
+
+def comment_authors(raw_events: Iterable[Mapping[str, Any]]) -> set[str]:
+    """User ids that authored comments or updates in ticket-events or audit records."""
+    ids: set[str] = set()
+    for raw in raw_events:
+        updater = raw.get("updater_id", raw.get("author_id"))
+        if isinstance(updater, int) and updater > 0:
+            ids.add(str(updater))
+        for child in raw.get("child_events", raw.get("events", [])) or []:
+            if isinstance(child, Mapping) and isinstance(child.get("author_id"), int):
+                ids.add(str(child["author_id"]))
+    return ids
+
+
+# ----------------------------------------------------------------------------- domain -> vendor
+def marker_line(marker: str) -> str:
+    return f"[{MARKER_PREFIX}{marker}]"
+
+
+def note_body(body: str, marker: str | None) -> str:
+    """The internal note as sent: the body, then the marker on its own last line."""
+    if not marker:
+        return body
+    return f"{body.rstrip()}\n\n{marker_line(marker)}"
+
+
+def markers_in(text: str) -> set[str]:
+    return set(_MARKER_LINE.findall(text or ""))
+
+
+def normalise_iso(value: str) -> str:
+    """Full ISO 8601 in UTC with a `Z` (`2026-03-04T15:00:00Z`) when `value` is a time; other
+    strings unchanged. Zendesk text fields keep what they get, so times are sent complete."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is None or "T" not in value:
+        return value
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class TicketUpdate:
+    """One ticket's entry in an Update Many Tickets batch, and which actions it carries."""
+
+    ticket_id: int
+    payload: dict[str, Any]
+    action_keys: list[str]  # actions sent in this payload
+    note_keys: list[str]  # the ADD_NOTE actions among them
+    failed: dict[str, str]  # action key -> why it cannot be sent
+    applied_without_call: list[str]  # SET_PROPERTY: nothing to send to Zendesk
+
+    @classmethod
+    def build(
+        cls,
+        ticket_id: int,
+        actions: Sequence[Action],
+        field_ids: Mapping[str, str],
+        *,
+        author_id: int | None = None,
+        safe_update: bool = True,
+    ) -> TicketUpdate:
+        """Merge one ticket's actions into one payload. Tags go through `additional_tags` /
+        `remove_tags` so an agent's tags are never replaced; of several priorities the highest
+        wins; notes are joined into one internal comment (one comment per update), each with its
+        marker; `safe_update` with the newest `Action.basis` protects against concurrent edits."""
+        payload: dict[str, Any] = {"id": ticket_id}
+        add: list[str] = []
+        remove: list[str] = []
+        customs: dict[int, str] = {}
+        notes: list[str] = []
+        followers: list[int] = []
+        sent: list[str] = []
+        note_keys: list[str] = []
+        failed: dict[str, str] = {}
+        no_call: list[str] = []
+        best_priority: Priority | None = None
+        bases = [a.basis for a in actions if a.basis is not None]
+        for action in actions:
+            kind = action.kind
+            if kind == ActionKind.SET_PROPERTY:
+                no_call.append(action.key)
+                continue
+            if kind == ActionKind.ADD_TAGS:
+                add.extend(t.lower() for t in action.values if t.lower() not in add)
+            elif kind == ActionKind.REMOVE_TAGS:
+                remove.extend(t.lower() for t in action.values if t.lower() not in remove)
+            elif kind == ActionKind.SET_PRIORITY:
+                priority = PRIORITY_MAP.get((action.value or "").lower())
+                if priority is None:
+                    failed[action.key] = f"unknown priority {action.value!r}"
+                    continue
+                if best_priority is None or priority.rank > best_priority.rank:
+                    best_priority = priority
+            elif kind == ActionKind.SET_FIELD:
+                fid = field_ids.get(action.field or "")
+                if fid is None or not fid.isdigit():
+                    failed[action.key] = f"no Zendesk field id configured for field {action.field!r}"
+                    continue
+                customs[int(fid)] = normalise_iso(action.value or "")
+            elif kind in (ActionKind.ASSIGN_GROUP, ActionKind.ASSIGN_ASSIGNEE):
+                if not (action.value or "").isdigit():
+                    failed[action.key] = f"{kind.value} needs a numeric Zendesk id, got {action.value!r}"
+                    continue
+                payload["group_id" if kind == ActionKind.ASSIGN_GROUP else "assignee_id"] = int(
+                    action.value or 0
+                )
+            elif kind == ActionKind.ADD_FOLLOWERS:
+                bad = [v for v in action.values if not v.isdigit()]
+                if bad:
+                    failed[action.key] = f"followers need numeric Zendesk user ids, got {bad}"
+                    continue
+                followers.extend(int(v) for v in action.values if int(v) not in followers)
+            elif kind == ActionKind.ADD_NOTE:
+                notes.append(note_body(action.value or "", action.marker))
+                note_keys.append(action.key)
+            else:
+                failed[action.key] = f"unsupported action kind {kind!r}"
+                continue
+            sent.append(action.key)
+        if add:
+            payload["additional_tags"] = add
+        if remove:
+            payload["remove_tags"] = [t for t in remove if t not in add]
+        if best_priority is not None:
+            payload["priority"] = best_priority.value
+        if customs:
+            payload["custom_fields"] = [{"id": fid, "value": value} for fid, value in customs.items()]
+        if followers:
+            payload["followers"] = [{"user_id": uid, "action": "put"} for uid in followers]
+        if notes:
+            comment: dict[str, Any] = {"body": "\n\n---\n\n".join(notes), "public": False}
+            if author_id is not None:
+                comment["author_id"] = author_id
+            payload["comment"] = comment
+        if bases and safe_update:
+            payload["safe_update"] = True
+            payload["updated_stamp"] = max(bases).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return cls(ticket_id, payload, sent, note_keys, failed, no_call)
+
+    def without_notes(self) -> TicketUpdate:
+        """The same update minus its internal note (after an uncertain send of the note)."""
+        payload = {k: v for k, v in self.payload.items() if k != "comment"}
+        keys = [k for k in self.action_keys if k not in self.note_keys]
+        return TicketUpdate(
+            self.ticket_id, payload, keys, [], dict(self.failed), list(self.applied_without_call)
+        )
+
+    @property
+    def has_changes(self) -> bool:
+        return any(k not in ("id", "safe_update", "updated_stamp") for k in self.payload)
