@@ -245,7 +245,7 @@ class Store:
                 "is_open": insert.excluded.is_open,
                 "data": insert.excluded.data,
                 "stored_at": insert.excluded.stored_at,
-                "evaluated_version": None,
+                "evaluated_version": sa.null(),
             },
             where=tickets.c.updated_at < insert.excluded.updated_at,
         ).returning(tickets.c.ticket_id)
@@ -318,7 +318,7 @@ class Store:
         after: tuple[str, str] | None = None
         while True:
             query = sa.select(tickets.c.connection, tickets.c.ticket_id, tickets.c.data).where(
-                tickets.c.is_open.is_(True)
+                tickets.c.is_open == sa.true()
             )
             if connection is not None:
                 query = query.where(tickets.c.connection == connection)
@@ -336,7 +336,7 @@ class Store:
     def tickets_due_before(self, instant: datetime, connection: str | None = None) -> list[str]:
         """Keys of open tickets whose `next_deadline` is at or before `instant`, earliest first."""
         query = sa.select(tickets.c.connection, tickets.c.ticket_id).where(
-            tickets.c.is_open.is_(True), tickets.c.next_deadline <= instant
+            tickets.c.is_open == sa.true(), tickets.c.next_deadline <= instant
         )
         if connection is not None:
             query = query.where(tickets.c.connection == connection)
@@ -346,7 +346,7 @@ class Store:
 
     def earliest_deadline(self, connection: str | None = None) -> datetime | None:
         """The soonest `next_deadline` of any open ticket (when the deadline job should run)."""
-        query = sa.select(sa.func.min(tickets.c.next_deadline)).where(tickets.c.is_open.is_(True))
+        query = sa.select(sa.func.min(tickets.c.next_deadline)).where(tickets.c.is_open == sa.true())
         if connection is not None:
             query = query.where(tickets.c.connection == connection)
         with self._unit(write=False) as db:
@@ -356,11 +356,16 @@ class Store:
     def tickets_needing_evaluation(self, policy_version: str, connection: str | None = None) -> list[str]:
         """Keys of tickets changed since their last evaluation (open or not), and of open tickets
         last evaluated under another policy version. Closed tickets keep their version."""
-        version = tickets.c.evaluated_version
-        # `<` / `>` instead of `!=` so both databases can answer from the (is_open, version) index.
-        stale = sa.or_(version < policy_version, version > policy_version)
+        version, is_open = tickets.c.evaluated_version, tickets.c.is_open
+        # Four index ranges on (is_open, evaluated_version) instead of `!=` and a bare IS NULL,
+        # so both databases answer from the index: 100,000 up-to-date tickets cost nothing.
         query = sa.select(tickets.c.connection, tickets.c.ticket_id).where(
-            sa.or_(version.is_(None), sa.and_(tickets.c.is_open.is_(True), stale))
+            sa.or_(
+                sa.and_(is_open == sa.false(), version.is_(None)),
+                sa.and_(is_open == sa.true(), version.is_(None)),
+                sa.and_(is_open == sa.true(), version < policy_version),
+                sa.and_(is_open == sa.true(), version > policy_version),
+            )
         )
         if connection is not None:
             query = query.where(tickets.c.connection == connection)
