@@ -1,0 +1,101 @@
+"""Jira Cloud and Jira Service Management for tierdesk.
+
+- `connect(config, secrets)` -> `JiraHelpdesk`, the `connector.ports.Helpdesk` adapter over the
+  `jira` client (the only module importing `jira` is `plugins.jira.client`).
+- `build_emulator(...)` -> an `EmulatorApp` serving a Jira Cloud + JSM site (`tierdesk emulator jira`).
+- `seed_demo(base_url)` seeds a running emulator over HTTP with the demo data set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from connector.domain.policy import ConnectionConfig
+from connector.emulation.base import ClockMode, EmulatorApp, SimClock
+from connector.ports import SecretSource
+from plugins.jira.emulator import (
+    DEMO_ORGANIZATIONS,
+    DEMO_PROJECT,
+    DemoSite,
+    HttpTransport,
+    InProcessTransport,
+    JiraEmulator,
+    RateLimits,
+    seed_demo_site,
+)
+
+if TYPE_CHECKING:
+    from plugins.jira.client import JiraHelpdesk
+
+KIND = "jira"
+SEED_ADMIN_EMAIL = "admin@tierdesk.example"
+
+__all__ = [
+    "DEMO_ORGANIZATIONS",
+    "DEMO_PROJECT",
+    "KIND",
+    "DemoSite",
+    "JiraEmulator",
+    "RateLimits",
+    "build_emulator",
+    "connect",
+    "emulator_of",
+    "seed_demo",
+]
+
+
+def connect(
+    config: ConnectionConfig, secrets: SecretSource | Mapping[str, str] | None = None
+) -> JiraHelpdesk:
+    """The Helpdesk adapter for a `kind: jira` connection (no request is made until first use)."""
+    from plugins.jira.client import JiraHelpdesk
+
+    return JiraHelpdesk.from_config(config, secrets)
+
+
+def build_emulator(
+    clock_mode: ClockMode = "real",
+    seed: str = "empty",
+    credentials: str | None = None,
+    start: datetime | None = None,
+    *,
+    rate_limits: RateLimits | None = None,
+    demo_issues: int = 300,
+) -> EmulatorApp:
+    """A Jira Cloud + JSM emulator app (WSGI). `seed="demo"` seeds it through its own API; with
+    `clock_mode="real"` the clock returns to wall time after seeding."""
+    if seed not in ("empty", "demo"):
+        raise ValueError(f"unknown seed {seed!r} (use 'empty' or 'demo')")
+    clock = SimClock(clock_mode, start)
+    vendor = JiraEmulator(clock, credentials=credentials, rate_limits=rate_limits)
+    app = EmulatorApp(vendor=vendor, clock=clock)
+    if seed == "demo":
+        limits, vendor.rate_limits = vendor.rate_limits, None
+        token = credentials.partition(":")[2] if credentials else "seed-token"
+        seed_demo_site(InProcessTransport(app, vendor.admin.email, token), issues=demo_issues)
+        vendor.rate_limits = limits
+        if clock_mode == "real":
+            clock.mode = "real"
+        app.log.clear()
+    return app
+
+
+def emulator_of(app: EmulatorApp) -> JiraEmulator:
+    """The Jira vendor inside an app built by `build_emulator` (tests read its data directly)."""
+    if not isinstance(app.vendor, JiraEmulator):
+        raise TypeError("not a Jira emulator app")
+    return app.vendor
+
+
+def seed_demo(
+    base_url: str,
+    *,
+    admin_email: str = SEED_ADMIN_EMAIL,
+    token: str = "seed-token",
+    issues: int = 300,
+) -> DemoSite:
+    """Seed a running (empty) Jira emulator over HTTP; its clock ends simulated at the instant it
+    had when seeding started."""
+    return seed_demo_site(HttpTransport(base_url, admin_email, token), issues=issues)
