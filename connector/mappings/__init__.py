@@ -23,7 +23,8 @@ SCHEMA_ID = "https://tierdesk.dev/schema/mappings.json"
 
 
 def check(directory: str | Path) -> list[MappingError]:
-    """Every error in the mappings directory, in file and line order; empty when valid."""
+    """Every error in the mappings directory (or one mappings file), in file and line order;
+    empty when valid."""
     return _load(directory)[1]
 
 

@@ -75,9 +75,15 @@ class Sections:
 
 
 def read_directory(directory: str | Path) -> Sections:
-    """Parse every `*.yaml` / `*.yml` file of `directory` and merge their sections."""
+    """Parse every `*.yaml` / `*.yml` file of `directory` and merge their sections.
+
+    A path to a single file checks that file alone, as if it were the only file of a directory.
+    """
     base = Path(directory)
     result = Sections(directory=str(base))
+    if base.is_file():
+        _read_file(base, result)
+        return result
     if not base.is_dir():
         result.errors.append(
             MappingError(str(base), 1, 1, "mappings directory not found; pass the directory holding *.yaml")

@@ -104,7 +104,8 @@ class _Validation:
         """Names defined in a section (valid or not), or None when the section may be unseen."""
         raw = self.sections.raw(section)
         if section not in self.sections.sections:
-            return set(extra) if self.complete else None
+            # A missing required section is reported once, not at every reference to it.
+            return set(extra) if self.complete and section not in _REQUIRED_SECTIONS else None
         if section in self.sections.duplicated:
             return None
         if section in ("severities", "connections"):
