@@ -606,3 +606,12 @@ class Store:
                 ),
                 {"key": key, "value": value},
             )
+
+    # -- read-only access for reports -------------------------------------------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A read-only unit of work for set-based selects on the store's tables (reports run
+        theirs in `connector.report.queries`); joins the caller's transaction on this thread."""
+        with self._unit(write=False) as db:
+            yield db
