@@ -25,6 +25,7 @@ from plugins.jira.emulator import (
     RateLimits,
     seed_demo_site,
 )
+from plugins.jira.emulator.seed import SEED_TOKEN
 
 if TYPE_CHECKING:
     from plugins.jira.client import JiraHelpdesk
@@ -73,7 +74,7 @@ def build_emulator(
     app = EmulatorApp(vendor=vendor, clock=clock)
     if seed == "demo":
         limits, vendor.rate_limits = vendor.rate_limits, None
-        token = credentials.partition(":")[2] if credentials else "seed-token"
+        token = credentials.partition(":")[2] if credentials else SEED_TOKEN
         seed_demo_site(InProcessTransport(app, vendor.admin.email, token), issues=demo_issues)
         vendor.rate_limits = limits
         if clock_mode == "real":
@@ -93,7 +94,7 @@ def seed_demo(
     base_url: str,
     *,
     admin_email: str = SEED_ADMIN_EMAIL,
-    token: str = "seed-token",
+    token: str = SEED_TOKEN,
     issues: int = 300,
 ) -> DemoSite:
     """Seed a running (empty) Jira emulator over HTTP; its clock ends simulated at the instant it

@@ -44,8 +44,12 @@ class MalformedRecord(ValueError):
 
 
 def _walk(obj: Any, path: str) -> Any:
+    """The value at a dotted path; None when any step is absent or null (required-ness is the
+    caller's business), MalformedRecord when a step is present but not an object."""
     current = obj
     for part in path.split("."):
+        if current is None:
+            return None
         if not isinstance(current, Mapping):
             raise MalformedRecord(path, f"expected an object before '{part}'")
         current = current.get(part)

@@ -647,7 +647,7 @@ def date_range(operand: Operand, caller: Caller, field_name: str) -> tuple[int, 
     if operand is None:
         raise invalid
     text = operand.text.strip()
-    if re.fullmatch(r"-?\d{9,}", text):
+    if re.fullmatch(r"-?\d+", text):
         instant = int(text)
         return (instant, instant + 1)
     relative = _RELATIVE.match(text)

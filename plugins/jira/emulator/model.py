@@ -262,7 +262,7 @@ class JiraSite:
             "comment": 10000,
             "history": 10000,
             "org": 1,
-            "field": 10050,
+            "field": 10049,
             "option": 10100,
             "context": 10200,
             "servicedesk": 1,

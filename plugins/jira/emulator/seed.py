@@ -24,7 +24,7 @@ from werkzeug.test import Client
 
 from connector.emulation.base import EmulatorApp
 
-SEED_TOKEN = "seed-token"  # noqa: S105 - any token is accepted unless the emulator enforces credentials
+SEED_TOKEN = "seed-token"  # any token is accepted unless the emulator enforces credentials
 DATETIME_FIELD = "com.atlassian.jira.plugin.system.customfieldtypes:datetime"
 SELECT_FIELD = "com.atlassian.jira.plugin.system.customfieldtypes:select"
 TEXT_FIELD = "com.atlassian.jira.plugin.system.customfieldtypes:textfield"
@@ -324,9 +324,13 @@ def seed_demo_site(transport: Transport, *, issues: int = 300, days: int = 4, se
             )
             if rng.random() < 0.5:
                 at(moment + timedelta(seconds=20), _transition(transport, keys, number, agent, "11"))
-                moment += timedelta(minutes=rng.randint(20, 900))
-                at(moment, _comment(transport, keys, number, customer, "Here are the details you asked for."))
-                at(moment + timedelta(seconds=5), _transition(transport, keys, number, customer, "81"))
+                if rng.random() < 0.6:
+                    moment += timedelta(minutes=rng.randint(20, 900))
+                    at(
+                        moment,
+                        _comment(transport, keys, number, customer, "Here are the details you asked for."),
+                    )
+                    at(moment + timedelta(seconds=5), _transition(transport, keys, number, customer, "81"))
         if rng.random() < 0.3:
             moment += timedelta(minutes=rng.randint(5, 120))
             at(
