@@ -27,7 +27,7 @@ __all__ = [
     "seed_volume",
 ]
 
-EMULATOR_TOKEN = "emulator"
+EMULATOR_TOKEN = "emulator"  # noqa: S105 - the emulator accepts any token
 
 
 class MissingCredentials(ValueError):

@@ -29,9 +29,11 @@ Push
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,7 +49,7 @@ from zenpy.lib.api import BaseApi
 from zenpy.lib.api_objects import Ticket as ZTicket
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
-from connector.domain.model import Event, Organization
+from connector.domain.model import Event, EventKind, Organization
 from connector.domain.policy import ActionKind
 from connector.domain.results import Action
 from connector.ports import ActionResult, Outcome, PullPage, SkippedRecord, TicketRecord
@@ -196,16 +198,24 @@ class CountingSession(requests.Session):
 @dataclass(frozen=True)
 class PullCursor:
     """What a restart needs: the export cursor (or start time), the instant up to which ticket
-    events were consumed, and the oldest event still waiting for its ticket."""
+    events were consumed, and the events still waiting for their ticket (the oldest one's time and
+    the tickets they belong to; on an initial sync these can be thousands, kept compressed)."""
 
     export_cursor: str | None
     start_time: int
     events_done: int
     oldest_waiting: int | None = None
+    waiting_tickets: tuple[int, ...] = ()
 
     def encode(self) -> str:
         raw = json.dumps(
-            {"c": self.export_cursor, "s": self.start_time, "e": self.events_done, "w": self.oldest_waiting},
+            {
+                "c": self.export_cursor,
+                "s": self.start_time,
+                "e": self.events_done,
+                "w": self.oldest_waiting,
+                "i": _pack_ids(self.waiting_tickets),
+            },
             separators=(",", ":"),
         )
         return "zd1." + base64.urlsafe_b64encode(raw.encode()).decode()
@@ -215,7 +225,28 @@ class PullCursor:
         if not text.startswith("zd1."):
             raise ValueError(f"not a Zendesk pull cursor: {text[:20]!r}")
         raw = json.loads(base64.urlsafe_b64decode(text[4:].encode()))
-        return cls(raw["c"], int(raw["s"]), int(raw["e"]), raw.get("w"))
+        return cls(raw["c"], int(raw["s"]), int(raw["e"]), raw.get("w"), _unpack_ids(raw.get("i") or ""))
+
+
+def _pack_ids(ids: tuple[int, ...]) -> str:
+    if not ids:
+        return ""
+    ordered = sorted(set(ids))
+    deltas = [ordered[0]] + [b - a for a, b in itertools.pairwise(ordered)]
+    packed = zlib.compress(",".join(map(str, deltas)).encode(), 9)
+    return base64.urlsafe_b64encode(packed).decode()
+
+
+def _unpack_ids(text: str) -> tuple[int, ...]:
+    if not text:
+        return ()
+    deltas = [int(x) for x in zlib.decompress(base64.urlsafe_b64decode(text.encode())).decode().split(",")]
+    out: list[int] = []
+    total = 0
+    for d in deltas:
+        total += d
+        out.append(total)
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------------ adapter
@@ -428,7 +459,13 @@ class ZendeskHelpdesk:
                 more, more_skipped = self._flush(events, me)
                 records += more
                 skipped += more_skipped
-            next_cursor = PullCursor(export_cursor, state.start_time, events.done, events.oldest_waiting())
+            next_cursor = PullCursor(
+                export_cursor,
+                state.start_time,
+                events.done,
+                events.oldest_waiting(),
+                events.waiting_tickets(),
+            )
             yield PullPage(tuple(records), next_cursor.encode(), end_of_stream, tuple(skipped))
             if end_of_stream or not tickets:
                 return
@@ -495,7 +532,7 @@ class ZendeskHelpdesk:
                 continue
             for event in found:
                 events[event.id] = event
-        ordered = tuple(sorted(events.values(), key=lambda e: (e.at, e.id)))
+        ordered = tuple(sorted(events.values(), key=lambda e: (e.at, e.kind != EventKind.CREATED, e.id)))
         return TicketRecord(ticket=ticket, events=ordered)
 
     def _flush(self, window: _EventWindow, me: str) -> tuple[list[TicketRecord], list[SkippedRecord]]:
@@ -784,7 +821,10 @@ class _EventWindow:
         self.fetched: list[Mapping[str, Any]] = []  # read but not consumed (later than `done`)
         self.waiting: dict[str, list[Mapping[str, Any]]] = {}
         self.seen: set[int] = set()
-        self.consumed_now: dict[str, list[Mapping[str, Any]]] = {}
+        # re-read after a restart: events up to `replay_until` matter only for tickets that were
+        # waiting then; every other ticket's events were delivered before the restart
+        self.replay_until = state.events_done if state.oldest_waiting is not None else None
+        self.replay_tickets = {str(t) for t in state.waiting_tickets}
 
     def _read_until(self, instant: int) -> None:
         while self.next_start <= instant:
@@ -800,6 +840,14 @@ class _EventWindow:
             for ev in page.get("ticket_events") or []:
                 ev_id = ev.get("id") if isinstance(ev, Mapping) else None
                 if not isinstance(ev_id, int) or ev_id in self.seen:
+                    continue
+                ts = ev.get("timestamp")
+                if (
+                    self.replay_until is not None
+                    and isinstance(ts, int)
+                    and ts <= self.replay_until
+                    and str(ev.get("ticket_id")) not in self.replay_tickets
+                ):
                     continue
                 self.seen.add(ev_id)
                 self.fetched.append(ev)
@@ -834,6 +882,9 @@ class _EventWindow:
     def take_all(self) -> dict[str, list[Mapping[str, Any]]]:
         out, self.waiting = self.waiting, {}
         return out
+
+    def waiting_tickets(self) -> tuple[int, ...]:
+        return tuple(int(t) for t in self.waiting if t.isdigit())
 
     def oldest_waiting(self) -> int | None:
         times = [ev.get("timestamp") for evs in self.waiting.values() for ev in evs]

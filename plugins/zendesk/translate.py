@@ -56,7 +56,7 @@ class MalformedRecord(ValueError):
 
 # ----------------------------------------------------------------------------- typed accessors
 def _field(raw: Mapping[str, Any], key: str, path: str) -> Any:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise MalformedRecord(path, f"expected an object, got {type(raw).__name__}")
     if key not in raw:
         raise MalformedRecord(f"{path}.{key}", "missing")
@@ -71,7 +71,7 @@ def req_int(raw: Mapping[str, Any], key: str, path: str) -> int:
 
 
 def opt_int(raw: Mapping[str, Any], key: str, path: str) -> int | None:
-    value = raw.get(key) if isinstance(raw, Mapping) else None
+    value = raw.get(key) if type(raw) is dict or isinstance(raw, Mapping) else None
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -87,7 +87,7 @@ def req_str(raw: Mapping[str, Any], key: str, path: str) -> str:
 
 
 def opt_str(raw: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = raw.get(key) if isinstance(raw, Mapping) else None
+    value = raw.get(key) if type(raw) is dict or isinstance(raw, Mapping) else None
     if value is None:
         return None
     if not isinstance(value, str):
@@ -106,7 +106,7 @@ def req_time(raw: Mapping[str, Any], key: str, path: str) -> datetime:
 
 def parse_time(value: str, path: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)  # Python 3.11 reads the trailing Z
     except ValueError:
         raise MalformedRecord(path, f"expected an ISO 8601 time, got {value!r}") from None
     if parsed.tzinfo is None:
@@ -115,7 +115,7 @@ def parse_time(value: str, path: str) -> datetime:
 
 
 def str_list(raw: Mapping[str, Any], key: str, path: str) -> list[str]:
-    value = raw.get(key) if isinstance(raw, Mapping) else None
+    value = raw.get(key) if type(raw) is dict or isinstance(raw, Mapping) else None
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -304,7 +304,7 @@ def _events_from_children(
     is_create = False
     for i, child in enumerate(children):
         cpath = f"{path}[{i}]"
-        if not isinstance(child, Mapping):
+        if type(child) is not dict and not isinstance(child, Mapping):
             raise MalformedRecord(cpath, "expected an object")
         kind = child.get("event_type") or child.get("type")
         child_id = child.get("id", i)

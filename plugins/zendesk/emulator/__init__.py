@@ -10,9 +10,9 @@ from datetime import datetime
 
 from connector.emulation.base import ClockMode, EmulatorApp, SimClock
 from plugins.zendesk.emulator.app import ZendeskAPI
-from plugins.zendesk.emulator.seed import INTEGRATION_EMAIL, SeedInfo, seed_demo, seed_volume
+from plugins.zendesk.emulator.seed import INTEGRATION_EMAIL, SeedInfo, seed_account, seed_demo, seed_volume
 
-__all__ = ["INTEGRATION_EMAIL", "SeedInfo", "ZendeskAPI", "build", "seed_demo", "seed_volume"]
+__all__ = ["INTEGRATION_EMAIL", "SeedInfo", "ZendeskAPI", "build", "seed_account", "seed_demo", "seed_volume"]
 
 
 def build(
