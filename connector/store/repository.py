@@ -122,6 +122,11 @@ class Store:
         return store
 
     @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for reports and tooling that query the tables directly)."""
+        return self._engine
+
+    @property
     def url(self) -> URL:
         return self._engine.url
 
@@ -384,37 +389,73 @@ class Store:
         crossing fires once. Superseded actions are stored as `skipped`. Returns how many outbox
         rows were new. Raises KeyError if the ticket is not stored.
         """
-        connection, ticket_id = split_ticket_key(evaluation.ticket_key)
-        at = evaluation.now
-        version = evaluation.policy_version
-        with self._unit(write=True) as db:
-            updated = db.execute(
-                sa.update(tickets)
-                .where(tickets.c.connection == connection, tickets.c.ticket_id == ticket_id)
-                .values(
-                    evaluated_version=version,
-                    evaluated_at=at,
-                    next_deadline=evaluation.next_deadline,
-                    tier=evaluation.tier.value,
-                    severity=evaluation.severity.value,
-                )
-            )
-            if updated.rowcount == 0:
-                raise KeyError(f"ticket {evaluation.ticket_key} is not in the store")
-            db.execute(
-                sa.delete(clocks).where(clocks.c.connection == connection, clocks.c.ticket_id == ticket_id)
-            )
-            if evaluation.clocks:
-                db.execute(
-                    clocks.insert(),
-                    [_clock_row(connection, ticket_id, clock, version, at) for clock in evaluation.clocks],
-                )
-            return self._enqueue(db, actions_to_enqueue, version, at)
+        return self.record_evaluations([(evaluation, actions_to_enqueue)])
 
-    def _enqueue(self, db: sa.Connection, actions: Sequence[Action], version: str, at: datetime) -> int:
-        if not actions:
+    def record_evaluations(self, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
+        """`record_evaluation` for many tickets with a handful of statements (a policy change
+        re-evaluating every open ticket). All or nothing; returns the number of new outbox rows."""
+        latest: dict[tuple[str, str], Evaluation] = {}
+        for evaluation, _ in batch:
+            latest[split_ticket_key(evaluation.ticket_key)] = evaluation
+        if not latest:
             return 0
-        insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
+        with self._unit(write=True) as db:
+            self._require_tickets(db, list(latest))
+            db.execute(
+                sa.update(tickets)
+                .where(
+                    tickets.c.connection == sa.bindparam("b_connection"),
+                    tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
+                )
+                .values(
+                    evaluated_version=sa.bindparam("b_version"),
+                    evaluated_at=sa.bindparam("b_at"),
+                    next_deadline=sa.bindparam("b_deadline"),
+                    tier=sa.bindparam("b_tier"),
+                    severity=sa.bindparam("b_severity"),
+                ),
+                [
+                    {
+                        "b_connection": connection,
+                        "b_ticket_id": ticket_id,
+                        "b_version": evaluation.policy_version,
+                        "b_at": evaluation.now,
+                        "b_deadline": evaluation.next_deadline,
+                        "b_tier": evaluation.tier.value,
+                        "b_severity": evaluation.severity.value,
+                    }
+                    for (connection, ticket_id), evaluation in latest.items()
+                ],
+            )
+            db.execute(
+                sa.delete(clocks).where(
+                    clocks.c.connection == sa.bindparam("b_connection"),
+                    clocks.c.ticket_id == sa.bindparam("b_ticket_id"),
+                ),
+                [{"b_connection": connection, "b_ticket_id": ticket_id} for connection, ticket_id in latest],
+            )
+            clock_rows = [
+                _clock_row(connection, ticket_id, clock, evaluation.policy_version, evaluation.now)
+                for (connection, ticket_id), evaluation in latest.items()
+                for clock in evaluation.clocks
+            ]
+            if clock_rows:
+                db.execute(clocks.insert(), clock_rows)
+            return self._enqueue(db, batch)
+
+    def _require_tickets(self, db: sa.Connection, refs: Sequence[tuple[str, str]]) -> None:
+        known: set[tuple[str, str]] = set()
+        for start in range(0, len(refs), _CHUNK):
+            chunk = refs[start : start + _CHUNK]
+            query = sa.select(tickets.c.connection, tickets.c.ticket_id).where(
+                sa.tuple_(tickets.c.connection, tickets.c.ticket_id).in_(chunk)
+            )
+            known.update((row.connection, row.ticket_id) for row in db.execute(query))
+        missing = [ticket_key(*ref) for ref in refs if ref not in known]
+        if missing:
+            raise KeyError(f"ticket {', '.join(missing[:5])} is not in the store")
+
+    def _enqueue(self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
         rows = [
             {
                 "key": action.key,
@@ -425,12 +466,16 @@ class Store:
                 "status": (OutboxStatus.SKIPPED if action.superseded else OutboxStatus.PENDING).value,
                 "attempts": 0,
                 "uncertain": False,
-                "created_at": at,
+                "created_at": evaluation.now,
                 "ordinal": ordinal,
-                "policy_version": version,
+                "policy_version": evaluation.policy_version,
             }
+            for evaluation, actions in batch
             for ordinal, action in enumerate(actions)
         ]
+        if not rows:
+            return 0
+        insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
         return len(db.execute(insert.returning(outbox.c.key), rows).scalars().all())
 
     def load_clocks(self, connection: str, ticket_id: str) -> tuple[SlaClock, ...]:

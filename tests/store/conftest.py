@@ -1,14 +1,17 @@
 """Store fixtures: every contract test runs once on SQLite and once on PostgreSQL.
 
 PostgreSQL comes from `$TIERDESK_TEST_PG` (default `postgresql+psycopg://postgres@127.0.0.1:5432/test`);
-each test gets a fresh schema, dropped afterwards. Without a reachable server those runs skip.
+tests that open databases themselves get a fresh schema each, the others share one migrated schema
+that is emptied after every test. Without a reachable server those runs skip with the reason.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from connector.store import tables
 from connector.store.engine import resolve_url
 from connector.store.repository import Store
 
@@ -41,8 +45,8 @@ def _pg_unreachable_reason() -> str | None:
     return None
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
+@contextmanager
+def _fresh_pg_schema() -> Iterator[str]:
     reason = _pg_unreachable_reason()
     if reason is not None:
         pytest.skip(reason)
@@ -61,23 +65,53 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'tierdesk.db'}"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest) -> str:
-    """A URL of an empty database of each supported kind."""
-    fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
-    url: str = request.getfixturevalue(fixture)
-    return url
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    opened = Store.open(store_url)
+def store_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no schema yet) of each supported kind."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tierdesk.db'}"
+        return
+    with _fresh_pg_schema() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; copying it is faster than migrating a database per test."""
+    path = tmp_path_factory.mktemp("template") / "tierdesk.db"
+    Store.open(f"sqlite:///{path}").close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_session_url() -> Iterator[str]:
+    """A migrated PostgreSQL schema shared by the session; `store` empties it after each test."""
+    with _fresh_pg_schema() as url:
+        Store.open(url).close()
+        yield url
+
+
+@pytest.fixture
+def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A store on a migrated, empty database of each supported kind."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "tierdesk.db")
+        url = f"sqlite:///{tmp_path / 'tierdesk.db'}"
+    else:
+        url = request.getfixturevalue("pg_session_url")
+    opened = Store.open(url)
     try:
         yield opened
     finally:
+        if backend == "postgresql":
+            with opened.engine.begin() as connection:  # DELETE beats TRUNCATE on a few rows
+                for table in reversed(tables.metadata.sorted_tables):
+                    connection.execute(table.delete())
         opened.close()

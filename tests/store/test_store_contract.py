@@ -253,6 +253,26 @@ def test_evaluating_an_unknown_ticket_raises(store: Store) -> None:
     assert store.existing_keys(["k1"]) == set()
 
 
+def test_record_evaluations_writes_a_batch_all_or_nothing(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket("a")), record(ticket("b"))], None)
+    batch = [
+        (evaluation("a", version="v2", next_deadline=T0, clocks=(clock(),)), [note("a-1", "a")]),
+        (
+            evaluation("b", version="v2", next_deadline=T0 + timedelta(hours=1)),
+            [note("b-1", "b"), note("a-1", "a")],
+        ),
+    ]
+
+    with pytest.raises(KeyError, match="ghost"):
+        store.record_evaluations([*batch, (evaluation("ghost"), [])])
+    assert store.existing_keys(["a-1", "b-1"]) == set()
+
+    assert store.record_evaluations(batch) == 2
+    assert store.tickets_needing_evaluation("v2") == []
+    assert store.tickets_due_before(T0 + timedelta(hours=1)) == [f"{CONN}:a", f"{CONN}:b"]
+    assert len(store.load_clocks(CONN, "a")) == 1
+
+
 def test_tickets_due_before_uses_next_deadline(store: Store) -> None:
     store.save_pull_page(
         CONN,
@@ -479,21 +499,21 @@ def test_transaction_commits_clocks_outbox_and_cursor_together(store_url: str) -
 # -- schema --------------------------------------------------------------------------------------
 
 
-def test_migrations_are_idempotent_and_match_the_tables(store: Store, store_url: str) -> None:
-    store.save_pull_page(CONN, [record(ticket())], "c1")
-
-    store.upgrade()
-    Store.open(store_url).close()  # opening upgrades again
-
-    assert store.schema_revision() == migrate.head_revision()
-    assert store.get_cursor(CONN) == "c1"
-    engine = sa.create_engine(store.url)
+def test_migrations_are_idempotent_and_match_the_tables(store_url: str) -> None:
+    store = Store.open(store_url)
     try:
-        with engine.connect() as connection:
+        store.save_pull_page(CONN, [record(ticket())], "c1")
+
+        store.upgrade()
+        Store.open(store_url).close()  # opening upgrades again
+
+        assert store.schema_revision() == migrate.head_revision()
+        assert store.get_cursor(CONN) == "c1"
+        with store.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, tables.metadata) == []
     finally:
-        engine.dispose()
+        store.close()
 
 
 def test_open_without_upgrade_leaves_an_empty_database_alone(store_url: str) -> None:
