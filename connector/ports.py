@@ -204,6 +204,10 @@ class Store(Protocol):
         not stored."""
         ...
 
+    def record_evaluations(self, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
+        """`record_evaluation` for many tickets at once (a policy change), all or nothing."""
+        ...
+
     def load_clocks(self, connection: str, ticket_id: str) -> tuple[SlaClock, ...]:
         """The clocks written by the ticket's last evaluation, by metric then cycle."""
         ...
