@@ -226,7 +226,7 @@ class JiraEmulator:
     def _dispatch(self, request: Request) -> Response:
         path = request.path
         caller = self._authenticate(request)
-        base = request.host_url.rstrip("/")
+        base = f"{request.scheme}://{request.host}"
         platform = re.match(r"^/rest/api/(2|3|latest)/(.*)$", path)
         if platform:
             version, rest = platform.group(1), platform.group(2).rstrip("/")
