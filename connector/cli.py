@@ -213,27 +213,11 @@ def emulator(
     if seed not in ("demo", "empty"):
         raise typer.BadParameter("--seed is demo or empty")
     module = plugin(kind)
-    emulator_app = module.build_emulator(clock_mode=clock, seed="empty", credentials=credentials)
+    emulator_app = module.build_emulator(clock_mode=clock, seed=seed, credentials=credentials)
     server = EmulatorServer(emulator_app, port=port)
-    if seed == "demo":
-        server.start()
-        module.seed_demo(server.url, emulator_app.clock)
-        console.print(f"{kind} emulator on {server.url} (clock {clock}, seed demo); Ctrl-C stops it")
-        try:
-            threading_wait()
-        finally:
-            server.stop()
-        return
     console.print(f"{kind} emulator on {server.url} (clock {clock}, seed {seed}); Ctrl-C stops it")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-
-
-def threading_wait() -> None:
-    import threading
-
-    with contextlib.suppress(KeyboardInterrupt):
-        threading.Event().wait()
 
 
 def main() -> None:
