@@ -228,9 +228,10 @@ class Store(Protocol):
 
     def record_results(self, results: Sequence[ActionResult]) -> None:
         """Store outcomes and audit them. APPLIED / ALREADY_APPLIED / FAILED are final and clear the
-        uncertain flag; RETRY and CONFLICT queue the action again with its uncertain flag kept (an
-        earlier, interrupted attempt may still have written). Outcomes for actions that are already
-        final are audited only."""
+        uncertain flag. RETRY and CONFLICT queue the action again: RETRY keeps it uncertain (and
+        makes it so when `ActionResult.uncertain`); CONFLICT clears the flag unless
+        `ActionResult.uncertain` says something may have been written. Outcomes for actions that
+        are already final are audited only."""
         ...
 
     def outbox_counts(self, connection: str | None = None) -> dict[str, int]:

@@ -40,15 +40,10 @@ _CHUNK = 500  # bound on IN-list sizes (SQLite allows 32,766 parameters per stat
 _ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
 _QUEUED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
 
-# outcome -> (new status, uncertain flag afterwards (None = left as it is), final)
-_OUTCOME_EFFECT: dict[Outcome, tuple[OutboxStatus, bool | None, bool]] = {
-    Outcome.APPLIED: (OutboxStatus.APPLIED, False, True),
-    Outcome.ALREADY_APPLIED: (OutboxStatus.ALREADY_APPLIED, False, True),
-    Outcome.FAILED: (OutboxStatus.FAILED, False, True),
-    # A RETRY may have reached the helpdesk (timeout). A CONFLICT rejects this attempt only: an
-    # earlier attempt that crashed may still have written, so the marker check stays armed.
-    Outcome.RETRY: (OutboxStatus.PENDING, None, False),
-    Outcome.CONFLICT: (OutboxStatus.PENDING, None, False),
+_FINAL_STATUS = {
+    Outcome.APPLIED: OutboxStatus.APPLIED,
+    Outcome.ALREADY_APPLIED: OutboxStatus.ALREADY_APPLIED,
+    Outcome.FAILED: OutboxStatus.FAILED,
 }
 
 
@@ -66,6 +61,21 @@ def split_ticket_key(key: str) -> tuple[str, str]:
 
 def _error_of(result: ActionResult) -> str | None:
     return (result.message or None) if result.outcome in _ERROR_OUTCOMES else None
+
+
+def _uncertain_after(result: ActionResult) -> bool | None:
+    """The outbox row's uncertain flag after `result` (None: left as it is).
+
+    Final outcomes settle the question. A RETRY keeps the flag `mark_sending` set (and sets it if
+    the plugin says the send may have landed). A CONFLICT is the plugin's word on the whole history
+    of the action (it checked the marker first if the action was uncertain): cleared unless it
+    says something may have been written.
+    """
+    if result.outcome in _FINAL_STATUS:
+        return False
+    if result.outcome is Outcome.RETRY:
+        return True if result.uncertain else None
+    return result.uncertain
 
 
 def _utcnow() -> datetime:
@@ -560,38 +570,30 @@ class Store:
     def record_results(self, results: Sequence[ActionResult], *, now: datetime | None = None) -> None:
         """Record push outcomes and append them to the audit log, in one transaction.
 
-        APPLIED / ALREADY_APPLIED / FAILED are final (uncertain cleared, FAILED keeps the message).
-        RETRY and CONFLICT put the action back in the queue with its uncertain flag as it is.
-        Outcomes for actions no longer queued (already final) are audited but change nothing.
+        APPLIED / ALREADY_APPLIED / FAILED are final and clear the uncertain flag (FAILED keeps its
+        message). RETRY and CONFLICT queue the action again; RETRY keeps it uncertain, CONFLICT
+        clears the flag unless `ActionResult.uncertain` says the send may have landed. Outcomes
+        for actions no longer queued (already final) are audited but change nothing.
         """
         if not results:
             return
         at = now or _utcnow()
-        by_outcome: dict[Outcome, list[ActionResult]] = {}
+        groups: dict[tuple[OutboxStatus, bool | None], list[ActionResult]] = {}
         for result in results:
-            by_outcome.setdefault(result.outcome, []).append(result)
+            status = _FINAL_STATUS.get(result.outcome, OutboxStatus.PENDING)
+            groups.setdefault((status, _uncertain_after(result)), []).append(result)
         with self._unit(write=True) as db:
-            for outcome, group in by_outcome.items():
-                status, uncertain, final = _OUTCOME_EFFECT[outcome]
-                values: dict[str, Any] = {
-                    "status": status.value,
-                    "last_error": sa.bindparam("b_error"),
-                }
+            for (status, uncertain), group in groups.items():
+                values: dict[str, Any] = {"status": status.value, "last_error": sa.bindparam("b_error")}
                 if uncertain is not None:
                     values["uncertain"] = uncertain
-                if final:
+                if status is not OutboxStatus.PENDING:
                     values["finished_at"] = at
                 db.execute(
                     sa.update(outbox)
                     .where(outbox.c.key == sa.bindparam("b_key"), outbox.c.status.in_(_QUEUED))
                     .values(values),
-                    [
-                        {
-                            "b_key": r.key,
-                            "b_error": (r.message or None) if outcome in _ERROR_OUTCOMES else None,
-                        }
-                        for r in group
-                    ],
+                    [{"b_key": r.key, "b_error": _error_of(r)} for r in group],
                 )
             db.execute(
                 audit.insert(),

@@ -414,16 +414,37 @@ def test_retry_returns_to_pending_and_stays_uncertain(store: Store) -> None:
     assert [entry[0] for entry in store.audit_log("k1")] == ["retry", "retry"]
 
 
-def test_conflict_requeues_and_keeps_the_marker_check(store: Store) -> None:
+def test_conflict_requeues_and_clears_uncertainty_only_when_nothing_was_written(store: Store) -> None:
     store.save_pull_page(CONN, [record(ticket())], None)
-    store.record_evaluation(evaluation(), [note("k1")])
-    store.mark_sending(["k1"])
+    store.record_evaluation(evaluation(), [note("rejected"), note("maybe")])
+    store.mark_sending(["rejected", "maybe"])
 
-    store.record_results([ActionResult("k1", Outcome.CONFLICT, "409: ticket updated by agent")])
+    store.record_results(
+        [
+            ActionResult("rejected", Outcome.CONFLICT, "409: ticket updated by agent"),
+            ActionResult("maybe", Outcome.CONFLICT, "409 after a timed-out attempt", uncertain=True),
+        ]
+    )
 
-    (item,) = store.pending_actions(CONN, 10)
-    assert item.uncertain
-    assert store.outbox_counts()["pending"] == 1
+    items = {item.action.key: item for item in store.pending_actions(CONN, 10)}
+    assert (items["rejected"].uncertain, items["maybe"].uncertain) == (False, True)
+    assert store.outbox_counts()["pending"] == 2
+
+
+def test_retry_marks_a_send_that_may_have_landed_uncertain(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket())], None)
+    store.record_evaluation(evaluation(), [note("k1"), note("k2")])
+
+    # Pushed without mark_sending: the plugin's word decides.
+    store.record_results(
+        [
+            ActionResult("k1", Outcome.RETRY, "read timeout", uncertain=True),
+            ActionResult("k2", Outcome.RETRY, "429"),
+        ]
+    )
+
+    items = {item.action.key: item for item in store.pending_actions(CONN, 10)}
+    assert (items["k1"].uncertain, items["k2"].uncertain) == (True, False)
 
 
 def test_final_outcomes_clear_uncertainty_and_are_audited(store: Store) -> None:
