@@ -132,7 +132,8 @@ def test_push_1000_actions_with_30_percent_failures_applies_each_exactly_once(ha
     calls = [r for r in h.app.log.records() if re.search(writes, r.path)]
     failed = [r for r in calls if r.fault]
     assert len(failed) >= 4 and len(failed) / len(calls) > 0.15, (len(failed), len(calls))
-    assert {r.status for r in failed} >= {409, 429, 500}
+    statuses = {r.status for r in failed}
+    assert 429 in statuses and statuses & {409, 500}
 
     sla_due = int(h.info.fields["sla_due"])
     for tid in tickets:
