@@ -174,6 +174,11 @@ class Store(Protocol):
         """
         ...
 
+    def forget_tickets(self, connection: str, ticket_ids: Sequence[str]) -> int:
+        """Drop tickets deleted in the helpdesk (snapshot, events, clocks); their queued actions
+        become skipped. Returns how many were stored."""
+        ...
+
     def load_ticket(self, connection: str, ticket_id: str) -> tuple[Ticket, tuple[Event, ...]] | None:
         """The stored snapshot with every stored event, ordered by time then id; None if unknown."""
         ...

@@ -308,6 +308,35 @@ class Store:
                 .values(evaluated_version=None)
             )
 
+    def forget_tickets(self, connection: str, ticket_ids: Sequence[str]) -> int:
+        """Drop tickets the helpdesk deleted: snapshot, events and clocks go; their queued actions
+        are marked skipped (the outbox keeps every key, so nothing is planned twice). Returns how
+        many tickets were stored."""
+        ids = sorted(set(ticket_ids))
+        removed = 0
+        with self._unit(write=True) as db:
+            for chunk in _chunks(ids):
+                db.execute(
+                    sa.update(outbox)
+                    .where(
+                        outbox.c.connection == connection,
+                        outbox.c.ticket_id.in_(chunk),
+                        outbox.c.status.in_(_QUEUED),
+                    )
+                    .values(status=OutboxStatus.SKIPPED.value, last_error="ticket deleted in the helpdesk")
+                )
+                for table in (events, clocks):
+                    db.execute(
+                        sa.delete(table).where(table.c.connection == connection, table.c.ticket_id.in_(chunk))
+                    )
+                result = db.execute(
+                    sa.delete(tickets).where(
+                        tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk)
+                    )
+                )
+                removed += result.rowcount
+        return removed
+
     # -- tickets ----------------------------------------------------------------------------
 
     def load_ticket(self, connection: str, ticket_id: str) -> tuple[Ticket, tuple[Event, ...]] | None:

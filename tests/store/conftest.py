@@ -24,6 +24,8 @@ from connector.store.engine import resolve_url
 from connector.store.repository import Store
 
 DEFAULT_TEST_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Sessions run in a non-UTC zone so a store that leaned on the server's time zone would show it.
+SESSION_TIME_ZONE = "Asia/Kolkata"
 
 
 def _pg_base_url() -> sa.URL:
@@ -56,9 +58,9 @@ def _fresh_pg_schema() -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
+        yield base.update_query_dict(
+            {"options": f"-csearch_path={schema} -ctimezone={SESSION_TIME_ZONE}"}
+        ).render_as_string(hide_password=False)
     finally:
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -207,6 +208,20 @@ def test_a_ticket_of_another_connection_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="pulled for connection"):
         store.save_pull_page(CONN, [record(ticket(connection="jira_main"))], "c1")
     assert store.get_cursor(CONN) is None
+
+
+def test_forgotten_tickets_leave_and_their_queued_actions_are_skipped(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket("gone"), event("e1", 1)), record(ticket("kept"))], None)
+    store.record_evaluation(evaluation("gone", next_deadline=T0, clocks=(clock(),)), [note("g1", "gone")])
+
+    assert store.forget_tickets(CONN, ["gone", "never-stored"]) == 1
+
+    assert store.load_ticket(CONN, "gone") is None
+    assert store.load_clocks(CONN, "gone") == ()
+    assert store.tickets_due_before(T0) == []
+    assert store.pending_actions(CONN, 10) == []
+    assert store.existing_keys(["g1"]) == {"g1"}
+    assert store.load_ticket(CONN, "kept") is not None
 
 
 # -- time ----------------------------------------------------------------------------------------
@@ -515,6 +530,40 @@ def test_transaction_commits_clocks_outbox_and_cursor_together(store_url: str) -
     finally:
         reader.close()
         writer.close()
+
+
+def test_another_thread_does_not_join_a_transaction(store: Store) -> None:
+    seen: list[str | None] = []
+    with store.transaction():
+        store.save_pull_page(CONN, [], "c1")
+        reader = threading.Thread(target=lambda: seen.append(store.get_cursor(CONN)))
+        reader.start()
+        reader.join(timeout=10)
+
+    assert seen == [None]  # the other thread read committed state only
+    assert store.get_cursor(CONN) == "c1"
+
+
+def test_concurrent_writers_queue_instead_of_failing(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def pull(connection: str) -> None:
+        try:
+            for page in range(5):
+                records = [record(ticket(f"{page}-{n}", connection=connection)) for n in range(20)]
+                store.save_pull_page(connection, records, f"{connection}-{page}")
+        except BaseException as error:
+            errors.append(error)
+
+    workers = [threading.Thread(target=pull, args=(name,)) for name in ("zd_a", "zd_b", "zd_c")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+
+    assert errors == []
+    assert [store.get_cursor(name) for name in ("zd_a", "zd_b", "zd_c")] == ["zd_a-4", "zd_b-4", "zd_c-4"]
+    assert sum(1 for _ in store.iter_open_tickets()) == 300
 
 
 # -- schema --------------------------------------------------------------------------------------
