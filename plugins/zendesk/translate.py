@@ -307,6 +307,8 @@ def _events_from_children(
         if type(child) is not dict and not isinstance(child, Mapping):
             raise MalformedRecord(cpath, "expected an object")
         kind = child.get("event_type") or child.get("type")
+        if kind is None and len([k for k in child if k not in _META_KEYS]) == 1:
+            kind = "Change"  # older export entries carry only the changed field
         child_id = child.get("id", i)
         event_id = f"{audit_id}:{child_id}"
         if kind == "Comment":

@@ -170,7 +170,9 @@ class ZendeskAPI:
             user = self._authenticate(request)
             verdict = self.limits.check(self.clock.now().timestamp(), path.startswith("/api/v2/incremental/"))
             if not verdict.allowed:
-                return self._limited(verdict)
+                limited = self._limited(verdict)
+                self._rate_headers(limited, verdict)
+                return limited
             adapter = self._routes.bind(request.host, path_info=path)
             try:
                 endpoint, args = adapter.match(method=request.method)
