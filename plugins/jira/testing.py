@@ -61,7 +61,7 @@ class InFlight:
 
 
 class QuickStopServer(EmulatorServer):
-    """`EmulatorServer` whose serve loop polls for shutdown every 20 ms instead of 500 ms."""
+    """`EmulatorServer` whose serve loop notices shutdown within 20 ms instead of 500 ms."""
 
     def start(self) -> QuickStopServer:
         self._thread = threading.Thread(

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import requests
+
 from connector.emulation.base import EmulatorApp
 
 SEED_TOKEN = "seed-token"  # any token is accepted unless the emulator enforces credentials
