@@ -221,6 +221,11 @@ class Store(Protocol):
         """The subset of `keys` present in the outbox, whatever their status."""
         ...
 
+    def outbox_statuses(self, keys: Iterable[str]) -> dict[str, str]:
+        """The outbox status of each of `keys` that was ever queued (pending, sending, applied,
+        already_applied, failed, skipped)."""
+        ...
+
     def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
         """Queued actions of `connection` in planned order (oldest evaluation first), including
         those whose push started but never got an outcome (then `uncertain=True`)."""

@@ -553,6 +553,16 @@ class Store:
                 found.update(db.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars())
         return found
 
+    def outbox_statuses(self, keys: Iterable[str]) -> dict[str, str]:
+        """Status of each of `keys` that is in the outbox (absent keys were never queued)."""
+        wanted = sorted(set(keys))
+        found: dict[str, str] = {}
+        with self._unit(write=False) as db:
+            for chunk in _chunks(wanted):
+                query = sa.select(outbox.c.key, outbox.c.status).where(outbox.c.key.in_(chunk))
+                found.update((row.key, row.status) for row in db.execute(query))
+        return found
+
     def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
         """Queued actions of `connection`, oldest first (a ticket's actions in planned order).
 
@@ -688,6 +698,18 @@ class Store:
     @contextmanager
     def reading(self) -> Iterator[sa.Connection]:
         """A read-only unit of work for set-based selects on the store's tables (reports run
-        theirs in `connector.report.queries`); joins the caller's transaction on this thread."""
-        with self._unit(write=False) as db:
-            yield db
+        theirs in `connector.report.queries`). Its queries all see one state of the store: a
+        REPEATABLE READ snapshot on PostgreSQL, one read transaction on SQLite. Joins the caller's
+        transaction on this thread."""
+        if self.in_transaction:
+            with self._unit(write=False) as current:
+                yield current
+            return
+        with self._engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            begin(connection, write=False)
+            try:
+                yield connection
+            finally:
+                connection.rollback()

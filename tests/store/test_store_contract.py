@@ -374,6 +374,10 @@ def test_superseded_notes_are_stored_as_skipped(store: Store) -> None:
     assert new_rows == 2
     assert [item.action.key for item in store.pending_actions(CONN, 10)] == ["warn-75"]
     assert store.existing_keys(["warn-50", "warn-75", "other"]) == {"warn-50", "warn-75"}
+    assert store.outbox_statuses(["warn-50", "warn-75", "other"]) == {
+        "warn-50": "skipped",
+        "warn-75": "pending",
+    }
     counts = store.outbox_counts()
     assert (counts["skipped"], counts["pending"]) == (1, 1)
 
@@ -564,6 +568,20 @@ def test_concurrent_writers_queue_instead_of_failing(store: Store) -> None:
     assert errors == []
     assert [store.get_cursor(name) for name in ("zd_a", "zd_b", "zd_c")] == ["zd_a-4", "zd_b-4", "zd_c-4"]
     assert sum(1 for _ in store.iter_open_tickets()) == 300
+
+
+def test_reading_sees_one_state_of_the_store(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket())], "c1")
+    writer = Store.open(store.url.render_as_string(hide_password=False), upgrade=False)
+    try:
+        with store.reading() as db:
+            before = db.execute(sa.select(sa.func.count()).select_from(tables.tickets)).scalar_one()
+            writer.save_pull_page(CONN, [record(ticket("102"))], "c2")
+            after = db.execute(sa.select(sa.func.count()).select_from(tables.tickets)).scalar_one()
+        assert (before, after) == (1, 1)
+        assert sum(1 for _ in store.iter_open_tickets()) == 2
+    finally:
+        writer.close()
 
 
 # -- schema --------------------------------------------------------------------------------------
