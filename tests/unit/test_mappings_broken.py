@@ -98,3 +98,20 @@ def test_secret_values_never_appear_in_messages(tmp_path: Path) -> None:
     assert "9f8e7d6c5b4a39281706f5e4" not in output
     assert "hunter2" not in output
     assert "admin@acme.example" not in output
+
+
+def test_a_single_file_can_be_checked_on_its_own() -> None:
+    file = CASES_DIR / "unknown_key_typo" / "tiers.yaml"
+
+    lines = [str(error).replace(f"{file}", "tiers.yaml") for error in check(file)]
+
+    assert lines == [
+        "tiers.yaml:1:1: missing section 'customers' (customer -> tier rules and default_tier); "
+        "add it to a file such as customers.yaml",
+        "tiers.yaml:1:1: missing section 'triage' (ticket -> severity rules and default_severity); "
+        "add it to a file such as triage.yaml",
+        "tiers.yaml:4:5: unknown key 'calender'; did you mean 'calendar'? (allowed: label, calendar, targets, "
+        "warnings, escalation, clocks, monthly_allowance, service_credit)",
+        "tiers.yaml:15:14: unknown key 'first_respons'; did you mean 'first_response'? (allowed: "
+        "first_response, next_response, periodic_update, resolution)",
+    ]
