@@ -19,8 +19,6 @@ from connector.mappings.validate import validate
 
 __all__ = ["MappingError", "MappingsInvalid", "check", "json_schema", "load_policy"]
 
-SCHEMA_ID = "https://tierdesk.dev/schema/mappings.json"
-
 
 def check(directory: str | Path) -> list[MappingError]:
     """Every error in the mappings directory (or one mappings file), in file and line order;
@@ -41,7 +39,6 @@ def json_schema() -> dict[str, Any]:
     schema = MappingsFile.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
         **schema,
         "description": "A tierdesk mappings file (mappings/*.yaml). All files of the directory are merged; "
         "each section may appear in one file only.",
