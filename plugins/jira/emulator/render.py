@@ -266,7 +266,8 @@ class View:
         if author is not None:
             body["author"] = author
         body["created"] = self.dt(history.created_ms)
-        body["items"] = history.items
+        # the spec declares from/to strings as not nullable: an empty side is left out
+        body["items"] = [{k: v for k, v in item.items() if v is not None} for item in history.items]
         return body
 
     def field_value(self, definition: FieldDef, issue: Issue) -> Any:
