@@ -29,6 +29,7 @@ Push
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import random
@@ -186,7 +187,7 @@ class CountingSession(requests.Session):
         self.mount("https://", no_retries)
         self.mount("http://", no_retries)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.requests_sent += 1
         response = super().send(request, **kwargs)
         if response.status_code == 429 and "Retry-After" in response.headers:
@@ -335,7 +336,7 @@ class ZendeskHelpdesk:
         if isinstance(exc, TransientError) and exc.retry_after is not None:
             return float(exc.retry_after)
         backoff = min(self.retry.base_wait * 2 ** (state.attempt_number - 1), self.retry.max_wait)
-        return max(0.0, backoff * (1 + self._rng.uniform(-self.retry.jitter, self.retry.jitter)))
+        return float(max(0.0, backoff * (1 + self._rng.uniform(-self.retry.jitter, self.retry.jitter))))
 
     def _stop(self, state: RetryCallState) -> bool:
         if state.attempt_number >= self.retry.max_attempts:
@@ -410,18 +411,27 @@ class ZendeskHelpdesk:
         missing = sorted(i for i in ids if i not in self._roles and i.isdigit() and int(i) > 0)
         for start in range(0, len(missing), BATCH):
             chunk = [int(i) for i in missing[start : start + BATCH]]
-            users = self._call(lambda chunk=chunk: list(self.zenpy.users(ids=chunk)))
+            users: list[Any] = self._call(functools.partial(self._list_users, chunk))
             for user in users:
                 self._roles[str(user.id)] = str(user.role)
                 self._emails[str(user.id)] = user.email
             for uid in chunk:  # deleted users: remember as unknown end users
                 self._roles.setdefault(str(uid), "end-user")
 
+    def _list_users(self, ids: list[int]) -> list[Any]:
+        return list(self.zenpy.users(ids=ids))
+
+    def _list_orgs(self, ids: list[int]) -> list[Any]:
+        return list(self.zenpy.organizations(ids=ids))
+
+    def _job_statuses(self, ids: list[str]) -> list[Any]:
+        return list(self.zenpy.job_status(ids=ids)["job_statuses"])
+
     def _lookup_orgs(self, ids: set[str]) -> None:
         missing = sorted(i for i in ids if i not in self._orgs)
         for start in range(0, len(missing), BATCH):
             chunk = [int(i) for i in missing[start : start + BATCH]]
-            orgs = self._call(lambda chunk=chunk: list(self.zenpy.organizations(ids=chunk)))
+            orgs: list[Any] = self._call(functools.partial(self._list_orgs, chunk))
             self._remember_orgs([o.to_dict() for o in orgs])
 
     # ------------------------------------------------------------------ pull
@@ -751,9 +761,7 @@ class ZendeskHelpdesk:
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start : start + BATCH]
                 try:
-                    statuses = self._call(
-                        lambda chunk=chunk: self.zenpy.job_status(ids=chunk)["job_statuses"]
-                    )
+                    statuses = self._call(functools.partial(self._job_statuses, chunk))
                 except ZendeskError as exc:
                     if isinstance(exc, TransientError):
                         continue

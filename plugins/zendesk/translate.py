@@ -182,7 +182,7 @@ def agent_url(api_url: str | None, ticket_id: int) -> str | None:
 
 
 def is_deleted(raw: Mapping[str, Any]) -> bool:
-    return isinstance(raw, Mapping) and raw.get("status") == "deleted"
+    return isinstance(raw, Mapping) and bool(raw.get("status") == "deleted")
 
 
 def ticket_from_json(

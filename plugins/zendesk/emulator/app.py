@@ -761,11 +761,11 @@ class ZendeskAPI:
             payload: dict[str, Any] = {"ticket": self._ticket_json(base, ticket)}
             payload["audit"] = self._audit_json(audit) if audit is not None else None
             return _json(payload)
-        ticket = self.account.tickets.get(item_id)
-        if ticket is None or ticket.deleted:
+        found = self.account.tickets.get(item_id)
+        if found is None or found.deleted:
             raise not_found()
-        payload = {"ticket": self._ticket_json(base, ticket)}
-        self._sideload(base, request, [ticket], payload)
+        payload = {"ticket": self._ticket_json(base, found)}
+        self._sideload(base, request, [found], payload)
         return _json(payload)
 
     def _h_tickets_show_many(self, request: Request, user: User) -> Response:

@@ -793,18 +793,17 @@ class Account:
                             "current_followers": list(ticket.follower_ids),
                         }
                     )
-            comment = raw.get("comment")
-            has_comment = isinstance(comment, Mapping) and bool(
-                comment.get("body") or comment.get("html_body")
-            )
+            raw_comment = raw.get("comment")
+            comment: Mapping[str, Any] = raw_comment if isinstance(raw_comment, Mapping) else {}
+            has_comment = bool(comment.get("body") or comment.get("html_body"))
             if not events and not has_comment:
                 return ticket, None  # nothing changed: no audit, updated_at stays
             c_author = author_id
-            if has_comment and comment.get("author_id") is not None:  # type: ignore[union-attr]
-                c_author = self._check_user(comment["author_id"], "Author")  # type: ignore[index]
+            if has_comment and comment.get("author_id") is not None:
+                c_author = self._check_user(comment["author_id"], "Author")
             audit = self._new_audit(ticket, author_id, now, events)
             if has_comment:
-                self._add_comment(ticket, audit, comment, c_author, now)  # type: ignore[arg-type]
+                self._add_comment(ticket, audit, comment, c_author, now)
             for ev in events:
                 if ev.get("field_name") == "status":
                     if ev["value"] == "solved":
