@@ -1,0 +1,106 @@
+"""The SLA report as one self-contained HTML page (inline CSS and SVG, opens offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from connector.domain.engine import METRIC_ORDER
+from connector.domain.policy import Metric
+from connector.report.charts import BREACH_COLOR, TIER_COLORS, Series, bar_chart
+from connector.report.formatting import METRIC_LABELS, duration, local_time, percent
+from connector.report.report import MetricFigures, Segment, SlaReport
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def tracked_metrics(report: SlaReport) -> tuple[Metric, ...]:
+    """Metrics with at least one clock in the period, in engine order."""
+    seen = {m.metric for s in report.by_tier for m in s.metrics}
+    return tuple(metric for metric in METRIC_ORDER if metric in seen)
+
+
+def metric_cells(segment: Segment, metrics: tuple[Metric, ...]) -> list[MetricFigures | None]:
+    figures = {m.metric: m for m in segment.metrics}
+    return [figures.get(metric) for metric in metrics]
+
+
+def _count(value: float) -> str:
+    return str(round(value))
+
+
+def _charts(report: SlaReport, metrics: tuple[Metric, ...]) -> dict[str, Markup]:
+    colors = {s.tier: TIER_COLORS[i % len(TIER_COLORS)] for i, s in enumerate(report.by_tier)}
+    adherence = bar_chart(
+        title="Adherence by tier and metric",
+        categories=[METRIC_LABELS[m] for m in metrics],
+        series=[
+            Series(
+                s.tier_label,
+                tuple(cell.adherence_percent if cell else None for cell in metric_cells(s, metrics)),
+                colors[s.tier],
+            )
+            for s in report.by_tier
+        ],
+        value_format=percent,
+        y_max=100.0,
+        label_zero=True,
+    )
+    days = report.breaches_per_day
+    per_day = bar_chart(
+        title="Breaches per day",
+        categories=[f"{day.day.day} {day.day:%b}" for day in days],
+        series=[Series("Breaches", tuple(float(day.breaches) for day in days), BREACH_COLOR)],
+        value_format=_count,
+        integer=True,
+    )
+    distribution = bar_chart(
+        title="Time to first response (business time) by tier",
+        categories=list(report.first_response_buckets),
+        series=[
+            Series(d.tier_label, tuple(float(c) for c in d.counts), colors.get(d.tier, TIER_COLORS[-1]))
+            for d in report.first_response_distribution
+        ],
+        value_format=_count,
+        integer=True,
+        width=1180,
+    )
+    # The chart module escapes every text it writes, so its SVG is safe to insert as markup.
+    return {
+        "adherence": Markup(adherence),  # noqa: S704
+        "per_day": Markup(per_day),  # noqa: S704
+        "distribution": Markup(distribution),  # noqa: S704
+    }
+
+
+def _environment(report: SlaReport) -> Environment:
+    zone = report.start.tzinfo
+    env = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["duration"] = duration
+    env.filters["percent"] = percent
+    env.filters["local"] = lambda value: local_time(value, zone)
+    env.filters["metric"] = lambda metric: METRIC_LABELS.get(metric, str(metric))
+    return env
+
+
+def render_html(report: SlaReport) -> str:
+    metrics = tracked_metrics(report)
+    template = _environment(report).get_template("report.html.j2")
+    return template.render(
+        report=report,
+        metrics=metrics,
+        metric_cells=metric_cells,
+        charts=_charts(report, metrics),
+        credited=[c for c in report.service_credits if c.credit_percent > 0],
+        over_allowance=[a for a in report.allowance if a.over_allowance],
+        other_versions=[v for v in report.versions if not v.current],
+    )

@@ -1,0 +1,112 @@
+"""`write_report`: build the SLA report and write it as HTML, terminal text or JSON.
+
+JSON mirrors `SlaReport` field for field: instants are ISO 8601 with their offset, days ISO dates,
+durations seconds, metrics their names. `report_from_json` reads it back into an equal report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+import typing
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from connector.domain.policy import Policy
+from connector.report.html import render_html
+from connector.report.report import SlaReport, build_report
+from connector.report.text import render_text
+from connector.store.repository import Store
+
+ReportFormat = Literal["html", "text", "json"]
+STDOUT = Path("-")
+
+
+def write_report(
+    store: Store,
+    policy: Policy,
+    out: Path,
+    fmt: ReportFormat,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> SlaReport:
+    """Build the report of [start, end) and write it to `out` (`-` for standard output) in `fmt`.
+
+    A file is replaced whole (written beside it, then renamed), so a browser or a mail job never
+    reads half a report. Returns the report written.
+    """
+    report = build_report(store, policy, start=start, end=end, now=now)
+    text = render(report, fmt)
+    if out == STDOUT:
+        sys.stdout.write(text)
+        return report
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(out)
+    return report
+
+
+def render(report: SlaReport, fmt: ReportFormat) -> str:
+    if fmt == "html":
+        return render_html(report)
+    if fmt == "text":
+        return render_text(report)
+    if fmt == "json":
+        return report_to_json(report)
+    raise ValueError(f"unknown report format {fmt!r}; use html, text or json")
+
+
+def report_to_json(report: SlaReport) -> str:
+    return json.dumps(_encode(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_from_json(text: str) -> SlaReport:
+    decoded: SlaReport = _decode(SlaReport, json.loads(text))
+    return decoded
+
+
+def _encode(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):  # datetime first: it is a date too
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return value
+
+
+def _decode(kind: Any, value: Any) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (types.UnionType, typing.Union):
+        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return None if value is None else _decode(options[0], value)
+    if origin is tuple:
+        item = typing.get_args(kind)[0]
+        return tuple(_decode(item, element) for element in value)
+    if isinstance(kind, type) and is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind)})
+    if kind is datetime:
+        instant = datetime.fromisoformat(value)
+        if instant.tzinfo is None:
+            raise ValueError(f"report instant {value!r} has no UTC offset")
+        return instant
+    if kind is date:
+        return date.fromisoformat(value)
+    if kind is timedelta:
+        return timedelta(seconds=value)
+    if kind is float:
+        return float(value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(value)
+    return value

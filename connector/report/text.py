@@ -1,0 +1,112 @@
+"""The SLA report on the terminal (`tierdesk report --format text`): rich tables, plain text out."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+
+from connector.report.formatting import METRIC_LABELS, duration, local_time, percent
+from connector.report.html import metric_cells, tracked_metrics
+from connector.report.report import Segment, SlaReport
+
+WIDTH = 140
+
+
+def _segment_table(title: str, segments: tuple[Segment, ...], report: SlaReport, *, severity: bool) -> Table:
+    metrics = tracked_metrics(report)
+    table = Table(title=title, title_justify="left")
+    table.add_column("tier")
+    if severity:
+        table.add_column("severity")
+    table.add_column("tickets", justify="right")
+    for metric in metrics:
+        table.add_column(f"{METRIC_LABELS[metric].lower()}\nmet/breached", justify="right")
+    for column in ("all metrics", "first response\nmedian / p90", "resolution\nmedian / p90"):
+        table.add_column(column, justify="right")
+    for s in segments:
+        cells = [
+            "—" if cell is None else f"{percent(cell.adherence_percent)} {cell.met}/{cell.breached}"
+            for cell in metric_cells(s, metrics)
+        ]
+        table.add_row(
+            s.tier_label,
+            *([s.severity or "all"] if severity else []),
+            str(s.tickets),
+            *cells,
+            percent(s.adherence_percent),
+            f"{duration(s.first_response.median)} / {duration(s.first_response.p90)}",
+            f"{duration(s.resolution.median)} / {duration(s.resolution.p90)}",
+        )
+    return table
+
+
+def render_text(report: SlaReport) -> str:
+    zone = report.start.tzinfo
+    out = io.StringIO()
+    console = Console(file=out, width=WIDTH, color_system=None, force_terminal=False, highlight=False)
+    console.print(
+        f"SLA report {local_time(report.start, zone)} – {local_time(report.end, zone)} ({report.time_zone}, "
+        f"end excluded); generated {local_time(report.generated_at, zone)}; policy version {report.policy_version}"
+    )
+    versions = ", ".join(
+        f"{v.version} ({v.clocks} clocks{', current' if v.current else ''})" for v in report.versions
+    )
+    console.print(f"clocks computed by policy version(s): {versions or 'none in this period'}")
+    console.print(
+        f"tickets {report.overall.tickets}, clocks met {percent(report.overall.adherence_percent)}, "
+        f"breaches {len(report.breaches)}, unmatched customers {report.unmatched_tickets}, "
+        f"not evaluated yet {report.unevaluated_tickets}"
+    )
+    console.print(_segment_table("by tier", (*report.by_tier, report.overall), report, severity=False))
+    console.print(_segment_table("by tier and severity", report.by_tier_severity, report, severity=True))
+
+    breaches = Table(title=f"breaches ({len(report.breaches)})", title_justify="left")
+    for column in ("breached", "ticket", "organization", "tier", "severity", "metric"):
+        breaches.add_column(column)
+    for column in ("target", "elapsed", "over by"):
+        breaches.add_column(column, justify="right")
+    for b in report.breaches:
+        breaches.add_row(
+            local_time(b.breached_at, zone),
+            b.ticket,
+            b.organization or "—",
+            b.tier,
+            b.severity,
+            METRIC_LABELS[b.metric].lower() + (f" #{b.cycle + 1}" if b.cycle else ""),
+            duration(b.target),
+            duration(b.elapsed),
+            duration(b.overrun) + ("" if b.stopped else " (running)"),
+        )
+    console.print(breaches)
+
+    credits = Table(title="service credits", title_justify="left")
+    for column in ("month", "organization", "tier", "breaches", "per breach", "cap", "credit"):
+        credits.add_column(column, justify="left" if column in ("month", "organization", "tier") else "right")
+    for c in report.service_credits:
+        credits.add_row(
+            c.month,
+            c.organization,
+            c.tier,
+            str(c.breaches),
+            percent(c.percent_per_breach),
+            percent(c.cap_percent),
+            percent(c.credit_percent) + (" (capped)" if c.capped else ""),
+        )
+    console.print(credits)
+
+    allowance = Table(title="monthly allowance", title_justify="left")
+    for column in ("month", "organization", "tier", "tickets", "allowance", ""):
+        allowance.add_column(column, justify="right" if column in ("tickets", "allowance") else "left")
+    for a in report.allowance:
+        allowance.add_row(
+            a.month + (" (part)" if a.partial_month else ""),
+            a.organization,
+            a.tier,
+            str(a.tickets),
+            "unlimited" if a.allowance is None else str(a.allowance),
+            f"OVER by {a.tickets - a.allowance}" if a.over_allowance and a.allowance is not None else "",
+        )
+    console.print(allowance)
+    return out.getvalue()
