@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from plugins.jira.emulator import (
 from plugins.jira.emulator.seed import SEED_TOKEN
 
 if TYPE_CHECKING:
-    from plugins.jira.client import JiraHelpdesk
+    from plugins.jira.client import JiraHelpdesk, RetryPolicy
 
 KIND = "jira"
 SEED_ADMIN_EMAIL = "admin@tierdesk.example"
@@ -48,12 +48,23 @@ __all__ = [
 
 
 def connect(
-    config: ConnectionConfig, secrets: SecretSource | Mapping[str, str] | None = None
+    config: ConnectionConfig,
+    secrets: SecretSource | Mapping[str, str] | None = None,
+    *,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> JiraHelpdesk:
-    """The Helpdesk adapter for a `kind: jira` connection (no request is made until first use)."""
+    """The Helpdesk adapter for a `kind: jira` connection (no request is made until first use).
+
+    `config.email_env` / `config.token_env` name the integration user's e-mail and API token in
+    `secrets`; `config.fields` maps logical names to Jira field ids; `config.options` may set
+    `page_size`, `search_lag_seconds`, `timeout_seconds`, `max_attempts`, `max_total_wait`,
+    `organization_lookup`, `organizations_field` (see plugins/jira/README.md)."""
     from plugins.jira.client import JiraHelpdesk
 
-    return JiraHelpdesk.from_config(config, secrets)
+    if sleep is None:
+        return JiraHelpdesk.from_config(config, secrets, retry=retry)
+    return JiraHelpdesk.from_config(config, secrets, retry=retry, sleep=sleep)
 
 
 def build_emulator(
@@ -91,12 +102,16 @@ def emulator_of(app: EmulatorApp) -> JiraEmulator:
 
 
 def seed_demo(
-    base_url: str,
+    target: str | EmulatorApp,
     *,
     admin_email: str = SEED_ADMIN_EMAIL,
     token: str = SEED_TOKEN,
     issues: int = 300,
 ) -> DemoSite:
-    """Seed a running (empty) Jira emulator over HTTP; its clock ends simulated at the instant it
-    had when seeding started."""
-    return seed_demo_site(HttpTransport(base_url, admin_email, token), issues=issues)
+    """Seed an empty Jira emulator with the demo data set through its API: over HTTP when given a
+    base URL, in-process (same handlers, much faster) when given the `EmulatorApp`. The clock ends
+    at the instant it had when seeding started (simulated from then on)."""
+    if isinstance(target, EmulatorApp):
+        vendor = emulator_of(target)
+        return seed_demo_site(InProcessTransport(target, vendor.admin.email, token), issues=issues)
+    return seed_demo_site(HttpTransport(target, admin_email, token), issues=issues)

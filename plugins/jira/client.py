@@ -389,8 +389,15 @@ class JiraHelpdesk:
                 timeout=self.retry.request_timeout,
                 logging=False,
             )
-            client._session.mount("https://", self._adapter)
-            client._session.mount("http://", self._adapter)
+            session = client._session
+            session.mount("https://", self._adapter)
+            session.mount("http://", self._adapter)
+            # Read proxy / CA-bundle environment settings once instead of on every request
+            # (requests re-scans the whole environment per call when trust_env is on).
+            settings = session.merge_environment_settings(self.url, {}, None, session.verify, None)
+            session.proxies.update(settings.get("proxies") or {})
+            session.verify = settings.get("verify", session.verify)
+            session.trust_env = False
             info: dict[str, Any] = self._call("serverInfo", client.server_info)
             if info.get("deploymentType") != "Cloud":
                 raise PermanentError(

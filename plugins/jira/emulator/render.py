@@ -42,9 +42,8 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def format_ms(ms: int, time_zone: str) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, UTC).astimezone(_zone(time_zone))
-    offset = moment.strftime("%z")
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{offset}"
+    moment = datetime.fromtimestamp(ms // 1000, _zone(time_zone))
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{moment:%z}"
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,10 @@ class View:
         self.version = "2" if version == "latest" else version
         self.viewer = viewer
         self.api = f"{self.base}/rest/api/{self.version}"
+        self._selection_cache: dict[FieldSelection, list[FieldDef]] = {}
+        # one request renders the same users and statuses many times; the JSON is identical
+        self._users: dict[str, dict[str, Any] | None] = {}
+        self._statuses: dict[str, dict[str, Any]] = {}
 
     @property
     def adf(self) -> bool:
@@ -109,6 +112,13 @@ class View:
     def user(self, account_id: str | None) -> dict[str, Any] | None:
         if account_id is None:
             return None
+        if account_id in self._users:
+            return self._users[account_id]
+        rendered = self._render_user(account_id)
+        self._users[account_id] = rendered
+        return rendered
+
+    def _render_user(self, account_id: str) -> dict[str, Any] | None:
         user = self.site.users.get(account_id)
         if user is None:
             return None
@@ -126,7 +136,7 @@ class View:
         }
 
     def myself(self, user: User) -> dict[str, Any]:
-        body = self.user(user.account_id) or {}
+        body = dict(self.user(user.account_id) or {})
         body.update(
             {
                 "locale": user.locale,
@@ -138,6 +148,11 @@ class View:
         return body
 
     def status(self, status: StatusDef) -> dict[str, Any]:
+        if status.id not in self._statuses:
+            self._statuses[status.id] = self._render_status(status)
+        return self._statuses[status.id]
+
+    def _render_status(self, status: StatusDef) -> dict[str, Any]:
         category_id, category_name, color = STATUS_CATEGORIES[status.category]
         return {
             "self": f"{self.api}/status/{status.id}",
@@ -319,9 +334,7 @@ class View:
         if selection.only_ids and "key" not in selection.names:
             body = {"id": str(issue.id)}
         fields: dict[str, Any] = {}
-        for definition in self.site.fields.values():
-            if not selection.wants(definition):
-                continue
+        for definition in self._wanted(selection):
             fields[definition.id] = self._system_field(definition, issue, comment_cap)
         if fields or not selection.only_ids:
             body["fields"] = fields
@@ -344,33 +357,24 @@ class View:
             }
         return body
 
+    def _wanted(self, selection: FieldSelection) -> list[FieldDef]:
+        cached = self._selection_cache.get(selection)
+        if cached is None:
+            cached = [d for d in self.site.fields.values() if selection.wants(d)]
+            self._selection_cache[selection] = cached
+        return cached
+
     def _system_field(self, definition: FieldDef, issue: Issue, comment_cap: int) -> Any:
         if definition.custom:
             return self.field_value(definition, issue)
-        renderers: dict[str, Callable[[], Any]] = {
-            "summary": lambda: issue.summary,
-            "description": lambda: self.rich_text(issue.description),
-            "status": lambda: self.status(self.site.statuses[issue.status_id]),
-            "priority": lambda: self._priority_of(issue),
-            "labels": lambda: list(issue.labels),
-            "reporter": lambda: self.user(issue.reporter),
-            "creator": lambda: self.user(issue.creator),
-            "assignee": lambda: self.user(issue.assignee),
-            "created": lambda: self.dt(issue.created_ms),
-            "updated": lambda: self.dt(issue.updated_ms),
-            "project": lambda: self.project(issue.project),
-            "issuetype": lambda: self._issuetype_of(issue),
-            "resolution": lambda: self._resolution_of(issue),
-            "resolutiondate": lambda: self.dt(issue.resolution_ms),
-            "statuscategorychangedate": lambda: self.dt(issue.status_changed_ms),
-            "comment": lambda: self.comment_page(issue, comment_cap),
-            "watches": lambda: {
-                "self": f"{self.api}/issue/{issue.key}/watchers",
-                "watchCount": len(issue.watchers),
-                "isWatching": self.viewer.account_id in issue.watchers,
-            },
+        return _SYSTEM_FIELDS[definition.id](self, issue, comment_cap)
+
+    def _watches(self, issue: Issue) -> dict[str, Any]:
+        return {
+            "self": f"{self.api}/issue/{issue.key}/watchers",
+            "watchCount": len(issue.watchers),
+            "isWatching": self.viewer.account_id in issue.watchers,
         }
-        return renderers[definition.id]()
 
     def _priority_of(self, issue: Issue) -> dict[str, Any] | None:
         found = self.site.priority_by_name_or_id(issue.priority_id) if issue.priority_id else None
@@ -479,3 +483,24 @@ def jsm_page(values: list[Any], start: int, limit: int, base: str, path: str) ->
         "values": page,
         "_links": links,
     }
+
+
+_SYSTEM_FIELDS: dict[str, Callable[[View, Issue, int], Any]] = {
+    "summary": lambda v, i, _c: i.summary,
+    "description": lambda v, i, _c: v.rich_text(i.description),
+    "status": lambda v, i, _c: v.status(v.site.statuses[i.status_id]),
+    "priority": lambda v, i, _c: v._priority_of(i),
+    "labels": lambda v, i, _c: list(i.labels),
+    "reporter": lambda v, i, _c: v.user(i.reporter),
+    "creator": lambda v, i, _c: v.user(i.creator),
+    "assignee": lambda v, i, _c: v.user(i.assignee),
+    "created": lambda v, i, _c: v.dt(i.created_ms),
+    "updated": lambda v, i, _c: v.dt(i.updated_ms),
+    "project": lambda v, i, _c: v.project(i.project),
+    "issuetype": lambda v, i, _c: v._issuetype_of(i),
+    "resolution": lambda v, i, _c: v._resolution_of(i),
+    "resolutiondate": lambda v, i, _c: v.dt(i.resolution_ms),
+    "statuscategorychangedate": lambda v, i, _c: v.dt(i.status_changed_ms),
+    "comment": lambda v, i, cap: v.comment_page(i, cap),
+    "watches": lambda v, i, _c: v._watches(i),
+}
