@@ -14,7 +14,7 @@ The module is pure: no I/O, no clock reads. Public holidays are generated lazily
 
 Arithmetic runs over cached open intervals held as integer UTC microseconds in blocks of about 200
 days, with prefix sums, so ``add`` and ``elapsed`` cost a few microseconds for any span inside a
-block and one step per block beyond (a two-year span touches four blocks).
+block and one step per block beyond (a two-year span touches four or five blocks).
 """
 
 from __future__ import annotations
@@ -320,9 +320,10 @@ class BusinessCalendar:
         Counting starts at ``start`` if the calendar is open then, else at the next opening; a
         ``delta`` that ends exactly at a closing returns that closing (not the next opening).
         ``delta == 0`` returns ``start`` itself. The result is aware, in :attr:`timezone`; a result
-        in a repeated (fall-back) hour carries ``fold=1`` for its second occurrence, and Python
-        never finds such a value ``==`` to a datetime in another zone (PEP 495), so compare
-        results with ``<``/``>`` or after ``astimezone(UTC)``.
+        in a repeated (fall-back) hour carries ``fold=1`` for its second occurrence. Python
+        compares two datetimes sharing a tzinfo by wall clock, ignoring fold, and never finds a
+        ``fold=1`` value ``==`` to one in another zone (PEP 495): order or match results after
+        ``astimezone(UTC)``.
 
         Raises ``ValueError`` for a naive ``start``, a negative ``delta``, or when no open time
         exists in the ten years after ``start``.
