@@ -319,11 +319,11 @@ class BusinessCalendar:
 
         Counting starts at ``start`` if the calendar is open then, else at the next opening; a
         ``delta`` that ends exactly at a closing returns that closing (not the next opening).
-        ``delta == 0`` returns ``start`` itself. The result is aware, in :attr:`timezone`; a result
-        in a repeated (fall-back) hour carries ``fold=1`` for its second occurrence. Python
-        compares two datetimes sharing a tzinfo by wall clock, ignoring fold, and never finds a
-        ``fold=1`` value ``==`` to one in another zone (PEP 495): order or match results after
-        ``astimezone(UTC)``.
+        ``delta == 0`` returns ``start`` itself, unchanged, even when closed. Any other result is
+        aware, in :attr:`timezone`; one in a repeated (fall-back) hour carries ``fold=1`` for the
+        second occurrence. Python compares two datetimes sharing a tzinfo by wall clock, ignoring
+        fold, and never finds a ``fold=1`` value ``==`` to one in another zone (PEP 495): order or
+        match results after ``astimezone(UTC)``.
 
         Raises ``ValueError`` for a naive ``start``, a negative ``delta``, or when no open time
         exists in the ten years after ``start``.
@@ -333,7 +333,7 @@ class BusinessCalendar:
         if delta_us < 0:
             raise ValueError(f"delta must not be negative, got {delta}")
         if delta_us == 0:
-            return start.astimezone(self._tz)
+            return start
         if self._always_open:
             return self._from_us(start_us + delta_us)
         block_index = start_us >> _BLOCK_SHIFT
@@ -383,18 +383,18 @@ class BusinessCalendar:
         return i >= 0 and at_us < block.ends[i]
 
     def next_open(self, at: datetime) -> datetime:
-        """``at`` (in :attr:`timezone`) if open then, else the next instant the calendar opens.
+        """``at`` itself, unchanged, if open then; else the next opening, in :attr:`timezone`.
 
         Raises ``ValueError`` if ``at`` is naive or nothing opens in the ten years after it.
         """
         at_us = _to_us(at, "at")
         if self._always_open:
-            return at.astimezone(self._tz)
+            return at
         block_index = at_us >> _BLOCK_SHIFT
         block = self._block(block_index)
         i = bisect.bisect_right(block.starts, at_us) - 1
         if i >= 0 and at_us < block.ends[i]:
-            return at.astimezone(self._tz)
+            return at
         if i + 1 < len(block.starts):
             return self._from_us(block.starts[i + 1])
         for _ in range(_MAX_EMPTY_BLOCKS + 1):
