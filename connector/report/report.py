@@ -431,8 +431,8 @@ def _unmatched(stored: StoredTicket, policy: Policy) -> bool:
 
     Under the report's policy version the rules are re-checked on the stored snapshot: it is the
     one that was evaluated (a newer snapshot clears `evaluated_version`), so this is the engine's
-    own decision. Under any other version the rules may have changed since, so the flag tag the
-    helpdesk shows on the ticket decides.
+    own decision. Evaluated under another version, or changed since, the rules or the ticket may
+    differ from what was evaluated, so the flag tag the helpdesk shows on the ticket decides.
     """
     if stored.evaluated_version == policy.version:
         return first_match(policy.tier_rules, stored.ticket, policy.default_tier).unmatched
