@@ -14,7 +14,7 @@ import requests
 from jira import JIRA, JIRAError
 from werkzeug.test import Client
 
-from plugins.jira import build_emulator, emulator_of
+from plugins.jira import build_emulator, emulator_of, seed_demo
 from plugins.jira.emulator import RateLimits, create_issues, create_project
 from plugins.jira.emulator.seed import DEMO_ORGANIZATIONS, adf
 from plugins.jira.testing import Harness, running_emulator
@@ -330,3 +330,13 @@ def test_demo_seed_is_fast_and_covers_tiers_histories_and_comment_kinds() -> Non
     created = sorted(i.created_ms for i in site.issues.values())
     now_ms = int(app.clock.now().timestamp() * 1000)
     assert created[-1] <= now_ms and now_ms - created[0] <= 7 * 86_400_000
+
+
+def test_seed_demo_over_http_reaches_a_running_emulator_and_restores_its_clock() -> None:
+    with running_emulator() as h:
+        before = h.app.clock.now()
+        site = seed_demo(h.url, issues=20)
+        assert site.project == "SUP" and len(site.issues) == 20
+        assert site.fields["sla_due"] == "customfield_10051"
+        assert h.app.clock.now() == before
+        assert len(h.jira.site.issues) == 20
