@@ -205,22 +205,21 @@ class BusinessCalendar:
                 raise CalendarSpecError(
                     f"unknown calendar key {key!r}; expected: {', '.join(_SPEC_KEYS)}", (_path_key(key),)
                 )
+        # Validated in spec order (timezone, hours, holidays); the first error found is raised.
+        timezone = _parse_timezone(spec["timezone"]) if "timezone" in spec else None
         if "hours" not in spec:
             raise CalendarSpecError(
                 "the calendar needs hours, e.g. {mon-fri: ['09:00-17:00']}, or hours: 24x7"
             )
         week = _parse_hours(spec["hours"])
         country, subdivision, dates = _parse_holidays(spec.get("holidays"))
-        is_plain_24x7 = all(day == _FULL_DAY for day in week) and country is None and not dates
-        if "timezone" in spec:
-            timezone = _parse_timezone(spec["timezone"])
-        elif is_plain_24x7:
-            timezone = ZoneInfo("UTC")
-        else:
-            raise CalendarSpecError(
-                "the calendar needs a timezone, an IANA name such as 'Europe/Berlin' or "
-                "'America/New_York', so opening hours are read on the right wall clock"
-            )
+        if timezone is None:
+            if not (all(day == _FULL_DAY for day in week) and country is None and not dates):
+                raise CalendarSpecError(
+                    "the calendar needs a timezone, an IANA name such as 'Europe/Berlin' or "
+                    "'America/New_York', so opening hours are read on the right wall clock"
+                )
+            timezone = ZoneInfo("UTC")  # plain 24x7: the zone only sets how results are expressed
         return cls(
             timezone=timezone,
             week=week,

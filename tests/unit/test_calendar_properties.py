@@ -35,7 +35,7 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EDGE_MINUTES = (0, 30, 60, 90, 120, 150, 180, 210, 240, 540, 750, 810, 1020, 1380, 1440)
 
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-ORACLE_SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ORACLE_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 Week = tuple[tuple[tuple[int, int], ...], ...]
 
