@@ -214,6 +214,7 @@ def main() -> None:
         return run
 
     timing.append(measure("push", helpdesk, push(actions)))
+    timed_outcomes = dict(outcomes)
     notes = sum(1 for a in actions if a.kind == ActionKind.ADD_NOTE)
     priorities = sum(1 for a in actions if a.kind == ActionKind.SET_PRIORITY)
     timing[-1]["minimum"] = len(ids) + notes
