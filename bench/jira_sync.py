@@ -250,7 +250,7 @@ def main() -> None:
         + ", ".join(f"{r['step']} {r['peak_mib']} MiB" for r in memory)
     )
     print(
-        f"push outcomes: {dict(outcomes)}; calls above the minimum: {priorities} priority reads (raise-only)"
+        f"push outcomes: {timed_outcomes}; calls above the minimum: {priorities} priority reads (raise-only)"
     )
     print(f"pure translation (no HTTP): {translate_rate} issues/s")
     print(
