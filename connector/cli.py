@@ -220,6 +220,22 @@ def emulator(
         server.serve_forever()
 
 
+@app.command()
+def demo(
+    hours: Annotated[float, typer.Option(help="Simulated hours to play.")] = 9.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 270.0,
+    mappings: MappingsOpt = Path("mappings"),
+    out: Annotated[Path, typer.Option(help="Where the demo keeps its database and mappings.")] = Path(
+        "out/demo"
+    ),
+) -> None:
+    """A simulated business day: both emulators, the real worker, a live view, a summary."""
+    from connector.demo.run import run_demo
+
+    logs.configure(level="WARNING")
+    raise typer.Exit(run_demo(console, out=out, mappings=mappings, hours=hours, speed=speed))
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     try:

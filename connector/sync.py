@@ -9,14 +9,14 @@ actions queued and flagged uncertain, and the plugin checks the ticket before re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
 
 from connector.domain.engine import evaluate
-from connector.domain.results import Evaluation
+from connector.domain.results import Action, Evaluation
 from connector.policy_holder import PolicyHolder
 from connector.ports import Clock, Helpdesk, Outcome
 from connector.store.repository import Store, split_ticket_key
@@ -83,11 +83,28 @@ class SyncService:
 
     # -- evaluate ---------------------------------------------------------------------------
 
+    def connection_started(self, connection: str, now: datetime) -> datetime:
+        """When tierdesk first synced `connection` (recorded on first use)."""
+        key = f"started:{connection}"
+        stored = self.store.get_meta(key)
+        if stored is None:
+            self.store.set_meta(key, now.isoformat())
+            return now
+        return datetime.fromisoformat(stored)
+
+    def _backlog_filter(self, actions: Sequence[Action], started: datetime) -> list[Action]:
+        """Escalations of thresholds crossed before tierdesk first synced the connection are kept
+        as skipped rows, not sent: connecting to a helpdesk with a backlog must not flood agents
+        with stale warnings (tags, fields and priority still show the true state)."""
+        return [replace(a, superseded=True) if a.at is not None and a.at < started else a for a in actions]
+
     def evaluate_keys(self, keys: Iterable[str], now: datetime) -> CycleReport:
         """Re-evaluate tickets by key and queue their actions (inside the caller's transaction,
         if any). Tickets that are not stored are skipped."""
         report = CycleReport()
         policy = self.policies.policy
+        started: dict[str, datetime] = {}
+        batch: list[tuple[Evaluation, Sequence[Action]]] = []
         for key in keys:
             connection, ticket_id = split_ticket_key(key)
             loaded = self.store.load_ticket(connection, ticket_id)
@@ -95,10 +112,13 @@ class SyncService:
                 continue
             ticket, events = loaded
             evaluation = evaluate(ticket, events, policy, now)
-            report.queued += self.store.record_evaluation(evaluation, evaluation.actions)
+            if connection not in started:
+                started[connection] = self.connection_started(connection, now)
+            batch.append((evaluation, self._backlog_filter(evaluation.actions, started[connection])))
             report.evaluated += 1
             if self.on_evaluated is not None:
                 self.on_evaluated(evaluation)
+        report.queued += self.store.record_evaluations(batch)
         return report
 
     def evaluate_due(self, now: datetime | None = None) -> CycleReport:
@@ -165,6 +185,11 @@ class SyncService:
             items = self.store.pending_actions(connection, limit=self.push_batch)
             if not items:
                 break
+            if len(items) == self.push_batch:
+                # keep a ticket's actions together: they go out as one update with one basis
+                last = items[-1].action.ticket_id
+                whole = [item for item in items if item.action.ticket_id != last]
+                items = whole or items
             keys = [item.action.key for item in items]
             self.store.mark_sending(keys, now=self.clock.now())
             uncertain = frozenset(item.action.key for item in items if item.uncertain)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from connector.domain.model import Priority, Ticket
 from connector.domain.policy import (
     ActionKind,
+    ConnectionConfig,
     EscalationChain,
     EscalationStep,
     Policy,
@@ -66,6 +67,28 @@ class Plan:
     actions: tuple[Action, ...]
     desired_tags: frozenset[str]
     desired_fields: Mapping[str, str]
+
+
+def _instant(text: str) -> datetime | None:
+    candidate = text.strip().replace("Z", "+00:00")
+    if len(candidate) >= 5 and candidate[-5] in "+-" and candidate[-3] != ":":
+        candidate = candidate[:-2] + ":" + candidate[-2:]  # Jira writes offsets as -0800
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def same_field_value(shown: str, desired: str) -> bool:
+    """Whether the helpdesk already shows `desired`: instants compare as instants whatever their
+    format (`...Z` vs Jira's `.000-0800`), other values case-insensitively (select options)."""
+    if shown == desired:
+        return True
+    shown_at, desired_at = _instant(shown), _instant(desired)
+    if shown_at is not None and desired_at is not None:
+        return shown_at == desired_at
+    return shown.strip().casefold() == desired.strip().casefold()
 
 
 def managed_tag(tag: str, prefix: str) -> bool:
@@ -180,7 +203,7 @@ def plan_writeback(
     mapped = _connection_fields(policy, ticket.connection)
     desired_fields = {k: v for k, v in fields.items() if k in wb.fields and (mapped is None or k in mapped)}
     for name, value in sorted(desired_fields.items()):
-        if ticket.fields.get(name, "") != value:
+        if not same_field_value(ticket.fields.get(name, ""), value):
             actions.append(
                 state_action(ActionKind.SET_FIELD, field=name, value=value, reason=f"{name} is {value!r}")
             )
@@ -201,11 +224,23 @@ def plan_writeback(
     return Plan(tuple(actions), frozenset(desired), desired_fields)
 
 
-def _connection_fields(policy: Policy, connection: str) -> frozenset[str] | None:
+def _connection(policy: Policy, name: str) -> ConnectionConfig | None:
     for conn in policy.connections:
-        if conn.name == connection:
-            return frozenset(conn.fields)
+        if conn.name == name:
+            return conn
     return None
+
+
+def _connection_fields(policy: Policy, connection: str) -> frozenset[str] | None:
+    conn = _connection(policy, connection)
+    return frozenset(conn.fields) if conn is not None else None
+
+
+SKIP_ALIAS = "-"
+
+
+def _resolve(aliases: Mapping[str, str], value: str | None) -> str | None:
+    return aliases.get(value, value) if value is not None else None
 
 
 def _should_raise(ticket: Ticket, timeline: Timeline, wanted: Priority, mode: str) -> bool:
@@ -266,6 +301,8 @@ def _escalation_actions(
     crossed = [c for c in crossings if c.level is not None]
     if not crossed:
         return []
+    conn = _connection(policy, ticket.connection)
+    aliases: Mapping[str, str] = conn.aliases if conn is not None else {}
     latest = max(crossed, key=lambda c: (c.at, c.is_breach))
     actions: list[Action] = []
     for crossing in crossed:
@@ -277,7 +314,12 @@ def _escalation_actions(
                 ticket.key, clock.metric.value, clock.cycle, crossing.threshold, crossing.level, step_index
             )
             reason = f"{clock.metric.value} reached {crossing.threshold} at {iso(crossing.at)}"
-            value, values, marker, basis = step.value, step.values, None, None
+            value, marker = step.value, None
+            if step.kind in (ActionKind.ASSIGN_GROUP, ActionKind.ASSIGN_ASSIGNEE):
+                value = _resolve(aliases, value)
+            values = tuple(v for v in (_resolve(aliases, v) or v for v in step.values) if v != SKIP_ALIAS)
+            if value == SKIP_ALIAS or (step.kind is ActionKind.ADD_FOLLOWERS and not values):
+                continue  # this helpdesk has no equivalent (e.g. group assignment in Jira)
             if step.kind is ActionKind.ADD_NOTE:
                 if not policy.writeback.notes:
                     continue
@@ -287,7 +329,7 @@ def _escalation_actions(
                 wanted = Priority(step.value) if step.value else Priority.URGENT
                 if ticket.priority is not None and ticket.priority.rank >= wanted.rank:
                     continue
-                value, basis = wanted.value, ticket.updated_at
+                value = wanted.value
             actions.append(
                 Action(
                     key=key,
@@ -299,7 +341,7 @@ def _escalation_actions(
                     marker=marker,
                     reason=reason,
                     superseded=step.kind is ActionKind.ADD_NOTE and crossing is not latest,
-                    basis=basis,
+                    at=crossing.at,
                 )
             )
     return actions

@@ -224,6 +224,8 @@ class ConnectionConfig:
     status_map: Mapping[str, Status] = field(default_factory=dict)
     priority_map: Mapping[str, Priority] = field(default_factory=dict)
     projects: tuple[str, ...] = ()  # Jira project keys to sync
+    # escalation targets by name (group, assignee, follower) -> this helpdesk's id; "-" = not here
+    aliases: Mapping[str, str] = field(default_factory=dict)
     pull_interval_seconds: int = 60
     options: Mapping[str, str] = field(default_factory=dict)
 

@@ -91,6 +91,7 @@ class Action:
     reason: str = ""
     superseded: bool = False
     basis: datetime | None = None  # the ticket's updated_at the diff was planned against
+    at: datetime | None = None  # for escalation steps: the instant their threshold was crossed
 
 
 @dataclass(frozen=True, slots=True)

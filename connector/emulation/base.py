@@ -17,7 +17,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -42,11 +42,21 @@ class SimClock:
         self._now = start or datetime.now(UTC)
         if self._now.tzinfo is None:
             raise ValueError("SimClock start must be timezone-aware")
+        self._source: Callable[[], datetime] | None = None
+
+    def follow(self, source: Callable[[], datetime] | None) -> None:
+        """Read simulated time from `source` (e.g. the demo's scaled clock) until told otherwise;
+        `set`/`advance` stop following."""
+        with self._lock:
+            self.mode = "simulated"
+            self._source = source
 
     def now(self) -> datetime:
         if self.mode == "real":
             return datetime.now(UTC)
         with self._lock:
+            if self._source is not None:
+                return self._source()
             return self._now
 
     def set(self, now: datetime) -> None:
@@ -54,10 +64,13 @@ class SimClock:
             raise ValueError("clock time must be timezone-aware")
         with self._lock:
             self.mode = "simulated"
+            self._source = None
             self._now = now.astimezone(UTC)
 
     def advance(self, seconds: float) -> datetime:
         with self._lock:
+            if self._source is not None:
+                self._now, self._source = self._source(), None
             if self.mode == "real":
                 self.mode = "simulated"
                 self._now = datetime.now(UTC)
@@ -274,7 +287,9 @@ class EmulatorServer:
 
     def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=_QuietHandler
+        )
         self._thread: threading.Thread | None = None
 
     @property

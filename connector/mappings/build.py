@@ -234,6 +234,7 @@ def _connection(model: ConnectionModel) -> ConnectionConfig:
         status_map={status.strip().lower(): Status(value) for status, value in model.status_map.items()},
         priority_map={name: Priority(value) for name, value in model.priority_map.items()},
         projects=tuple(model.projects),
+        aliases=dict(model.aliases),
         pull_interval_seconds=int(model.pull_interval.total_seconds()),
         options=dict(model.options),
     )

@@ -496,6 +496,11 @@ class ConnectionModel(StrictModel):
         default_factory=dict, description="helpdesk priority -> canonical"
     )
     projects: list[str] = Field(default_factory=list, description="Jira project keys to sync")
+    aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="names used by escalation actions (groups, assignees, followers) -> this helpdesk's id; "
+        "'-' skips that action on this connection",
+    )
     pull_interval: Duration = Field(default=timedelta(seconds=60))
     options: dict[str, str] = Field(default_factory=dict)
 

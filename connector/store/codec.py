@@ -155,6 +155,7 @@ def encode_action(action: Action) -> Document:
         "reason": action.reason,
         "superseded": action.superseded,
         "basis": _optional_instant(action.basis),
+        "at": _optional_instant(action.at),
     }
 
 
@@ -171,6 +172,7 @@ def decode_action(doc: Mapping[str, Any]) -> Action:
         reason=doc.get("reason", ""),
         superseded=bool(doc.get("superseded", False)),
         basis=_decode_optional_instant(doc.get("basis")),
+        at=_decode_optional_instant(doc.get("at")),
     )
 
 

@@ -480,7 +480,44 @@ class Store:
             ]
             if clock_rows:
                 db.execute(clocks.insert(), clock_rows)
+            self._retire_replaced(db, batch)
             return self._enqueue(db, batch)
+
+    def _retire_replaced(
+        self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]
+    ) -> None:
+        """A new plan replaces the unsent state diffs (tags, fields, priority from severity, panel)
+        of earlier plans of the same ticket: they were computed against a ticket that has changed
+        since, and sending them could undo newer state. Escalation steps (`at` set) are kept; rows
+        already being sent are left to their outcome."""
+        planned: dict[tuple[str, str], set[str]] = {}
+        for evaluation, actions in batch:
+            keys = planned.setdefault(split_ticket_key(evaluation.ticket_key), set())
+            keys.update(a.key for a in actions)
+        refs = list(planned)
+        retired: list[str] = []
+        for start in range(0, len(refs), _CHUNK):
+            chunk = refs[start : start + _CHUNK]
+            rows = db.execute(
+                sa.select(outbox.c.key, outbox.c.connection, outbox.c.ticket_id, outbox.c.payload).where(
+                    sa.tuple_(outbox.c.connection, outbox.c.ticket_id).in_(chunk),
+                    outbox.c.status == OutboxStatus.PENDING.value,
+                )
+            )
+            for row in rows:
+                doc = row.payload
+                if (
+                    doc.get("basis")
+                    and not doc.get("at")
+                    and row.key not in planned[(row.connection, row.ticket_id)]
+                ):
+                    retired.append(row.key)
+        for chunk_keys in _chunks(retired):
+            db.execute(
+                sa.update(outbox)
+                .where(outbox.c.key.in_(chunk_keys), outbox.c.status == OutboxStatus.PENDING.value)
+                .values(status=OutboxStatus.SKIPPED.value, last_error="replaced by a newer plan")
+            )
 
     def _require_tickets(self, db: sa.Connection, refs: Sequence[tuple[str, str]]) -> None:
         known: set[tuple[str, str]] = set()
@@ -630,7 +667,11 @@ class Store:
                     values["finished_at"] = at
                 db.execute(
                     sa.update(outbox)
-                    .where(outbox.c.key == sa.bindparam("b_key"), outbox.c.status.in_(_QUEUED))
+                    # IN (...) expands per call and cannot run as executemany: spell the statuses out
+                    .where(
+                        outbox.c.key == sa.bindparam("b_key"),
+                        sa.or_(*(outbox.c.status == s for s in _QUEUED)),
+                    )
                     .values(values),
                     [{"b_key": r.key, "b_error": _error_of(r)} for r in group],
                 )

@@ -366,6 +366,20 @@ def test_an_applied_key_is_never_requeued(store: Store) -> None:
     assert store.outbox_counts()["applied"] == 1
 
 
+def test_many_outcomes_of_one_kind_are_recorded_in_one_batch(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket())], None)
+    keys = [f"k{i}" for i in range(50)]
+    store.record_evaluation(evaluation(), [note(k) for k in keys])
+    store.mark_sending(keys)
+    store.record_results(
+        [ActionResult(k, Outcome.APPLIED) for k in keys[:40]]
+        + [ActionResult(k, Outcome.RETRY, "429") for k in keys[40:]]
+    )
+
+    counts = store.outbox_counts()
+    assert (counts["applied"], counts["pending"]) == (40, 10)
+
+
 def test_superseded_notes_are_stored_as_skipped(store: Store) -> None:
     store.save_pull_page(CONN, [record(ticket())], None)
 
@@ -622,3 +636,26 @@ def test_policy_versions_and_meta(store: Store) -> None:
 
     assert store.policy_versions_seen() == [("abc123", T0)]
     assert store.get_meta("schema_note") == "two"
+
+
+def test_a_new_plan_retires_unsent_state_diffs_of_the_same_ticket(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket())], None)
+    stale_tags = Action("tags-old", CONN, "101", ActionKind.ADD_TAGS, values=("sla_warning",), basis=T0)
+    escalation = Action("note-75", CONN, "101", ActionKind.ADD_NOTE, value="75%", marker="td-1", at=T0)
+    store.record_evaluation(evaluation(), [stale_tags, escalation])
+    fresh = Action(
+        "tags-new",
+        CONN,
+        "1",
+        ActionKind.REMOVE_TAGS,
+        values=("sla_warning",),
+        basis=T0 + timedelta(minutes=5),
+    )
+
+    store.record_evaluation(evaluation(now=T0 + timedelta(minutes=6)), [fresh, escalation])
+
+    assert store.outbox_statuses(["tags-old", "note-75", "tags-new"]) == {
+        "tags-old": "skipped",
+        "note-75": "pending",
+        "tags-new": "pending",
+    }

@@ -188,3 +188,38 @@ def test_panel_property_is_stable_while_nothing_changes():
     a = evaluate(ticket(), [created()], make_policy(), MON_0900_BERLIN + 10 * M)
     b = evaluate(ticket(), [created()], make_policy(), MON_0900_BERLIN + 50 * M)
     assert of_kind(a, ActionKind.SET_PROPERTY)[0].key == of_kind(b, ActionKind.SET_PROPERTY)[0].key
+
+
+def test_due_field_shown_in_another_format_or_case_is_not_rewritten():
+    from connector.domain.plan import same_field_value
+
+    assert same_field_value("2026-11-26T07:08:40.000-0800", "2026-11-26T15:08:40Z")
+    assert not same_field_value("2026-11-26T07:08:40.000-0800", "2026-11-26T15:08:41Z")
+    assert same_field_value("Standard", "standard")
+    assert not same_field_value("", "2026-11-26T15:08:40Z")
+
+
+def test_escalation_targets_resolve_per_connection_and_dash_skips_the_step():
+    from dataclasses import replace as dc_replace
+
+    from connector.domain.policy import ConnectionConfig
+
+    policy = make_policy(chain=chain_with_notes("50%"))
+    level = policy.chains["standard"].levels[-1]
+    steps = tuple(
+        dc_replace(s, value="duty") if s.kind is ActionKind.ASSIGN_GROUP else s for s in level.steps
+    )
+    chain = dc_replace(
+        policy.chains["standard"],
+        levels=(*policy.chains["standard"].levels[:-1], dc_replace(level, steps=steps)),
+    )
+    zendesk = ConnectionConfig(name="zd", kind="zendesk", url="http://127.0.0.1:1", aliases={"duty": "3601"})
+    policy = dc_replace(policy, chains={"standard": chain}, connections=(zendesk,))
+    result = evaluate(ticket(), [created()], policy, MON_0900_BERLIN + 4 * H + M)
+    assert [a.value for a in of_kind(result, ActionKind.ASSIGN_GROUP)] == ["3601"]
+
+    jira = dc_replace(zendesk, kind="jira", aliases={"duty": "-"})
+    result = evaluate(
+        ticket(), [created()], dc_replace(policy, connections=(jira,)), MON_0900_BERLIN + 4 * H + M
+    )
+    assert of_kind(result, ActionKind.ASSIGN_GROUP) == []

@@ -136,7 +136,7 @@ def test_escalation_levels_and_actions(policy: Policy) -> None:
     assert chain.levels[0].metrics == {Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE}
     assert chain.levels[2].threshold.is_breach
     breach_steps = [(step.kind, step.value) for step in chain.levels[2].steps[:2]]
-    assert breach_steps == [(ActionKind.SET_PRIORITY, "urgent"), (ActionKind.ASSIGN_GROUP, "360000000101")]
+    assert breach_steps == [(ActionKind.SET_PRIORITY, "urgent"), (ActionKind.ASSIGN_GROUP, "duty-managers")]
     assert chain.levels[2].steps[2].kind is ActionKind.ADD_NOTE
 
 

@@ -1,0 +1,180 @@
+"""The demo day: emulators + seed, the worker on a scaled clock, a live view, a summary."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from ruamel.yaml import YAML
+
+from connector.bootstrap import build_app
+from connector.clock import ScaledClock
+from connector.demo.activity import JiraActivity, ZendeskActivity
+from connector.demo.view import Dashboard, snapshot
+from connector.emulation import EmulatorApp, EmulatorServer
+from connector.registry import plugin
+from connector.scheduler import Worker
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def demo_start(now: datetime) -> datetime:
+    """08:00 Berlin on the next weekday after `now` (the day the demo plays)."""
+    day = now.astimezone(BERLIN).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 8, 0, tzinfo=BERLIN).astimezone(UTC)
+
+
+@dataclass
+class DemoEnvironment:
+    start: datetime
+    clock: ScaledClock
+    zendesk: EmulatorServer
+    jira: EmulatorServer
+    mappings: Path
+    db_url: str
+    zendesk_activity: ZendeskActivity
+    jira_activity: JiraActivity
+    servers: list[EmulatorServer] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def _rewrite_mappings(source: Path, target: Path, replacements: dict[str, dict[str, Any]]) -> None:
+    """Copy the example mappings and point their connections at the running emulators: URLs, the
+    field ids the seeds created, and escalation aliases naming seeded groups and users."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
+    yaml = YAML()
+    path = target / "connections.yaml"
+    doc = yaml.load(path.read_text(encoding="utf-8"))
+    for connection in doc["connections"]:
+        for key, value in replacements.get(connection["kind"], {}).items():
+            if isinstance(value, dict) and key in connection:
+                connection[key].update(value)  # seeded ids win; fields the seed lacks stay as they were
+            else:
+                connection[key] = value
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(doc, out)
+
+
+def prepare(out: Path, speed: float, mappings: Path, now: datetime | None = None) -> DemoEnvironment:
+    start = demo_start(now or datetime.now(UTC))
+    zendesk = plugin("zendesk")
+    jira = plugin("jira")
+
+    zendesk_app: EmulatorApp = zendesk.build_emulator(clock_mode="simulated", seed="empty", start=start)
+    zendesk_server = EmulatorServer(zendesk_app).start()
+    zendesk_info = zendesk.seed_demo(zendesk_app, zendesk_app.clock)
+
+    jira_app: EmulatorApp = jira.build_emulator(clock_mode="simulated", seed="empty", start=start)
+    jira_server = EmulatorServer(jira_app).start()
+    site = jira.seed_demo(jira_server.url)
+
+    groups = zendesk_info.groups
+    zendesk_aliases = {
+        "duty-managers": str(groups.get("Escalations", next(iter(groups.values())))),
+        "tier-2": str(groups.get("Tier 2", next(iter(groups.values())))),
+        "sla-watcher": str(zendesk_info.agents[0]),
+    }
+    jira_aliases = {"sla-watcher": next(iter(site.agents.values()))}
+    out.mkdir(parents=True, exist_ok=True)
+    _rewrite_mappings(
+        mappings,
+        out / "mappings",
+        {
+            "zendesk": {
+                "url": zendesk_server.url,
+                "fields": dict(zendesk_info.fields),
+                "aliases": zendesk_aliases,
+            },
+            "jira": {
+                "url": jira_server.url,
+                "fields": dict(site.fields),
+                "projects": [site.project],
+                "aliases": jira_aliases,
+            },
+        },
+    )
+    db_path = out / "tierdesk.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+    clock = ScaledClock(start, speed)
+    zendesk_app.clock.follow(clock.now)
+    jira_app.clock.follow(clock.now)
+    rng = random.Random(11)
+    return DemoEnvironment(
+        start=start,
+        clock=clock,
+        zendesk=zendesk_server,
+        jira=jira_server,
+        mappings=out / "mappings",
+        db_url=f"sqlite:///{db_path}",
+        zendesk_activity=ZendeskActivity(
+            zendesk_server.url,
+            zendesk_info.agents,
+            zendesk_info.customers,
+            list(zendesk_info.ticket_ids),
+            rng,
+        ),
+        jira_activity=JiraActivity(
+            jira_server.url, site.project, list(site.customers), list(site.agents), list(site.issues), rng
+        ),
+        servers=[zendesk_server, jira_server],
+    )
+
+
+def run_demo(
+    console: Console,
+    *,
+    out: Path = Path("out/demo"),
+    mappings: Path = Path("mappings"),
+    hours: float = 9.0,
+    speed: float = 270.0,
+) -> int:
+    console.print(f"[bold]tierdesk demo[/bold]: seeding the Zendesk and Jira emulators ({out})")
+    env = prepare(out, speed, mappings)
+    app = build_app(env.mappings, env.db_url, clock=env.clock)
+    worker = Worker(app, drain_interval=60.0)
+    end = env.start + timedelta(hours=hours)
+    stop_activity = threading.Event()
+
+    def activity() -> None:
+        # people act about every 3 simulated minutes in each helpdesk
+        while not stop_activity.wait(env.clock.real_seconds(180)):
+            env.zendesk_activity.step()
+            env.jira_activity.step()
+
+    driver = threading.Thread(target=activity, name="demo-activity", daemon=True)
+    dashboard = Dashboard(console, app.store, env.clock, env.start, end, app.policies.policy)
+    try:
+        worker.start()
+        driver.start()
+        dashboard.run(until=lambda: env.clock.now() >= end)
+    finally:
+        stop_activity.set()
+        worker.shutdown()
+        driver.join(timeout=5)
+        final = snapshot(app.store, env.clock.now(), app.policies.policy)
+        dashboard.summary(final, worker)
+        app.close()
+        env.stop()
+    console.print(
+        f"\nExplore the result:\n  tierdesk explain <connection:id> --db {env.db_url} --mappings {env.mappings}"
+        f" --now {end.isoformat()}\n  tierdesk report --db {env.db_url} --mappings {env.mappings}"
+    )
+    time.sleep(0)  # let background threads print their last line before the shell prompt returns
+    return 0
