@@ -187,7 +187,9 @@ def measure(cycle: Cycle, tl: Timeline, calendar: BusinessCalendar, pause: froze
     return Measured(cycle, tuple(counting), tuple(cumulative), total, tuple(spans), running)
 
 
-def to_clock(m: Measured, target: timedelta, calendar: BusinessCalendar, now: datetime) -> SlaClock:
+def to_clock(
+    m: Measured, target: timedelta, calendar: BusinessCalendar, now: datetime, calendar_name: str | None = None
+) -> SlaClock:
     breach_at, projected = m.instant_of(target, calendar, now)
     stopped = m.cycle.stop is not None
     # a reply exactly at the due instant meets the target; a running clock at its due instant is late
@@ -211,7 +213,7 @@ def to_clock(m: Measured, target: timedelta, calendar: BusinessCalendar, now: da
         due_at=None if state is ClockState.MET else breach_at,
         breached_at=breach_at if breached and not projected else None,
         state=state,
-        calendar=calendar.name or "",
+        calendar=calendar_name or calendar.name or "",
     )
 
 

@@ -60,7 +60,8 @@ def evaluate(ticket: Ticket, events: Iterable[Event], policy: Policy, now: datet
     tier_decision = first_match(policy.tier_rules, ticket, policy.default_tier)
     severity_decision = first_match(policy.severity_rules, ticket, policy.default_severity)
     tier = policy.tiers[tier_decision.value]
-    calendar: BusinessCalendar = policy.calendars[tier.calendar]
+    calendar_name = tier_decision.calendar or tier.calendar
+    calendar: BusinessCalendar = policy.calendars[calendar_name]
     chain = policy.chains.get(tier.escalation) if tier.escalation else None
     targets = tier.targets.get(severity_decision.value, {})
     timeline = build_timeline(ticket, events, now)
@@ -74,7 +75,7 @@ def evaluate(ticket: Ticket, events: Iterable[Event], policy: Policy, now: datet
         thresholds = thresholds_for(tier, chain, metric)
         for cycle in cycles_for(metric, timeline, settings):
             m = measure(cycle, timeline, calendar, settings.pause_statuses)
-            details.append(_detail(m, target, thresholds, chain, calendar, now))
+            details.append(_detail(m, target, thresholds, chain, calendar, now, calendar_name))
 
     clocks = tuple(d.clock for d in details)
     crossings = tuple(c for d in details for c in d.crossings)
@@ -112,8 +113,9 @@ def _detail(
     chain: EscalationChain | None,
     calendar: BusinessCalendar,
     now: datetime,
+    calendar_name: str,
 ) -> ClockDetail:
-    clock = to_clock(m, target, calendar, now)
+    clock = to_clock(m, target, calendar, now, calendar_name)
     crossings: list[Crossing] = []
     next_at: datetime | None = None
     for th in thresholds:

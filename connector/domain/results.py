@@ -25,6 +25,7 @@ class Decision:
     rule: str | None
     source: str = ""
     unmatched: bool = False
+    calendar: str | None = None  # a customer rule's calendar override (the customer's time zone)
 
 
 @dataclass(frozen=True, slots=True)

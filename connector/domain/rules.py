@@ -71,5 +71,5 @@ def first_match(rules: Sequence[Rule], ticket: Ticket, default: str) -> Decision
     """The first rule whose conditions all hold decides; otherwise `default`, flagged unmatched."""
     for rule in rules:
         if all(condition_holds(c, ticket) for c in rule.conditions):
-            return Decision(value=rule.result, rule=rule.name, source=rule.source)
+            return Decision(value=rule.result, rule=rule.name, source=rule.source, calendar=rule.calendar)
     return Decision(value=default, rule=None, unmatched=True)

@@ -278,3 +278,20 @@ def test_clock_started_before_the_last_lunch_break_excludes_it():
     result = evaluate(ticket(), [created()], make_policy(calendar=lunch), MON_0900_BERLIN + 5 * H)
     assert clock(result, Metric.RESOLUTION).elapsed == 4 * H
     assert clock(result, Metric.FIRST_RESPONSE).breached_at == MON_0900_BERLIN + timedelta(hours=5)
+
+
+def test_customer_rule_calendar_replaces_the_tier_calendar():
+    from dataclasses import replace
+
+    from connector.domain.calendar import BusinessCalendar
+
+    policy = make_policy()
+    new_york = BusinessCalendar.from_spec({"timezone": "America/New_York", "hours": {"mon-fri": ["09:00-17:00"]}})
+    rule = replace(policy.tier_rules[0], calendar="new_york")
+    policy = replace(policy, tier_rules=(rule,), calendars={**policy.calendars, "new_york": new_york})
+    t = ticket(org_tags=frozenset({"enterprise"}))
+    # Mon 09:00 Berlin is 03:00 in New York: nothing counts until 09:00 New York (14:00 UTC)
+    result = evaluate(t, [created()], policy, utc(2026, 11, 23, 15, 0))
+    fr = clock(result, Metric.FIRST_RESPONSE)
+    assert fr.elapsed == H
+    assert fr.calendar == "new_york"
