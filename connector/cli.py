@@ -197,6 +197,41 @@ def explain(
 
 
 @app.command()
+def report(
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    now: NowOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write, or - for standard output.")] = Path(
+        "tierdesk-report.html"
+    ),
+    fmt: Annotated[str, typer.Option("--format", help="html, text or json")] = "html",
+    start: Annotated[Optional[str], typer.Option(help="Period start (ISO 8601); default 30 days before --now.")] = None,  # noqa: UP045
+    end: Annotated[Optional[str], typer.Option(help="Period end (ISO 8601, exclusive); default --now.")] = None,  # noqa: UP045
+) -> None:
+    """SLA report: adherence, time to first response / resolution by tier, breaches, service
+    credits, allowance use, from the clocks the engine stored."""
+    from datetime import timedelta
+    from typing import cast
+
+    from connector.report.output import ReportFormat, write_report
+    from connector.store.repository import Store
+
+    if fmt not in ("html", "text", "json"):
+        raise typer.BadParameter("--format is html, text or json")
+    policy = _load_policy_or_exit(mappings)
+    instant = parse_now(now)
+    period_end = parse_now(end) if end else instant
+    period_start = parse_now(start) if start else period_end - timedelta(days=30)
+    store = Store.open(db)
+    try:
+        write_report(store, policy, out, cast(ReportFormat, fmt), period_start, period_end, instant)
+    finally:
+        store.close()
+    if str(out) != "-":
+        console.print(f"report written to {out}")
+
+
+@app.command()
 def emulator(
     kind: Annotated[str, typer.Argument(help="zendesk or jira")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8081,

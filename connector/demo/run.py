@@ -81,7 +81,7 @@ def prepare(out: Path, speed: float, mappings: Path, now: datetime | None = None
 
     jira_app: EmulatorApp = jira.build_emulator(clock_mode="simulated", seed="empty", start=start)
     jira_server = EmulatorServer(jira_app).start()
-    site = jira.seed_demo(jira_server.url)
+    site = jira.seed_demo(jira_app)
 
     groups = zendesk_info.groups
     zendesk_aliases = {
