@@ -39,6 +39,9 @@ _CHUNK = 500  # bound on IN-list sizes (SQLite allows 32,766 parameters per stat
 
 _ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
 _QUEUED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
+# Actions that state what the ticket should show (planned against its `basis`); a newer plan of the
+# same ticket replaces them. Notes and other escalation steps are events and are never replaced.
+_STATE_KINDS = frozenset({"add_tags", "remove_tags", "set_field", "set_property", "set_priority"})
 
 _FINAL_STATUS = {
     Outcome.APPLIED: OutboxStatus.APPLIED,
@@ -506,11 +509,8 @@ class Store:
             )
             for row in rows:
                 doc = row.payload
-                if (
-                    doc.get("basis")
-                    and not doc.get("at")
-                    and row.key not in planned[(row.connection, row.ticket_id)]
-                ):
+                replaceable = doc.get("kind") in _STATE_KINDS and doc.get("basis") and not doc.get("at")
+                if replaceable and row.key not in planned[(row.connection, row.ticket_id)]:
                     retired.append(row.key)
         for chunk_keys in _chunks(retired):
             db.execute(
