@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +27,18 @@ class App:
         self.store.close()
 
 
-def connect_helpdesks(policies: PolicyHolder, secrets: SecretSource) -> dict[str, Helpdesk]:
+def connect_helpdesks(
+    policies: PolicyHolder, secrets: SecretSource, sleep: Callable[[float], None] | None = None
+) -> dict[str, Helpdesk]:
+    """One adapter per configured connection. `sleep` replaces the adapters' real waits (retry
+    back-off, job polling): the demo passes its scaled clock's sleep."""
     helpdesks: dict[str, Helpdesk] = {}
     for connection in policies.policy.connections:
-        helpdesks[connection.name] = plugin(connection.kind).connect(connection, secrets)
+        module = plugin(connection.kind)
+        if sleep is None:
+            helpdesks[connection.name] = module.connect(connection, secrets)
+        else:
+            helpdesks[connection.name] = module.connect(connection, secrets, sleep=sleep)
     return helpdesks
 
 
@@ -41,13 +49,14 @@ def build_app(
     clock: Clock | None = None,
     helpdesks: Mapping[str, Helpdesk] | None = None,
     secrets: SecretSource | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> App:
     """Raises `MappingsInvalid` before anything else starts if the mappings are not valid."""
     policies = PolicyHolder(mappings)
     store = Store.open(db)
     clock = clock or SystemClock()
     connected = (
-        dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets or EnvSecrets())
+        dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets or EnvSecrets(), sleep)
     )
     service = SyncService(store, connected, policies, clock)
     return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock)

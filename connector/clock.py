@@ -67,3 +67,7 @@ class ScaledClock:
 
     def real_seconds(self, simulated_seconds: float) -> float:
         return simulated_seconds / self.speed
+
+    def sleep(self, simulated_seconds: float) -> None:
+        """Wait `simulated_seconds` of simulated time (for adapters' back-off and polling)."""
+        threading.Event().wait(max(0.0, simulated_seconds) / self.speed)

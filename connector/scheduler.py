@@ -10,6 +10,7 @@ coalesce. SIGTERM/SIGINT: the current batch finishes, nothing new starts, the pr
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,10 @@ class Worker:
     def __init__(self, app: App, *, drain_interval: float = 10.0) -> None:
         self.app = app
         self.drain_interval = drain_interval
+        # A run that finds the previous one still busy is coalesced by design; APScheduler would
+        # log each skipped run as a warning.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.ERROR)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},

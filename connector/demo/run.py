@@ -147,7 +147,7 @@ def run_demo(
 ) -> int:
     console.print(f"[bold]tierdesk demo[/bold]: seeding the Zendesk and Jira emulators ({out})")
     env = prepare(out, speed, mappings)
-    app = build_app(env.mappings, env.db_url, clock=env.clock)
+    app = build_app(env.mappings, env.db_url, clock=env.clock, sleep=env.clock.sleep)
     worker = Worker(app, drain_interval=60.0)
     end = env.start + timedelta(hours=hours)
     stop_activity = threading.Event()
