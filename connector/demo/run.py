@@ -160,6 +160,7 @@ def run_demo(
 
     driver = threading.Thread(target=activity, name="demo-activity", daemon=True)
     dashboard = Dashboard(console, app.store, env.clock, env.start, end, app.policies.policy)
+    final = None
     try:
         worker.start()
         driver.start()
@@ -172,9 +173,12 @@ def run_demo(
         dashboard.summary(final, worker)
         app.close()
         env.stop()
+    example = final.recent[0][0] if final is not None and final.recent else "<connection:id>"
     console.print(
-        f"\nExplore the result:\n  tierdesk explain <connection:id> --db {env.db_url} --mappings {env.mappings}"
-        f" --now {end.isoformat()}\n  tierdesk report --db {env.db_url} --mappings {env.mappings}"
+        f"\nExplore the result:\n  .venv/bin/tierdesk explain {example} --db {env.db_url} --mappings {env.mappings}"
+        f" --now {end.isoformat()}\n  .venv/bin/tierdesk report --db {env.db_url} --mappings {env.mappings}"
+        f" --now {end.isoformat()} --out out/demo/report.html",
+        soft_wrap=True,
     )
     time.sleep(0)  # let background threads print their last line before the shell prompt returns
     return 0

@@ -86,9 +86,13 @@ def snapshot(store: Store, now: datetime, policy: Policy) -> Snapshot:
             .order_by(outbox_t.c.finished_at.desc())
             .limit(8)
         ).all()
-    for connection, ticket_id, kind, payload, _finished in rows:
+    for connection, ticket_id, kind, payload, finished in rows:
         doc: dict[str, Any] = payload if isinstance(payload, dict) else json.loads(payload)
-        snap.recent.append((f"{connection}:{ticket_id}", kind, str(doc.get("reason", "")), ""))
+        lag = ""
+        if doc.get("at") and finished is not None:
+            seconds = (finished - datetime.fromisoformat(str(doc["at"]))).total_seconds()
+            lag = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+        snap.recent.append((f"{connection}:{ticket_id}", kind, str(doc.get("reason", "")), lag))
     return snap
 
 
@@ -146,8 +150,9 @@ class Dashboard:
         recent.add_column("ticket")
         recent.add_column("action")
         recent.add_column("why")
-        for ticket, kind, why, _ in snap.recent:
-            recent.add_row(ticket, kind, why)
+        recent.add_column("landed after (simulated)", justify="right")
+        for ticket, kind, why, lag in snap.recent:
+            recent.add_row(ticket, kind, why, lag)
         return Group(Panel(header), tiers, pushed, recent)
 
     def run(self, until: Callable[[], bool]) -> None:
