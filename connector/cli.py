@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -32,11 +32,11 @@ MappingsOpt = Annotated[
     typer.Option("--mappings", envvar="TIERDESK_MAPPINGS", help="Directory of the admin YAML mappings."),
 ]
 DbOpt = Annotated[
-    Optional[str],  # noqa: UP045 - typer reads the annotation at run time
+    str | None,
     typer.Option("--db", envvar="TIERDESK_DB", help="Store URL (default sqlite:///tierdesk.db)."),
 ]
 NowOpt = Annotated[
-    Optional[str],  # noqa: UP045
+    str | None,
     typer.Option("--now", help="Evaluate as of this ISO 8601 instant (replays, tests, the demo)."),
 ]
 
@@ -66,7 +66,7 @@ def _load_policy_or_exit(directory: Path):  # type: ignore[no-untyped-def]
 
 @app.command()
 def check(
-    directory: Annotated[Optional[Path], typer.Argument(help="Mappings directory.")] = None,  # noqa: UP045
+    directory: Annotated[Path | None, typer.Argument(help="Mappings directory.")] = None,
     mappings: MappingsOpt = Path("mappings"),
 ) -> None:
     """Validate the mappings: exit 0, or exit 1 with one `path:line:col: message` per error."""
@@ -102,12 +102,13 @@ def db_upgrade(db: DbOpt = None) -> None:
         store.close()
 
 
-def _build(mappings: Path, db: str | None):  # type: ignore[no-untyped-def]
+def _build(mappings: Path, db: str | None, now: datetime | None = None):  # type: ignore[no-untyped-def]
     from connector.bootstrap import build_app
+    from connector.clock import FixedClock
     from connector.mappings import MappingsInvalid
 
     try:
-        return build_app(mappings, db)
+        return build_app(mappings, db, clock=FixedClock(now) if now is not None else None)
     except MappingsInvalid as exc:
         err.print("[red]mappings invalid; not starting[/red]")
         for error in exc.errors:
@@ -116,14 +117,27 @@ def _build(mappings: Path, db: str | None):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def worker(mappings: MappingsOpt = Path("mappings"), db: DbOpt = None) -> None:
+def worker(
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port", envvar="TIERDESK_METRICS_PORT", help="Serve Prometheus /metrics here."
+        ),
+    ] = None,
+) -> None:
     """Run the scheduled background sync until SIGTERM."""
+    from connector.metrics import WorkerMetrics
     from connector.scheduler import Worker
 
     logs.configure()
     built = _build(mappings, db)
+    metrics = WorkerMetrics()
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
     try:
-        Worker(built).run_forever()
+        Worker(built, metrics=metrics).run_forever()
     finally:
         built.close()
 
@@ -133,12 +147,14 @@ def sync(
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = True,
     mappings: MappingsOpt = Path("mappings"),
     db: DbOpt = None,
+    now: NowOpt = None,
 ) -> None:
-    """Run one sync cycle: pull, evaluate, push; prints a summary."""
+    """Run one sync cycle: pull, evaluate, push; prints a summary. With `--now` the cycle evaluates
+    as of that instant (replays, tests)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     logs.configure()
-    built = _build(mappings, db)
+    built = _build(mappings, db, parse_now(now) if now is not None else None)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
             task = bar.add_task("pulling", total=None)
@@ -161,7 +177,7 @@ def plan(
     mappings: MappingsOpt = Path("mappings"),
     db: DbOpt = None,
     now: NowOpt = None,
-    ticket: Annotated[Optional[str], typer.Option(help="Only this ticket (connection:id or id).")] = None,  # noqa: UP045
+    ticket: Annotated[str | None, typer.Option(help="Only this ticket (connection:id or id).")] = None,
 ) -> None:
     """Dry run: what the current mappings would change on which tickets, and why. Pushes nothing."""
     from connector.report.explain import render_plan
@@ -205,8 +221,10 @@ def report(
         "tierdesk-report.html"
     ),
     fmt: Annotated[str, typer.Option("--format", help="html, text or json")] = "html",
-    start: Annotated[Optional[str], typer.Option(help="Period start (ISO 8601); default 30 days before --now.")] = None,  # noqa: UP045
-    end: Annotated[Optional[str], typer.Option(help="Period end (ISO 8601, exclusive); default --now.")] = None,  # noqa: UP045
+    start: Annotated[
+        str | None, typer.Option(help="Period start (ISO 8601); default 30 days before --now.")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="Period end (ISO 8601, exclusive); default --now.")] = None,
 ) -> None:
     """SLA report: adherence, time to first response / resolution by tier, breaches, service
     credits, allowance use, from the clocks the engine stored."""
@@ -237,7 +255,7 @@ def emulator(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8081,
     clock: Annotated[str, typer.Option(help="real or simulated")] = "real",
     seed: Annotated[str, typer.Option(help="demo or empty")] = "empty",
-    credentials: Annotated[Optional[str], typer.Option(help="EMAIL:TOKEN accepted; others get 401.")] = None,  # noqa: UP045
+    credentials: Annotated[str | None, typer.Option(help="EMAIL:TOKEN accepted; others get 401.")] = None,
 ) -> None:
     """Run a helpdesk emulator (the vendor API plus the /_emulator/ control plane)."""
     from connector.emulation import EmulatorServer

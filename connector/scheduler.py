@@ -25,6 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connector.bootstrap import App
+from connector.metrics import WorkerMetrics
 from connector.sync import CycleReport
 
 log = structlog.get_logger("tierdesk.worker")
@@ -41,8 +42,11 @@ def _to_real(app: App, instant: datetime) -> datetime:
 
 
 class Worker:
-    def __init__(self, app: App, *, drain_interval: float = 10.0) -> None:
+    def __init__(
+        self, app: App, *, drain_interval: float = 10.0, metrics: WorkerMetrics | None = None
+    ) -> None:
         self.app = app
+        self.metrics = metrics
         self.drain_interval = drain_interval
         # A run that finds the previous one still busy is coalesced by design; APScheduler would
         # log each skipped run as a warning.
@@ -65,6 +69,8 @@ class Worker:
         with self._lock:
             self.cycles += 1
             self.totals.merge(report)
+        if self.metrics is not None:
+            self.metrics.record(report)
 
     def pull_job(self, connection: str) -> None:
         service = self.app.service
