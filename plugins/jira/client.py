@@ -5,11 +5,11 @@ HTTP and retries
   Every request goes through the `jira` client's session: its `ResilientSession` is built with
   `max_retries=0` (it would otherwise re-send any request, POSTs included, on 429 and 503 - a
   comment posted twice), and an `HTTPAdapter` without urllib3 retries counts each request sent
-  (`api_calls`). The one retry layer is tenacity (`RetryPolicy`): 429, 5xx, timeouts and connection
-  errors are retried, honouring `Retry-After` (a longer one than `retry_after_cap` gives up at once so
-  the outbox retries next cycle), else exponential backoff with jitter, bounded in attempts and in
-  total wait; `sleep` is injectable. Other 4xx fail the actions of that call (FAILED, logged), 409
-  answers CONFLICT.
+  (`api_calls`). The one retry layer is `connector.retry` (tenacity, `RetryPolicy`): 429, 5xx,
+  timeouts and connection errors are retried, honouring `Retry-After` (a longer one than
+  `retry_after_cap` gives up at once so the outbox retries next cycle), else exponential backoff with
+  jitter, bounded in attempts and in total wait; `sleep` is injectable. Other 4xx fail the actions
+  of that call (FAILED, logged), 409 answers CONFLICT.
 
 Pull
   Enhanced search (`POST /rest/api/3/search/jql`) with `project in (...) AND updated >= <epoch ms>
@@ -44,12 +44,22 @@ import requests
 import structlog
 from jira import JIRA, JIRAError
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from connector.domain.model import Organization, Priority
 from connector.domain.policy import ActionKind, ConnectionConfig
 from connector.domain.results import Action
 from connector.ports import ActionResult, Outcome, PullPage, SecretSource, SkippedRecord, TicketRecord
+from connector.retry import (
+    ConflictError,
+    HelpdeskError,
+    MissingCredentials,
+    PermanentError,
+    TransientError,
+    credentials_for,
+    policy_from_options,
+    retrying,
+)
+from connector.retry import RetryPolicy as SharedRetryPolicy
 from plugins.jira.translate import (
     ORGANIZATIONS_FIELD_TYPE,
     EditContext,
@@ -91,65 +101,19 @@ EMULATOR_EMAIL = "tierdesk@tierdesk.example"
 EMULATOR_TOKEN = "emulator"  # noqa: S105 - any token is accepted by a local emulator
 
 
-# --------------------------------------------------------------------------------------- errors
+# --------------------------------------------------------------------------------------- retries
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds of the one retry layer, per call."""
+class RetryPolicy(SharedRetryPolicy):
+    """The bounds of the one retry layer, per call (see `connector.retry.RetryPolicy`)."""
 
-    max_attempts: int = 6
-    max_total_wait: float = 300.0  # seconds slept across the retries of one call
-    base_wait: float = 1.0  # first backoff when no Retry-After is given
-    max_wait: float = 60.0
-    retry_after_cap: float = 120.0  # a longer Retry-After gives up now; the outbox retries next cycle
-    jitter: float = 0.2  # +/- share of a backoff wait
-    request_timeout: float = 30.0
     settle_wait: float = 5.0  # after an ambiguous failure, before checking whether the write landed
 
 
-class JiraError(Exception):
-    """A failed call, grouped by what happens next."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+JiraError = HelpdeskError  # this plugin's name for the shared base of the failure groups
 
 
-class TransientError(JiraError):
-    """Retry: 429, 5xx, timeout, connection error. `ambiguous`: the request may have been processed
-    (no answer, or a server error), so a write's effect is unknown."""
-
-    def __init__(
-        self,
-        message: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        ambiguous: bool = False,
-    ) -> None:
-        super().__init__(message, status)
-        self.retry_after = retry_after
-        self.ambiguous = ambiguous
-
-
-class ConflictError(JiraError):
-    """409: the issue changed under us."""
-
-
-class PermanentError(JiraError):
-    """Other 4xx: retrying cannot help. `field_errors` holds Jira's per-field messages."""
-
-    def __init__(
-        self, message: str, status: int | None = None, field_errors: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message, status)
-        self.field_errors = dict(field_errors or {})
-
-
-class UncertainWrite(JiraError):
+class UncertainWrite(HelpdeskError):
     """A write without a marker may have landed; it cannot be checked, so it is not re-sent."""
-
-
-class MissingCredentials(ValueError):
-    """The connection names environment variables that are not set."""
 
 
 def _error_body(response: requests.Response | None) -> tuple[str, dict[str, str]]:
@@ -180,9 +144,9 @@ def _retry_after(response: requests.Response | None) -> float | None:
         return None
 
 
-def classify(exc: BaseException, what: str) -> JiraError:
+def classify(exc: BaseException, what: str) -> HelpdeskError:
     """Map `jira`/`requests` exceptions onto transient / conflict / permanent."""
-    if isinstance(exc, JiraError):
+    if isinstance(exc, HelpdeskError):
         return exc
     if isinstance(exc, requests.ConnectTimeout):
         return TransientError(f"{what}: could not connect ({exc})")
@@ -306,51 +270,20 @@ class JiraHelpdesk:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> JiraHelpdesk:
-        email = secrets.get(config.email_env) if secrets is not None and config.email_env else None
-        token = secrets.get(config.token_env) if secrets is not None and config.token_env else None
-        if not (email and token):
-            if not _is_local(config.url):
-                raise MissingCredentials(
-                    f"connection {config.name!r}: set {config.email_env or 'an e-mail variable'} and "
-                    f"{config.token_env or 'a token variable'} (the integration user's e-mail and Atlassian API token)"
-                )
-            email, token = email or EMULATOR_EMAIL, token or EMULATOR_TOKEN
-        options = config.options
-        policy = retry or RetryPolicy()
-        if "timeout_seconds" in options or "max_attempts" in options or "max_total_wait" in options:
-            policy = RetryPolicy(
-                max_attempts=int(options.get("max_attempts", policy.max_attempts)),
-                max_total_wait=float(options.get("max_total_wait", policy.max_total_wait)),
-                base_wait=policy.base_wait,
-                max_wait=policy.max_wait,
-                retry_after_cap=policy.retry_after_cap,
-                jitter=policy.jitter,
-                request_timeout=float(options.get("timeout_seconds", policy.request_timeout)),
-                settle_wait=policy.settle_wait,
-            )
+        email, token = credentials_for(
+            config,
+            secrets,
+            emulator_email=EMULATOR_EMAIL,
+            emulator_token=EMULATOR_TOKEN,
+            what="the integration user's e-mail and Atlassian API token",
+        )
+        policy = policy_from_options(retry or RetryPolicy(), config.options)
         return cls(config, email, token, retry=policy, sleep=sleep)
 
     # ------------------------------------------------------------------------------ plumbing
     @property
     def api_calls(self) -> int:
         return self._adapter.sent
-
-    def _wait_seconds(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientError) and exc.retry_after is not None:
-            wait = float(exc.retry_after)
-        else:
-            backoff = min(self.retry.base_wait * 2 ** (state.attempt_number - 1), self.retry.max_wait)
-            wait = max(0.0, backoff * (1 + self._rng.uniform(-self.retry.jitter, self.retry.jitter)))
-        if isinstance(exc, TransientError) and exc.ambiguous:
-            wait = max(wait, self.retry.settle_wait)
-        return wait
-
-    def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.retry.max_attempts:
-            return True
-        wait = self._wait_seconds(state)
-        return wait > self.retry.retry_after_cap or state.idle_for + wait > self.retry.max_total_wait
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Run one request under the retry policy; errors come out classified."""
@@ -361,22 +294,17 @@ class JiraHelpdesk:
             except (JIRAError, requests.RequestException) as exc:
                 raise classify(exc, what) from exc
 
-        retrying = Retrying(
-            stop=self._stop,
-            wait=self._wait_seconds,
-            retry=retry_if_exception_type(TransientError),
-            sleep=self._sleep,
-            reraise=True,
-            before_sleep=lambda s: log.info(
+        def log_retry(attempt: int, wait: float, error: BaseException | None) -> None:
+            log.info(
                 "jira.retry",
                 connection=self.name,
                 call=what,
-                attempt=s.attempt_number,
-                wait=round(s.upcoming_sleep, 2),
-                error=str(s.outcome.exception()) if s.outcome else None,
-            ),
-        )
-        return retrying(once)
+                attempt=attempt,
+                wait=round(wait, 2),
+                error=str(error),
+            )
+
+        return retrying(self.retry, sleep=self._sleep, rng=self._rng, on_retry=log_retry)(once)
 
     def _jira(self) -> JIRA:
         if self._client is None:
@@ -669,7 +597,7 @@ class JiraHelpdesk:
         for issue_id, group in groups.items():
             try:
                 self._push_issue(issue_id, group, uncertain, results)
-            except JiraError as exc:
+            except HelpdeskError as exc:
                 for action in group:
                     if action.key not in results:
                         results[action.key] = _result_for(action, exc)
@@ -746,7 +674,7 @@ class JiraHelpdesk:
                     results[action.key] = ActionResult(action.key, Outcome.FAILED, str(exc))
                 self._log_failure(issue_id, remaining, exc)
                 return
-            except JiraError as exc:
+            except HelpdeskError as exc:
                 for action in remaining:
                     results[action.key] = _result_for(action, exc)
                 self._log_failure(issue_id, remaining, exc)
@@ -790,7 +718,7 @@ class JiraHelpdesk:
         try:
             for account in accounts:
                 self._send("add watcher", "POST", f"issue/{issue_id}/watchers", account)
-        except JiraError as exc:
+        except HelpdeskError as exc:
             self._log_failure(issue_id, [action], exc)
             return _result_for(action, exc)
         return ActionResult(action.key, Outcome.APPLIED)
@@ -838,12 +766,12 @@ class JiraHelpdesk:
             return ActionResult(
                 action.key, Outcome.RETRY, message, uncertain=state["ambiguous"] or previously_uncertain
             )
-        except JiraError as exc:
+        except HelpdeskError as exc:
             self._log_failure(issue_id, [action], exc)
             return _result_for(action, exc)
         return ActionResult(action.key, outcome)
 
-    def _log_failure(self, issue_id: str, actions: Sequence[Action], exc: JiraError) -> None:
+    def _log_failure(self, issue_id: str, actions: Sequence[Action], exc: HelpdeskError) -> None:
         if isinstance(exc, TransientError):
             log.info(
                 "jira.action_deferred",
@@ -874,16 +802,12 @@ class JiraHelpdesk:
             self._client = None
 
 
-def _result_for(action: Action, exc: JiraError) -> ActionResult:
+def _result_for(action: Action, exc: HelpdeskError) -> ActionResult:
     if isinstance(exc, TransientError):
         return ActionResult(action.key, Outcome.RETRY, str(exc))
     if isinstance(exc, ConflictError):
         return ActionResult(action.key, Outcome.CONFLICT, str(exc))
     return ActionResult(action.key, Outcome.FAILED, str(exc))
-
-
-def _is_local(url: str) -> bool:
-    return "://127.0.0.1" in url or "://localhost" in url
 
 
 __all__ = [

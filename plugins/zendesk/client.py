@@ -5,9 +5,10 @@ HTTP and retries
   One `requests.Session` carries every call: zenpy's and the few direct reads (incremental exports,
   show_many with sideloads). It counts requests (`api_calls`), mounts adapters without urllib3
   retries, and renames a 429's `Retry-After` header before zenpy sees it, so zenpy's own unbounded
-  429 sleep loop never runs. The one retry layer is tenacity (`RetryPolicy`): 429, 5xx, timeouts
-  and connection errors are retried, honouring `Retry-After` (whole seconds) up to a cap, else
-  exponential backoff with jitter, bounded in attempts and total wait; `sleep` is injectable.
+  429 sleep loop never runs. The one retry layer is `connector.retry` (tenacity, `RetryPolicy`):
+  429, 5xx, timeouts and connection errors are retried, honouring `Retry-After` (whole seconds) up
+  to a cap, else exponential backoff with jitter, bounded in attempts and total wait; `sleep` is
+  injectable.
   Other 4xx fail that call's actions (FAILED), 409 answers CONFLICT.
 
 Pull
@@ -44,7 +45,7 @@ from urllib.parse import urlsplit
 import requests
 import structlog
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception_type
+from tenacity import Retrying
 from zenpy import Zenpy
 from zenpy.lib.api import BaseApi
 from zenpy.lib.api_objects import Ticket as ZTicket
@@ -54,6 +55,14 @@ from connector.domain.model import Event, EventKind, Organization
 from connector.domain.policy import ActionKind
 from connector.domain.results import Action
 from connector.ports import ActionResult, Outcome, PullPage, SkippedRecord, TicketRecord
+from connector.retry import (
+    ConflictError,
+    HelpdeskError,
+    PermanentError,
+    TransientError,
+    retrying,
+)
+from connector.retry import RetryPolicy as SharedRetryPolicy
 from plugins.zendesk.translate import (
     MalformedRecord,
     People,
@@ -77,50 +86,15 @@ RETRY_AFTER_STASH = "X-Tierdesk-Retry-After"
 
 # ------------------------------------------------------------------------------------ retries
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds of the one retry layer (per call) and of job-status polling (per push)."""
+class RetryPolicy(SharedRetryPolicy):
+    """The bounds of the one retry layer (per call, see `connector.retry.RetryPolicy`) and of
+    job-status polling (per push)."""
 
-    max_attempts: int = 6
-    max_total_wait: float = 300.0  # seconds slept across the retries of one call
-    base_wait: float = 1.0  # first backoff when no Retry-After is given
-    max_wait: float = 60.0
-    retry_after_cap: float = 120.0  # a longer Retry-After gives up now; the outbox retries next cycle
-    jitter: float = 0.2  # +/- share of a backoff wait
-    request_timeout: float = 30.0
     job_poll_interval: float = 1.0
     job_poll_budget: float = 120.0
 
 
-class ZendeskError(Exception):
-    """A failed call, grouped by what happens next."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class TransientError(ZendeskError):
-    """Retry: 429, 5xx, timeout, connection error. `ambiguous` says the request may have been
-    processed (no answer, or a server error) - a write's effect is then unknown."""
-
-    def __init__(
-        self,
-        message: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        ambiguous: bool = False,
-    ) -> None:
-        super().__init__(message, status)
-        self.retry_after = retry_after
-        self.ambiguous = ambiguous
-
-
-class ConflictError(ZendeskError):
-    """409: the ticket changed since it was read."""
-
-
-class PermanentError(ZendeskError):
-    """Other 4xx: retrying cannot help."""
+ZendeskError = HelpdeskError  # this plugin's name for the shared base of the failure groups
 
 
 def _body_text(response: requests.Response | None) -> str:
@@ -136,7 +110,7 @@ def _body_text(response: requests.Response | None) -> str:
     return str(body)[:200]
 
 
-def classify_response(response: requests.Response) -> ZendeskError:
+def classify_response(response: requests.Response) -> HelpdeskError:
     status = response.status_code
     text = (
         f"HTTP {status} {response.request.method if response.request else ''} "
@@ -161,9 +135,9 @@ def classify_response(response: requests.Response) -> ZendeskError:
     return PermanentError(text, status)
 
 
-def classify(exc: BaseException) -> ZendeskError:
+def classify(exc: BaseException) -> HelpdeskError:
     """Map zenpy/requests exceptions onto the three groups."""
-    if isinstance(exc, ZendeskError):
+    if isinstance(exc, HelpdeskError):
         return exc
     if isinstance(exc, requests.Timeout | requests.ConnectionError):
         return TransientError(f"{type(exc).__name__}: {exc}", ambiguous=True)
@@ -331,33 +305,16 @@ class ZendeskHelpdesk:
     def api_calls(self) -> int:
         return self.session.requests_sent
 
-    def _wait_seconds(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientError) and exc.retry_after is not None:
-            return float(exc.retry_after)
-        backoff = min(self.retry.base_wait * 2 ** (state.attempt_number - 1), self.retry.max_wait)
-        return float(max(0.0, backoff * (1 + self._rng.uniform(-self.retry.jitter, self.retry.jitter))))
-
-    def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.retry.max_attempts:
-            return True
-        wait = self._wait_seconds(state)
-        return wait > self.retry.retry_after_cap or state.idle_for + wait > self.retry.max_total_wait
-
     def _retrying(self) -> Retrying:
-        return Retrying(
-            stop=self._stop,
-            wait=self._wait_seconds,
-            retry=retry_if_exception_type(TransientError),
-            sleep=self._sleep,
-            reraise=True,
-            before_sleep=lambda s: log.info(
-                "zendesk.retry",
-                connection=self.name,
-                attempt=s.attempt_number,
-                wait=round(s.next_action.sleep, 2) if s.next_action else None,
-                error=str(s.outcome.exception()) if s.outcome else None,
-            ),
+        return retrying(self.retry, sleep=self._sleep, rng=self._rng, on_retry=self._log_retry)
+
+    def _log_retry(self, attempt: int, wait: float, error: BaseException | None) -> None:
+        log.info(
+            "zendesk.retry",
+            connection=self.name,
+            attempt=attempt,
+            wait=round(wait, 2),
+            error=str(error),
         )
 
     def _call(self, fn: Callable[[], T]) -> T:
@@ -655,7 +612,7 @@ class ZendeskHelpdesk:
             for a in check:
                 results[a.key] = ActionResult(a.key, Outcome.RETRY, f"could not check the note marker: {exc}")
             return [a for a in group if a not in check]
-        except ZendeskError as exc:
+        except HelpdeskError as exc:
             for a in check:
                 results[a.key] = self._failed(a, f"could not check the note marker: {exc}")
             return [a for a in group if a not in check]
@@ -700,7 +657,7 @@ class ZendeskHelpdesk:
             self._answer(pending, Outcome.CONFLICT, str(exc), results)
         except TransientError as exc:
             self._answer(pending, Outcome.RETRY, f"gave up after retries: {exc}", results)
-        except ZendeskError as exc:
+        except HelpdeskError as exc:
             for u in pending:
                 for key in u.action_keys:
                     log.warning(
@@ -762,7 +719,7 @@ class ZendeskHelpdesk:
                 chunk = ids[start : start + BATCH]
                 try:
                     statuses = self._call(functools.partial(self._job_statuses, chunk))
-                except ZendeskError as exc:
+                except HelpdeskError as exc:
                     if isinstance(exc, TransientError):
                         continue
                     for job_id in chunk:
