@@ -603,13 +603,16 @@ class Store:
     def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
         """Queued actions of `connection`, oldest first (a ticket's actions in planned order).
 
+        The actions of one ticket from one evaluation are contiguous: a page's tickets are all
+        evaluated at the same instant, and interleaving them by ordinal would split a ticket's
+        update across push batches, the later ones then conflicting with the earlier.
         Includes actions left `sending` by a push whose outcome was never recorded (a crash);
         those, and any action whose earlier send may have happened, come with `uncertain=True`.
         """
         query = (
             sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
             .where(outbox.c.connection == connection, outbox.c.status.in_(_QUEUED))
-            .order_by(outbox.c.created_at, outbox.c.ordinal, outbox.c.key)
+            .order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
             .limit(limit)
         )
         with self._unit(write=False) as db:
