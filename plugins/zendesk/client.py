@@ -658,15 +658,6 @@ class ZendeskHelpdesk:
         except TransientError as exc:
             self._answer(pending, Outcome.RETRY, f"gave up after retries: {exc}", results)
         except HelpdeskError as exc:
-            for u in pending:
-                for key in u.action_keys:
-                    log.warning(
-                        "zendesk.action_failed",
-                        connection=self.name,
-                        key=key,
-                        ticket=u.ticket_id,
-                        error=str(exc),
-                    )
             self._answer(pending, Outcome.FAILED, str(exc), results)
         return None, []
 
@@ -696,8 +687,18 @@ class ZendeskHelpdesk:
         message: str,
         results: dict[str, ActionResult],
     ) -> None:
+        """Answer every action of `updates`; a FAILED answer is logged, a RETRY of a note is
+        remembered as uncertain."""
         for u in updates:
             for key in u.action_keys:
+                if outcome == Outcome.FAILED:
+                    log.warning(
+                        "zendesk.action_failed",
+                        connection=self.name,
+                        key=key,
+                        ticket=u.ticket_id,
+                        error=message,
+                    )
                 doubtful = outcome == Outcome.RETRY and key in u.note_keys
                 if doubtful:
                     self._uncertain.add(key)
@@ -758,14 +759,6 @@ class ZendeskHelpdesk:
             if error == "UpdateConflict":
                 self._answer([u], Outcome.CONFLICT, message, results)
             else:
-                for key in u.action_keys:
-                    log.warning(
-                        "zendesk.action_failed",
-                        connection=self.name,
-                        key=key,
-                        ticket=u.ticket_id,
-                        error=message,
-                    )
                 self._answer([u], Outcome.FAILED, message, results)
 
 
