@@ -150,7 +150,7 @@ def retrying(
     def stop(state: RetryCallState) -> bool:
         if state.attempt_number >= policy.max_attempts:
             return True
-        wait = wait_seconds(state)
+        wait = state.upcoming_sleep  # tenacity computes the wait before asking whether to stop
         return wait > policy.retry_after_cap or state.idle_for + wait > policy.max_total_wait
 
     def before_sleep(state: RetryCallState) -> None:
