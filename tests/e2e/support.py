@@ -35,7 +35,7 @@ from connector.emulation.base import EmulatorApp, EmulatorServer, FaultRule
 from connector.store.repository import Store
 from connector.store.tables import audit, outbox
 from plugins.zendesk import build_emulator
-from plugins.zendesk.emulator import SeedInfo, seed_account
+from plugins.zendesk.emulator import SeedInfo, seed_account, seed_volume
 from plugins.zendesk.emulator.app import ZendeskAPI
 from plugins.zendesk.emulator.ratelimit import RateLimiter
 from plugins.zendesk.emulator.seed import http_caller
@@ -167,6 +167,29 @@ def zendesk_emulator(start: datetime) -> Iterator[ZendeskSite]:
     finally:
         tap.wait_idle()
         server.stop()
+
+
+AGENT_TAG = "agent_keep"
+
+
+def seed_tickets(site: ZendeskSite, count: int, at: datetime, *, days: int = 1) -> None:
+    """`count` tickets with 1-4 comments over the `days` before `at` (the Ticket Import API), each
+    with an agent's tag `AGENT_TAG`. Per-minute rate limits are lifted (see `unlimited`)."""
+    site.unlimited()
+    site.set_clock(at)
+    seed_volume(site.app, count, clock=site.app.clock, info=site.info, days=days)
+    now = int(site.app.clock.now().timestamp())
+    agent = site.info.agents[0]
+    for ticket_id in site.info.ticket_ids:
+        site.account.update_ticket(ticket_id, {"additional_tags": [AGENT_TAG]}, agent, now)
+        # Imported tickets carry their status without a status-change event, and the engine dates
+        # such a status at the ticket's last update, which tierdesk's own writes move (see
+        # test_own_writes.py). An agent's explicit status change dates it here instead.
+        status = site.account.tickets[ticket_id].status
+        if status != "new":
+            detour = "open" if status != "open" else "pending"
+            site.account.update_ticket(ticket_id, {"status": detour}, agent, now)
+            site.account.update_ticket(ticket_id, {"status": status}, agent, now)
 
 
 # ----------------------------------------------------------------------------- mappings

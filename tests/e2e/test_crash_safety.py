@@ -27,9 +27,9 @@ import pytest
 from connector.bootstrap import build_app
 from connector.clock import FixedClock
 from connector.store.repository import Store
-from plugins.zendesk.emulator import seed_volume
 from plugins.zendesk.emulator.store import Account
 from tests.e2e.support import (
+    AGENT_TAG,
     ForkServer,
     OutboxEntry,
     ZendeskSite,
@@ -37,6 +37,7 @@ from tests.e2e.support import (
     note_markers,
     outbox_entries,
     run_cli,
+    seed_tickets,
     ticket_state,
     write_mappings,
     zendesk_emulator,
@@ -49,7 +50,6 @@ STEP = timedelta(hours=1)
 STEPS = 7
 TICKETS = 150
 KILLS = 54  # at least 50 land on a running worker; a run that finishes first is not counted
-AGENT_TAG = "agent_keep"
 STALL = 0.15  # seconds the emulator holds every Update Many (a kill then leaves a write in flight)
 PAGE_STALL = 0.2  # seconds it holds every export page (slow pages: the pull takes a while)
 
@@ -85,21 +85,7 @@ class CrashStats:
 
 
 def _seed(site: ZendeskSite) -> None:
-    site.unlimited()
-    site.set_clock(START - timedelta(minutes=10))
-    seed_volume(site.app, TICKETS, clock=site.app.clock, info=site.info, days=1)
-    now = int(site.app.clock.now().timestamp())
-    agent = site.info.agents[0]
-    for ticket_id in site.info.ticket_ids:
-        site.account.update_ticket(ticket_id, {"additional_tags": [AGENT_TAG]}, agent, now)
-        # Imported tickets carry their status without a status-change event, and the engine dates
-        # such a status at the ticket's last update, which tierdesk's own writes move (see
-        # test_own_writes.py). An agent's explicit status change dates it here instead.
-        status = site.account.tickets[ticket_id].status
-        if status != "new":
-            detour = "open" if status != "open" else "pending"
-            site.account.update_ticket(ticket_id, {"status": detour}, agent, now)
-            site.account.update_ticket(ticket_id, {"status": status}, agent, now)
+    seed_tickets(site, TICKETS, START - timedelta(minutes=10))
 
 
 def _people_act(site: ZendeskSite, step: int, at: datetime) -> None:

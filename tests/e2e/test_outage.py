@@ -1,0 +1,182 @@
+"""The helpdesk down for an hour, then back: the worker keeps planning escalations from the clocks
+it stores, and once the helpdesk answers again the backlog drains, every note lands exactly once
+and the clocks and due fields are what an undisturbed worker has.
+
+Two copies of one Zendesk account (emulator, same seed) run the worker's own jobs (`pull_job`,
+`drain_job`, as APScheduler calls them) every five simulated minutes through the same afternoon.
+In one copy every API path answers 503 for an hour. Nobody touches the tickets during that hour,
+so whatever the undisturbed copy wrote, the other must end up with too, only later. Time is a
+`FixedClock` moved by the test; the adapters' retry waits pass no time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.bootstrap import App, build_app
+from connector.clock import FixedClock
+from connector.domain.engine import evaluate
+from connector.policy_holder import PolicyHolder
+from connector.retry import HelpdeskError
+from connector.scheduler import Worker
+from plugins.zendesk import connect
+from plugins.zendesk.testing import FAST_RETRY
+from tests.e2e.support import (
+    CONNECTION,
+    ZendeskSite,
+    note_markers,
+    outbox_entries,
+    seed_tickets,
+    ticket_state,
+    write_mappings,
+    zendesk_emulator,
+)
+
+pytestmark = pytest.mark.e2e
+
+START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday, 11:00 in Berlin
+TICK = timedelta(minutes=5)
+DOWN_FROM = START + timedelta(minutes=30)
+UP_AGAIN = DOWN_FROM + timedelta(hours=1)
+END = UP_AGAIN + timedelta(minutes=15)
+
+
+@dataclass
+class Copy:
+    site: ZendeskSite
+    app: App
+    worker: Worker
+    clock: FixedClock
+    db_url: str
+    failed_pulls: int = 0
+    queued_while_down: Counter[str] = field(default_factory=Counter)
+
+
+def _customers_write(site: ZendeskSite, at: datetime) -> None:
+    """Customers follow up on 70 open tickets: next-response clocks that run into the outage."""
+    rng = random.Random(7)
+    when = int((at - timedelta(seconds=90)).timestamp())
+    for ticket_id in rng.sample(sorted(site.info.ticket_ids), 70):
+        ticket = site.account.tickets[ticket_id]
+        if ticket.status not in ("solved", "closed"):
+            change = {"comment": {"body": "Any news?", "public": True}, "status": "open"}
+            site.account.update_ticket(ticket_id, change, ticket.requester_id, when)
+
+
+def _open(site: ZendeskSite, tmp: Path) -> Copy:
+    mappings = write_mappings(tmp / "mappings", {"zendesk": site.connection()})
+    clock = FixedClock(START)
+    (config,) = PolicyHolder(mappings).policy.connections
+    helpdesk = connect(config, retry=FAST_RETRY, sleep=lambda _seconds: None)
+    db_url = f"sqlite:///{tmp / 't.db'}"
+    app = build_app(mappings, db_url, clock=clock, helpdesks={CONNECTION: helpdesk})
+    return Copy(site=site, app=app, worker=Worker(app), clock=clock, db_url=db_url)
+
+
+def _tick(copy: Copy, at: datetime) -> None:
+    """What the scheduler runs in five minutes: a pull job and a drain job, a job's failure logged
+    and the next job run as usual."""
+    copy.clock.set(at)
+    copy.site.set_clock(at)
+    try:
+        copy.worker.pull_job(CONNECTION)
+    except HelpdeskError:
+        copy.failed_pulls += 1
+    copy.worker.drain_job()
+
+
+def _afternoon(copy: Copy, *, outage: bool) -> None:
+    at = START
+    _tick(copy, at)
+    _customers_write(copy.site, at + TICK)
+    while at < END:
+        at += TICK
+        if outage and at == DOWN_FROM:
+            copy.site.faults({"path": r"^/api/v2/", "status": 503})
+        if outage and at == UP_AGAIN:
+            copy.queued_while_down = Counter(
+                e.kind for e in outbox_entries(copy.db_url) if e.status == "pending"
+            )
+            copy.site.faults()
+        _tick(copy, at)
+
+
+def _clocks(app: App) -> dict[str, Any]:
+    """Every stored clock, without the instant of the evaluation that wrote it."""
+    found: dict[str, Any] = {}
+    for ticket in app.store.iter_open_tickets():
+        found[ticket.key] = [
+            (c.metric.value, c.cycle, c.state.value, c.started_at, c.due_at, c.breached_at, c.stopped_at)
+            for c in app.store.load_clocks(ticket.connection, ticket.id)
+        ]
+    return found
+
+
+def test_an_hour_of_503s_then_the_backlog_drains_with_every_note_once_and_clocks_right(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "steady").mkdir()
+    (tmp_path / "outage").mkdir()
+    with zendesk_emulator(START) as steady_site, zendesk_emulator(START) as outage_site:
+        for site in (steady_site, outage_site):
+            seed_tickets(site, 150, START - timedelta(minutes=10))
+        steady, outage = _open(steady_site, tmp_path / "steady"), _open(outage_site, tmp_path / "outage")
+        try:
+            _afternoon(steady, outage=False)
+            _afternoon(outage, outage=True)
+
+            steady_notes, outage_notes = note_markers(steady_site.account), note_markers(outage_site.account)
+            steady_view = ticket_state(steady_site.account, steady_site.info.fields)
+            outage_view = ticket_state(outage_site.account, outage_site.info.fields)
+            steady_clocks, outage_clocks = _clocks(steady.app), _clocks(outage.app)
+            rejected = sum(1 for r in outage_site.app.log.records() if r.status == 503)
+
+            # what the helpdesk shows matches a fresh evaluation of each ticket at the end
+            policy = outage.app.policies.policy
+            fields = {int(v): k for k, v in outage_site.info.fields.items()}
+            stale: list[str] = []
+            for ticket in outage.app.store.iter_open_tickets():
+                loaded = outage.app.store.load_ticket(ticket.connection, ticket.id)
+                assert loaded is not None
+                wanted = evaluate(loaded[0], loaded[1], policy, END).desired_fields
+                shown = {
+                    fields[fid]: value
+                    for fid, value in outage_site.account.tickets[int(ticket.id)].custom_fields.items()
+                    if fid in fields and fields[fid] in wanted
+                }
+                if {k: v for k, v in wanted.items() if v or k in shown} != shown:
+                    stale.append(ticket.key)
+        finally:
+            steady.app.close()
+            outage.app.close()
+
+    print(
+        f"\noutage: {outage.failed_pulls} failed pulls, {rejected} requests answered 503, queued while down "
+        f"{dict(outage.queued_while_down)}; {len(outage_notes)} notes, {len(outage_clocks)} open tickets"
+    )
+    # the outage was real and the worker kept planning through it
+    down_ticks = int((UP_AGAIN - DOWN_FROM) / TICK)
+    assert outage.failed_pulls == down_ticks
+    assert rejected >= 2 * down_ticks
+    assert outage.queued_while_down["add_note"] >= 5
+
+    # the backlog drained
+    statuses = Counter(e.status for e in outbox_entries(outage.db_url))
+    assert statuses["pending"] == statuses["sending"] == statuses["failed"] == 0
+
+    # every note exactly once, the same notes as without the outage
+    assert [key for key, count in outage_notes.items() if count > 1] == []
+    assert len(steady_notes) >= 10
+    assert set(outage_notes) == set(steady_notes)
+
+    # the clocks, the due fields, tags and escalations are what the undisturbed worker has
+    assert outage_clocks == steady_clocks
+    assert outage_view == steady_view
+    assert stale == []
