@@ -60,7 +60,7 @@ def _load_policy_or_exit(directory: Path):  # type: ignore[no-untyped-def]
         return load_policy(directory)
     except MappingsInvalid as exc:
         for error in exc.errors:
-            err.print(str(error), markup=False, highlight=False)
+            err.print(str(error), markup=False, highlight=False, soft_wrap=True)  # one error per line
         raise typer.Exit(1) from None
 
 
@@ -112,7 +112,7 @@ def _build(mappings: Path, db: str | None, now: datetime | None = None):  # type
     except MappingsInvalid as exc:
         err.print("[red]mappings invalid; not starting[/red]")
         for error in exc.errors:
-            err.print(str(error), markup=False, highlight=False)
+            err.print(str(error), markup=False, highlight=False, soft_wrap=True)  # one error per line
         raise typer.Exit(1) from None
 
 
