@@ -196,7 +196,8 @@ export function formatLocal(iso, locale, timeZone) {
 
 /**
  * The `tierdesk` issue property as the Jira panel uses it: missing or malformed parts become
- * defaults instead of errors, and clocks are ordered by due instant (undated ones last).
+ * defaults instead of errors. Clocks still counting (or paused) come first, by due instant with
+ * undated (paused) ones after them; clocks that stopped late follow.
  */
 export function normalizePanel(value) {
   const v = value && typeof value === "object" ? value : {};
@@ -212,8 +213,15 @@ export function normalizePanel(value) {
       stopped: str(c.stopped),
       calendar: str(c.calendar),
     }));
-  const key = (c) => parseInstant(c.due) ?? Number.POSITIVE_INFINITY;
-  clocks.sort((a, b) => key(a) - key(b) || a.metric.localeCompare(b.metric) || a.cycle - b.cycle);
+  const stopped = (c) => (c.stopped === "" ? 0 : 1);
+  const due = (c) => parseInstant(c.due) ?? Number.POSITIVE_INFINITY;
+  clocks.sort(
+    (a, b) =>
+      stopped(a) - stopped(b) ||
+      due(a) - due(b) ||
+      a.metric.localeCompare(b.metric) ||
+      a.cycle - b.cycle,
+  );
   return {
     tier: str(v.tier),
     tierLabel: str(v.tier_label) || humanize(str(v.tier)),
