@@ -12,11 +12,14 @@ Node and Chromium are optional: the tests that need them skip, saying so, when t
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
 import struct
 import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -328,31 +331,56 @@ def _chromium() -> str:
     pytest.skip("no chromium on PATH: the preview rendering checks need a headless Chromium")
 
 
-def _render(page: Path, query: str) -> str:
-    """The preview's DOM after its scripts ran, with every network name unresolvable."""
-    result = subprocess.run(
-        [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--allow-file-access-from-files",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-            f"{page.as_uri()}?{query}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+PREVIEWS = [
+    *(
+        (ZENDESK / "preview.html", f"scenario={name}")
+        for name in ("running", "warning", "breached", "paused")
+    ),
+    (ZENDESK / "preview.html", "scenario=unconfigured"),
+    (JIRA / "preview.html", "scenario=active"),
+    (JIRA / "preview.html", "scenario=missing"),
+]
+
+
+def _dump_dom(chromium: str, page: Path, query: str) -> str:
+    """The page's DOM after its scripts ran, with every network name unresolvable."""
+    with tempfile.TemporaryDirectory(prefix="tierdesk-chromium-") as profile:
+        result = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--allow-file-access-from-files",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+                f"{page.as_uri()}?{query}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
+
+
+@functools.cache
+def _rendered(chromium: str) -> dict[tuple[Path, str], str]:
+    """Every preview rendered once, side by side (a Chromium start takes a couple of seconds)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        doms = pool.map(lambda pq: _dump_dom(chromium, *pq), PREVIEWS)
+        return dict(zip(PREVIEWS, doms, strict=True))
+
+
+def _render(page: Path, query: str) -> str:
+    return _rendered(_chromium())[(page, query)]
 
 
 def _text(html: str) -> str:
