@@ -101,6 +101,10 @@ class CalendarSpecError(ValueError):
         return f"CalendarSpecError({self.message!r}, path={self.path!r})"
 
 
+class _NeverOpenError(ValueError):
+    """No open time within ten years; a ValueError like every other calendar input error."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Block:
     """Open intervals inside one block of UTC time, in UTC microseconds since the epoch.
@@ -333,20 +337,11 @@ class BusinessCalendar:
             raise ValueError(f"delta must not be negative, got {delta}")
         if delta_us == 0:
             return start
-        if self._always_open:
-            return self._from_us(start_us + delta_us)
-        block_index = start_us >> _BLOCK_SHIFT
-        block = self._block(block_index)
-        remaining = block.position(start_us) + delta_us
-        empty_blocks = 0
-        while remaining > block.cumulative[-1]:
-            remaining -= block.cumulative[-1]
-            empty_blocks = empty_blocks + 1 if block.cumulative[-1] == 0 else 0
-            if empty_blocks > _MAX_EMPTY_BLOCKS:
-                raise self._never_open_error(start)
-            block_index += 1
-            block = self._block(block_index)
-        return self._from_us(block.instant_at(remaining))
+        try:
+            return self.datetime_at(self.add_us(start_us, delta_us))
+        except _NeverOpenError:
+            # name the caller's own start, in its own zone
+            raise self._never_open_error(start) from None
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Business time between ``start`` and ``end``; zero when ``end <= start``.
@@ -354,22 +349,70 @@ class BusinessCalendar:
         Additive: ``elapsed(a, c) == elapsed(a, b) + elapsed(b, c)`` for ``a <= b <= c``, and
         ``elapsed(s, add(s, d)) == d``. Raises ``ValueError`` for naive datetimes.
         """
-        start_us = _to_us(start, "start")
-        end_us = _to_us(end, "end")
-        if end_us <= start_us:
-            return timedelta(0)
+        return _ONE_US * self.elapsed_us(_to_us(start, "start"), _to_us(end, "end"))
+
+    # Integer forms of add() and elapsed(). The engine keeps every instant of a ticket as UTC
+    # microseconds since the epoch and calls these directly: converting aware datetimes on each
+    # call, and building a datetime result the caller often only compares, cost more than the
+    # interval arithmetic itself.
+
+    def add_us(self, start_us: int, delta_us: int) -> int:
+        """:meth:`add` on UTC microseconds since the epoch; ``delta_us`` must not be negative.
+
+        Raises ``ValueError`` when no open time exists in the ten years after ``start_us``.
+        """
+        if delta_us <= 0:
+            if delta_us < 0:
+                raise ValueError(f"delta must not be negative, got {delta_us} µs")
+            return start_us
         if self._always_open:
-            return _ONE_US * (end_us - start_us)
+            return start_us + delta_us
+        block_index = start_us >> _BLOCK_SHIFT
+        block = self._blocks.get(block_index) or self._block(block_index)
+        remaining = block.position(start_us) + delta_us
+        empty_blocks = 0
+        while remaining > block.cumulative[-1]:
+            remaining -= block.cumulative[-1]
+            empty_blocks = empty_blocks + 1 if block.cumulative[-1] == 0 else 0
+            if empty_blocks > _MAX_EMPTY_BLOCKS:
+                raise self._never_open_error(self.datetime_at(start_us))
+            block_index += 1
+            block = self._block(block_index)
+        return block.instant_at(remaining)
+
+    def elapsed_us(self, start_us: int, end_us: int) -> int:
+        """:meth:`elapsed` on UTC microseconds since the epoch; 0 when ``end_us <= start_us``."""
+        if end_us <= start_us:
+            return 0
+        if self._always_open:
+            return end_us - start_us
         first_index = start_us >> _BLOCK_SHIFT
         last_index = end_us >> _BLOCK_SHIFT
-        first = self._block(first_index)
+        first = self._blocks.get(first_index) or self._block(first_index)
         if first_index == last_index:
-            return _ONE_US * (first.position(end_us) - first.position(start_us))
+            # the common case (a block spans about 200 days): both positions inlined
+            starts, ends, cumulative = first.starts, first.ends, first.cumulative
+            i = bisect.bisect_right(starts, end_us) - 1
+            if i < 0:
+                return 0
+            end_pos = cumulative[i] + min(end_us, ends[i]) - starts[i]
+            i = bisect.bisect_right(starts, start_us, 0, i + 1) - 1
+            if i < 0:
+                return end_pos
+            return end_pos - cumulative[i] - min(start_us, ends[i]) + starts[i]
         total = first.cumulative[-1] - first.position(start_us)
         for index in range(first_index + 1, last_index):
             total += self._block(index).cumulative[-1]
-        total += self._block(last_index).position(end_us)
-        return _ONE_US * total
+        return total + self._block(last_index).position(end_us)
+
+    def datetime_at(self, at_us: int) -> datetime:
+        """The instant ``at_us`` (UTC microseconds since the epoch) as an aware datetime in
+        :attr:`timezone`, with ``fold=1`` for the second occurrence of a repeated wall time."""
+        seconds, micro = divmod(at_us, _US_PER_SECOND)
+        # fromtimestamp(int) is exact and sets fold for repeated wall times; replace() keeps the
+        # fold (adding a timedelta would not) but is slow, so whole seconds skip it.
+        result = datetime.fromtimestamp(seconds, self._tz)
+        return result.replace(microsecond=micro) if micro else result
 
     def is_open(self, at: datetime) -> bool:
         """Whether business time is running at ``at``. Raises ``ValueError`` if ``at`` is naive."""
@@ -395,26 +438,19 @@ class BusinessCalendar:
         if i >= 0 and at_us < block.ends[i]:
             return at
         if i + 1 < len(block.starts):
-            return self._from_us(block.starts[i + 1])
+            return self.datetime_at(block.starts[i + 1])
         for _ in range(_MAX_EMPTY_BLOCKS + 1):
             block_index += 1
             block = self._block(block_index)
             if block.starts:
-                return self._from_us(block.starts[0])
+                return self.datetime_at(block.starts[0])
         raise self._never_open_error(at)
 
-    def _never_open_error(self, after: datetime) -> ValueError:
-        return ValueError(
+    def _never_open_error(self, after: datetime) -> _NeverOpenError:
+        return _NeverOpenError(
             f"calendar {self._name or self._tz.key!r} has no open hours in the ten years after "
             f"{after.isoformat()}; check its hours and holidays"
         )
-
-    def _from_us(self, at_us: int) -> datetime:
-        seconds, micro = divmod(at_us, _US_PER_SECOND)
-        # fromtimestamp(int) is exact and sets fold for repeated wall times; replace() keeps the
-        # fold (adding a timedelta would not) but is slow, so whole seconds skip it.
-        result = datetime.fromtimestamp(seconds, self._tz)
-        return result.replace(microsecond=micro) if micro else result
 
     # ------------------------------------------------------------------------- interval cache
 

@@ -4,22 +4,338 @@ Each metric yields cycles (start, stop). Within a cycle only *counting* time is 
 ticket's status must not be one of the metric's pause statuses (nor solved, for a resolution clock
 that resumed after a reopen), and the calendar must be open. Targets apply from the cycle's start
 whatever the tier or severity were earlier (retroactive start: elapsed time carries over).
+
+The engine computes on a :class:`~connector.domain.timeline.History` in integer microseconds
+(:func:`cycle_bounds`, :func:`run`, :class:`Run`); :func:`cycles_for`, :func:`measure` and
+:func:`to_clock` are the same computation on a datetime :class:`Timeline`.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from connector.domain.calendar import BusinessCalendar
 from connector.domain.model import Status
 from connector.domain.policy import Metric, MetricSettings, ReopenMode, Threshold
-from connector.domain.results import ClockState, SlaClock, Span
-from connector.domain.timeline import Timeline
+from connector.domain.results import ClockState, Crossing, SlaClock, Span, new_clock, new_crossing, new_span
+from connector.domain.timeline import AGENT, CUSTOMER, DONE, REOPEN, SOLVE, History, Timeline, to_us
 
 ZERO = timedelta(0)
+_ONE_US: Final = timedelta(microseconds=1)
+
+Bounds = tuple[int, int | None]
+"""A cycle as (start, stop) in microseconds; stop None = not stopped by `now`."""
+
+# ----------------------------------------------------------------------------------- cycles
+
+
+def first_response_bounds(h: History) -> list[Bounds]:
+    created = h.created
+    replies = h.agent
+    index = bisect.bisect_left(replies, created)
+    stop = replies[index] if index < len(replies) else None
+    if h.done_at(created):
+        solve: int | None = created
+    else:
+        index = bisect.bisect_left(h.solves, created)
+        solve = h.solves[index] if index < len(h.solves) else None
+    if solve is not None and (stop is None or solve < stop):
+        stop = solve
+    return [(created, stop)]
+
+
+def next_response_bounds(h: History) -> list[Bounds]:
+    """A cycle starts at the oldest customer comment not yet answered, once the ticket has had its
+    first response (a public agent reply, or a solve); the next public agent reply or solve stops it."""
+    cycles: list[Bounds] = []
+    answered = False
+    active: int | None = None
+    for at, kind in h.stream:
+        if kind == CUSTOMER:
+            if answered and active is None and not h.done_at(at):
+                active = at
+            continue
+        if kind == REOPEN:
+            continue
+        if active is not None and at >= active:
+            if at > active:
+                cycles.append((active, at))
+            active = None
+        answered = True
+    if active is not None:
+        cycles.append((active, None))
+    return cycles
+
+
+def periodic_update_bounds(h: History) -> list[Bounds]:
+    """Between consecutive public agent updates while the ticket is open: a cycle starts at each
+    agent reply (and at each reopen) and stops at the next agent reply or solve."""
+    cycles: list[Bounds] = []
+    active: int | None = None
+    for at, kind in h.stream:
+        if kind == CUSTOMER:
+            continue
+        if kind == REOPEN:
+            if active is None:
+                active = at
+            continue
+        if active is not None and at > active:
+            cycles.append((active, at))
+        active = at if kind == AGENT and not h.done_at(at) else None
+    if active is not None:
+        cycles.append((active, None))
+    return cycles
+
+
+def resolution_bounds(h: History, mode: ReopenMode) -> list[Bounds]:
+    if mode is ReopenMode.RESUME:
+        return [(h.created, h.solves[-1] if h.solves and h.done_at(h.now) else None)]
+    cycles: list[Bounds] = []
+    start: int | None = h.created
+    for at, kind in h.stream:
+        if kind == SOLVE and start is not None:
+            cycles.append((start, at))
+            start = None
+        elif kind == REOPEN and start is None:
+            start = at
+    if start is not None:
+        cycles.append((start, None))
+    return cycles
+
+
+def cycle_bounds(metric: Metric, h: History, on_reopen: ReopenMode) -> list[Bounds]:
+    if metric is Metric.FIRST_RESPONSE:
+        return first_response_bounds(h)
+    if metric is Metric.NEXT_RESPONSE:
+        return next_response_bounds(h)
+    if metric is Metric.PERIODIC_UPDATE:
+        return periodic_update_bounds(h)
+    return resolution_bounds(h, on_reopen)
+
+
+# --------------------------------------------------------------------------------- measuring
+
+Interval = tuple[int, int]
+
+Measure = tuple[list[Interval], list[int], int, list[Interval], bool]
+"""A cycle measured against the calendar, in microseconds: (counting intervals, business time
+before each, elapsed business time, paused pieces, counting at `now`)."""
+
+
+def measure_us(
+    h: History, start: int, stop: int | None, calendar: BusinessCalendar, noncounting: frozenset[Status]
+) -> Measure:
+    """Measure the cycle [start, stop or now) of `h`; `noncounting` are the statuses that stop
+    the count (the metric's pause statuses and solved/closed)."""
+    end = stop if stop is not None else h.now
+    counting: list[Interval] = []
+    paused: list[Interval] = []
+    counts = False
+    starts, ends, statuses = h.starts, h.ends, h.statuses
+    n = len(starts)
+    i = bisect.bisect_right(ends, start)  # the first segment ending after `start`
+    while i < n:
+        seg_start = starts[i]
+        if seg_start >= end:
+            break
+        a = seg_start if seg_start > start else start
+        b = ends[i] if ends[i] < end else end
+        if b > a:
+            counts = statuses[i] not in noncounting
+            bucket = counting if counts else paused
+            if bucket and bucket[-1][1] == a:  # adjacent pieces (e.g. new -> open) merge
+                bucket[-1] = (bucket[-1][0], b)
+            else:
+                bucket.append((a, b))
+        i += 1
+    if end == start:  # an empty cycle: its state is the status at its start
+        counts = h.status_at(end) not in noncounting
+    if len(counting) == 1:
+        a, b = counting[0]
+        return counting, [0], calendar.elapsed_us(a, b), paused, stop is None and counts
+    cumulative: list[int] = []
+    total = 0
+    for a, b in counting:
+        cumulative.append(total)
+        total += calendar.elapsed_us(a, b)
+    return counting, cumulative, total, paused, stop is None and counts
+
+
+def reached(
+    start: int, intervals: list[Interval], cumulative: list[int], offset: int, calendar: BusinessCalendar
+) -> tuple[int, bool]:
+    """When a cycle from `start` counted `offset` (<= its elapsed time): (instant, computed).
+
+    `computed` is False when the instant is an interval's or the cycle's own start (an input
+    instant), True when the calendar computed it.
+    """
+    if not intervals:
+        return start, False  # offset <= 0: reached at the start
+    index = bisect.bisect_right(cumulative, offset) - 1
+    # walk back over intervals that add no business time so the instant is the earliest one
+    while index > 0 and cumulative[index] == offset:
+        index -= 1
+    delta = offset - cumulative[index]
+    if delta == 0:
+        return intervals[index][0], False
+    return calendar.add_us(intervals[index][0], delta), True
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A threshold as a clock checks it: the business time from the cycle's start (µs and as a
+    timedelta) for one target, and the escalation level it triggers, if any."""
+
+    label: str
+    offset: int
+    offset_delta: timedelta
+    is_breach: bool
+    level: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRule:
+    """How one metric is clocked for one tier and severity, in microseconds."""
+
+    metric: Metric
+    target: timedelta
+    target_us: int
+    on_reopen: ReopenMode
+    noncounting: frozenset[Status]  # pause statuses and solved/closed
+    marks: tuple[Mark, ...]  # the thresholds, in order (crossings are reported in this order)
+
+
+ClockRecord = tuple[SlaClock, tuple[Crossing, ...], list[int], int | None, int | None]
+"""A clock with what the plan needs beside it: (clock, its crossings, each crossing's `at`, the
+clock's `due_at` and `stopped_at`), the instants in UTC microseconds."""
+
+_BREACHED: Final = ClockState.BREACHED
+_MET: Final = ClockState.MET
+_RUNNING: Final = ClockState.RUNNING
+_PAUSED: Final = ClockState.PAUSED
+
+
+def clock_record(
+    m: Measure,
+    start: int,
+    stop: int | None,
+    index: int,
+    rule: ClockRule,
+    calendar: BusinessCalendar,
+    calendar_name: str,
+    instants: dict[int, datetime],
+    now: int,
+) -> tuple[ClockRecord, int | None]:
+    """The clock of a measured cycle with the thresholds it crossed, and the instant of its next
+    future threshold (running clocks only). `instants` maps input instants to their datetimes."""
+    intervals, cumulative, elapsed, paused, running = m
+    target = rule.target_us
+    # a reply exactly at the due instant meets the target; a running clock at its due instant is late
+    if stop is not None:
+        state = _BREACHED if elapsed > target else _MET
+    elif elapsed >= target:
+        state = _BREACHED
+    else:
+        state = _RUNNING if running else _PAUSED
+    # the breach instant: reached when breached, projected while running, unknown while paused
+    due: int | None = None
+    due_at = breached_at = None
+    if state is _BREACHED:
+        due, computed = reached(start, intervals, cumulative, target, calendar)
+        due_at = breached_at = calendar.datetime_at(due) if computed else instants[due]
+    elif state is _RUNNING:
+        due = calendar.add_us(now, target - elapsed)
+        due_at = calendar.datetime_at(due)
+
+    metric = rule.metric
+    clock = new_clock(
+        metric,
+        index,
+        instants[start],
+        None if stop is None else instants[stop],
+        rule.target,
+        _ONE_US * elapsed,
+        paused_spans(paused, stop, running, instants) if paused else (),
+        due_at,
+        breached_at,
+        state,
+        calendar_name,
+    )
+
+    crossings: list[Crossing] = []
+    crossed_at: list[int] = []
+    next_offset: int | None = None
+    met_at = stop if state is _MET else None
+    for mark in rule.marks:
+        offset = mark.offset
+        if offset > elapsed:
+            # Not reached: only a running clock reaches it, at a projected future instant. Of those
+            # only the earliest is wanted (the next deadline), and add() is monotonic in the offset.
+            if running and (next_offset is None or offset < next_offset):
+                next_offset = offset
+            continue
+        # Reached within the measured intervals, so at or before `now`.
+        if offset == target and due is not None and due_at is not None:
+            at, at_dt = due, due_at  # the breach instant, computed above
+        else:
+            at, computed = reached(start, intervals, cumulative, offset, calendar)
+            if met_at is not None and at >= met_at:
+                continue  # met: thresholds from the stop on were never reached
+            at_dt = calendar.datetime_at(at) if computed else instants[at]
+        crossings.append(
+            new_crossing(metric, index, mark.label, at_dt, mark.is_breach, mark.level, mark.offset_delta)
+        )
+        crossed_at.append(at)
+    next_at = None
+    if next_offset is not None:
+        next_at = due if next_offset == target else calendar.add_us(now, next_offset - elapsed)
+    return (clock, tuple(crossings), crossed_at, due, stop), next_at
+
+
+def paused_spans(
+    paused: list[Interval], stop: int | None, running: bool, instants: dict[int, datetime]
+) -> tuple[Span, ...]:
+    """The paused pieces of a cycle as spans; the last one is open while paused at `now`."""
+    spans = [new_span(instants[a], instants[b]) for a, b in paused]
+    if spans and stop is None and not running:
+        spans[-1] = new_span(spans[-1].start, None)
+    return tuple(spans)
+
+
+class Run:
+    """One cycle measured against the calendar (:func:`measure_us`), kept by :class:`Measured`."""
+
+    __slots__ = ("cumulative", "elapsed", "intervals", "paused", "running", "start", "stop")
+
+    def __init__(self, start: int, stop: int | None, m: Measure) -> None:
+        self.start = start
+        self.stop = stop
+        self.intervals, self.cumulative, self.elapsed, self.paused, self.running = m
+
+    @property
+    def measure(self) -> Measure:
+        return self.intervals, self.cumulative, self.elapsed, self.paused, self.running
+
+    def instant(self, offset: int, calendar: BusinessCalendar, now: int) -> tuple[int | None, bool, bool]:
+        """When the counted business time reaches `offset`: (instant, projected, computed).
+
+        Reached within the measured intervals -> (instant, False, ...). Not yet reached and the
+        clock is running at `now` -> (projected future instant, True, True). Paused or stopped ->
+        (None, False, False).
+        """
+        if offset <= self.elapsed:
+            at, computed = reached(self.start, self.intervals, self.cumulative, offset, calendar)
+            return at, False, computed
+        if self.running:
+            return calendar.add_us(now, offset - self.elapsed), True, True
+        return None, False, False
+
+
+# ------------------------------------------------------------------- the datetime interface
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,86 +346,12 @@ class Cycle:
     stop: datetime | None  # None = not stopped by `now`
 
 
-def _merge(*streams: tuple[str, Sequence[datetime]]) -> list[tuple[datetime, int, str]]:
-    order = {name: rank for rank, (name, _) in enumerate(streams)}
-    merged = [(at, order[name], name) for name, instants in streams for at in instants]
-    merged.sort()
-    return merged
-
-
-def first_response_cycles(tl: Timeline) -> list[Cycle]:
-    reply = tl.first_after(tl.agent_replies, tl.created_at, inclusive=True)
-    solve = tl.next_solve(tl.created_at)
-    stops = [s for s in (reply, solve) if s is not None]
-    return [Cycle(Metric.FIRST_RESPONSE, 0, tl.created_at, min(stops) if stops else None)]
-
-
-def next_response_cycles(tl: Timeline) -> list[Cycle]:
-    """A cycle starts at the oldest customer comment not yet answered, once the ticket has had its
-    first response (a public agent reply, or a solve); the next public agent reply or solve stops it."""
-    cycles: list[Cycle] = []
-    answered = False
-    active: datetime | None = None
-    for at, _, kind in _merge(
-        ("customer", tl.customer_comments), ("agent", tl.agent_replies), ("solve", tl.solves)
-    ):
-        if kind == "customer":
-            if answered and active is None and not tl.done_at(at):
-                active = at
-            continue
-        if active is not None and at > active:
-            cycles.append(Cycle(Metric.NEXT_RESPONSE, len(cycles), active, at))
-        if active is not None and at >= active:
-            active = None
-        answered = True
-    if active is not None:
-        cycles.append(Cycle(Metric.NEXT_RESPONSE, len(cycles), active, None))
-    return cycles
-
-
-def periodic_update_cycles(tl: Timeline) -> list[Cycle]:
-    """Between consecutive public agent updates while the ticket is open: a cycle starts at each
-    agent reply (and at each reopen) and stops at the next agent reply or solve."""
-    cycles: list[Cycle] = []
-    active: datetime | None = None
-    for at, _, kind in _merge(("agent", tl.agent_replies), ("solve", tl.solves), ("reopen", tl.reopens)):
-        if kind == "reopen":
-            if active is None:
-                active = at
-            continue
-        if active is not None and at > active:
-            cycles.append(Cycle(Metric.PERIODIC_UPDATE, len(cycles), active, at))
-        active = at if kind == "agent" and not tl.done_at(at) else None
-    if active is not None:
-        cycles.append(Cycle(Metric.PERIODIC_UPDATE, len(cycles), active, None))
-    return cycles
-
-
-def resolution_cycles(tl: Timeline, mode: ReopenMode) -> list[Cycle]:
-    if mode is ReopenMode.RESUME:
-        stop = tl.solves[-1] if tl.solves and tl.done_at(tl.now) else None
-        return [Cycle(Metric.RESOLUTION, 0, tl.created_at, stop)]
-    cycles: list[Cycle] = []
-    start: datetime | None = tl.created_at
-    for at, _, kind in _merge(("solve", tl.solves), ("reopen", tl.reopens)):
-        if kind == "solve" and start is not None:
-            cycles.append(Cycle(Metric.RESOLUTION, len(cycles), start, at))
-            start = None
-        elif kind == "reopen" and start is None:
-            start = at
-    if start is not None:
-        cycles.append(Cycle(Metric.RESOLUTION, len(cycles), start, None))
-    return cycles
-
-
 def cycles_for(metric: Metric, tl: Timeline, settings: MetricSettings) -> list[Cycle]:
-    if metric is Metric.FIRST_RESPONSE:
-        return first_response_cycles(tl)
-    if metric is Metric.NEXT_RESPONSE:
-        return next_response_cycles(tl)
-    if metric is Metric.PERIODIC_UPDATE:
-        return periodic_update_cycles(tl)
-    return resolution_cycles(tl, settings.on_reopen)
+    h = History.of(tl)
+    return [
+        Cycle(metric, index, h.instants[start], None if stop is None else h.instants[stop])
+        for index, (start, stop) in enumerate(cycle_bounds(metric, h, settings.on_reopen))
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +364,8 @@ class Measured:
     elapsed: timedelta
     paused_spans: tuple[Span, ...]
     running_at_now: bool  # not stopped and counting at `now` (not paused)
+    run: Run
+    instants: dict[int, datetime]
 
     def instant_of(
         self, offset: timedelta, calendar: BusinessCalendar, now: datetime
@@ -131,90 +375,54 @@ class Measured:
         Reached within the measured intervals -> (instant, False). Not yet reached and the clock is
         running at `now` -> (projected future instant, True). Paused or stopped -> (None, False).
         """
-        if offset <= self.elapsed and self.intervals:
-            index = bisect.bisect_right(self.cumulative, offset) - 1
-            # walk back over intervals that add no business time so the instant is the earliest one
-            while index > 0 and self.cumulative[index] == offset:
-                index -= 1
-            start = self.intervals[index][0]
-            return calendar.add(start, offset - self.cumulative[index]), False
-        if offset <= ZERO:
-            return self.cycle.start, False
-        if self.running_at_now:
-            return calendar.add(now, offset - self.elapsed), True
-        return None, False
-
-
-def _counting_intervals(
-    tl: Timeline, start: datetime, end: datetime, pause: frozenset[Status]
-) -> Iterator[tuple[datetime, datetime, bool]]:
-    """Pieces of [start, end) with whether each counts (status not paused and not done)."""
-    for seg in tl.segments:
-        if seg.end <= start and seg.end != seg.start:
-            continue
-        if seg.start >= end:
-            break
-        a = max(seg.start, start)
-        b = min(seg.end, end)
-        if b > a:
-            yield a, b, not (seg.status in pause or seg.status.is_done)
+        at, projected, computed = self.run.instant(offset // _ONE_US, calendar, to_us(now))
+        if at is None:
+            return None, False
+        return (calendar.datetime_at(at) if computed else self.instants[at]), projected
 
 
 def measure(cycle: Cycle, tl: Timeline, calendar: BusinessCalendar, pause: frozenset[Status]) -> Measured:
-    end = cycle.stop if cycle.stop is not None else tl.now
-    counting: list[tuple[datetime, datetime]] = []
-    paused: list[tuple[datetime, datetime]] = []
-    last_counts = False
-    for a, b, counts in _counting_intervals(tl, cycle.start, end, pause):
-        last_counts = counts
-        bucket = counting if counts else paused
-        if bucket and bucket[-1][1] == a:  # adjacent pieces (e.g. new -> open) merge
-            bucket[-1] = (bucket[-1][0], b)
-        else:
-            bucket.append((a, b))
-    if end == cycle.start:  # an empty cycle: its state is the status at its start
-        status = tl.status_at(end)
-        last_counts = not (status in pause or status.is_done)
-    cumulative: list[timedelta] = []
-    total = ZERO
-    for a, b in counting:
-        cumulative.append(total)
-        total += calendar.elapsed(a, b)
-    running = cycle.stop is None and last_counts
-    spans = [Span(a, b) for a, b in paused]
-    if cycle.stop is None and not running and spans:
-        spans[-1] = Span(spans[-1].start, None)
-    return Measured(cycle, tuple(counting), tuple(cumulative), total, tuple(spans), running)
+    h = History.of(tl)
+    start = to_us(cycle.start)
+    stop = None if cycle.stop is None else to_us(cycle.stop)
+    at = h.instants
+    at.setdefault(start, cycle.start)
+    if stop is not None and cycle.stop is not None:
+        at.setdefault(stop, cycle.stop)
+    r = Run(start, stop, measure_us(h, start, stop, calendar, pause | DONE))
+    return Measured(
+        cycle=cycle,
+        intervals=tuple((at[a], at[b]) for a, b in r.intervals),
+        cumulative=tuple(_ONE_US * c for c in r.cumulative),
+        elapsed=_ONE_US * r.elapsed,
+        paused_spans=paused_spans(r.paused, stop, r.running, at),
+        running_at_now=r.running,
+        run=r,
+        instants=at,
+    )
 
 
 def to_clock(
-    m: Measured, target: timedelta, calendar: BusinessCalendar, now: datetime, calendar_name: str | None = None
+    m: Measured,
+    target: timedelta,
+    calendar: BusinessCalendar,
+    now: datetime,
+    calendar_name: str | None = None,
 ) -> SlaClock:
-    breach_at, projected = m.instant_of(target, calendar, now)
-    stopped = m.cycle.stop is not None
-    # a reply exactly at the due instant meets the target; a running clock at its due instant is late
-    breached = m.elapsed > target if stopped else m.elapsed >= target
-    if breached:
-        state = ClockState.BREACHED
-    elif stopped:
-        state = ClockState.MET
-    elif m.running_at_now:
-        state = ClockState.RUNNING
-    else:
-        state = ClockState.PAUSED
-    return SlaClock(
-        metric=m.cycle.metric,
-        cycle=m.cycle.index,
-        started_at=m.cycle.start,
-        stopped_at=m.cycle.stop,
-        target=target,
-        elapsed=m.elapsed,
-        paused_spans=m.paused_spans,
-        due_at=None if state is ClockState.MET else breach_at,
-        breached_at=breach_at if breached and not projected else None,
-        state=state,
-        calendar=calendar_name or calendar.name or "",
+    rule = ClockRule(m.cycle.metric, target, target // _ONE_US, ReopenMode.RESUME, frozenset(), ())
+    r = m.run
+    record, _ = clock_record(
+        r.measure,
+        r.start,
+        r.stop,
+        m.cycle.index,
+        rule,
+        calendar,
+        calendar_name or calendar.name or "",
+        m.instants,
+        to_us(now),
     )
+    return record[0]
 
 
 def threshold_instants(

@@ -1,6 +1,10 @@
 """`evaluate(ticket, events, policy, now)`: the whole pure computation for one ticket.
 
 Same inputs, same answer: a policy edit is re-applied by calling this again with the new policy.
+
+A worker evaluates every ticket against the same policy, so what depends only on the policy (the
+triage decisions, targets and threshold offsets in microseconds, escalation levels) is derived
+once per policy object (:func:`_compiled`) rather than once per ticket.
 """
 
 from __future__ import annotations
@@ -8,27 +12,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from connector.domain.calendar import BusinessCalendar
-from connector.domain.clocks import Measured, cycles_for, measure, to_clock
+from connector.domain.clocks import ClockRecord, ClockRule, Mark, clock_record, cycle_bounds, measure_us
 from connector.domain.model import Event, Ticket
-from connector.domain.plan import plan_writeback
-from connector.domain.policy import BREACH, EscalationChain, Metric, Policy, Threshold, Tier
-from connector.domain.results import ClockState, Crossing, Evaluation, SlaClock
-from connector.domain.rules import first_match
-from connector.domain.timeline import build_timeline
+from connector.domain.plan import PlanSettings, plan
+from connector.domain.policy import (
+    BREACH,
+    EscalationChain,
+    Metric,
+    Policy,
+    Rule,
+    Threshold,
+    Tier,
+)
+from connector.domain.results import Crossing, Decision, Evaluation, new_evaluation
+from connector.domain.rules import first_match_index
+from connector.domain.timeline import DONE, history
 
 METRIC_ORDER = (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION)
 
-
-@dataclass(frozen=True, slots=True)
-class ClockDetail:
-    """A clock with what produced it; plan and explain read the thresholds from here."""
-
-    clock: SlaClock
-    measured: Measured
-    crossings: tuple[Crossing, ...]
-    next_threshold_at: datetime | None
+_ONE_US: Final = timedelta(microseconds=1)
 
 
 def thresholds_for(tier: Tier, chain: EscalationChain | None, metric: Metric) -> tuple[Threshold, ...]:
@@ -54,91 +59,133 @@ def _level_index(chain: EscalationChain | None, metric: Metric, label: str) -> i
     return None
 
 
+# ------------------------------------------------------------------------ compiled policy
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    policy: Policy  # held so its id() cannot be reused while cached
+    tier_decisions: tuple[Decision, ...]  # one per tier rule, then the default
+    severity_decisions: tuple[Decision, ...]
+    rules: dict[tuple[str, str], tuple[ClockRule, ...]]  # (tier, severity) -> metrics with a target
+    plan_settings: dict[tuple[str, str, str], PlanSettings]  # (tier, severity, connection)
+
+
+_COMPILED: dict[int, _Compiled] = {}
+_COMPILED_MAX: Final = 16
+
+
+def _compiled(policy: Policy) -> _Compiled:
+    """The policy's derived data; policies are immutable, so it is keyed by identity."""
+    compiled = _COMPILED.get(id(policy))
+    if compiled is not None and compiled.policy is policy:
+        return compiled
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()  # a worker holds one or two policies at a time
+    compiled = _COMPILED[id(policy)] = _Compiled(
+        policy,
+        _decisions(policy.tier_rules, policy.default_tier),
+        _decisions(policy.severity_rules, policy.default_severity),
+        {},
+        {},
+    )
+    return compiled
+
+
+def _decisions(rules: Iterable[Rule], default: str) -> tuple[Decision, ...]:
+    decisions = [Decision(value=r.result, rule=r.name, source=r.source, calendar=r.calendar) for r in rules]
+    decisions.append(Decision(value=default, rule=None, unmatched=True))
+    return tuple(decisions)
+
+
+def _metric_rules(
+    compiled: _Compiled, tier: Tier, chain: EscalationChain | None, severity: str
+) -> tuple[ClockRule, ...]:
+    key = (tier.name, severity)
+    rules = compiled.rules.get(key)
+    if rules is None:
+        targets = tier.targets.get(severity, {})
+        built: list[ClockRule] = []
+        for metric in METRIC_ORDER:
+            target = targets.get(metric)
+            if target is None:
+                continue
+            settings = tier.settings(metric)
+            marks = []
+            for th in thresholds_for(tier, chain, metric):
+                offset = th.offset(target)
+                marks.append(
+                    Mark(
+                        th.label,
+                        offset // _ONE_US,
+                        offset,
+                        th.is_breach,
+                        _level_index(chain, metric, th.label),
+                    )
+                )
+            built.append(
+                ClockRule(
+                    metric,
+                    target,
+                    target // _ONE_US,
+                    settings.on_reopen,
+                    settings.pause_statuses | DONE,
+                    tuple(marks),
+                )
+            )
+        rules = compiled.rules[key] = tuple(built)
+    return rules
+
+
+# ------------------------------------------------------------------------------- evaluate
+
+
 def evaluate(ticket: Ticket, events: Iterable[Event], policy: Policy, now: datetime) -> Evaluation:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    tier_decision = first_match(policy.tier_rules, ticket, policy.default_tier)
-    severity_decision = first_match(policy.severity_rules, ticket, policy.default_severity)
+    compiled = _compiled(policy)
+    tier_decision = compiled.tier_decisions[first_match_index(policy.tier_rules, ticket)]
+    severity_decision = compiled.severity_decisions[first_match_index(policy.severity_rules, ticket)]
+    severity = severity_decision.value
     tier = policy.tiers[tier_decision.value]
     calendar_name = tier_decision.calendar or tier.calendar
     calendar: BusinessCalendar = policy.calendars[calendar_name]
     chain = policy.chains.get(tier.escalation) if tier.escalation else None
-    targets = tier.targets.get(severity_decision.value, {})
-    timeline = build_timeline(ticket, events, now)
+    h = history(ticket, events, now)
 
-    details: list[ClockDetail] = []
-    for metric in METRIC_ORDER:
-        target = targets.get(metric)
-        if target is None:
-            continue
-        settings = tier.settings(metric)
-        thresholds = thresholds_for(tier, chain, metric)
-        for cycle in cycles_for(metric, timeline, settings):
-            m = measure(cycle, timeline, calendar, settings.pause_statuses)
-            details.append(_detail(m, target, thresholds, chain, calendar, now, calendar_name))
-
-    clocks = tuple(d.clock for d in details)
-    crossings = tuple(c for d in details for c in d.crossings)
-    future = [d.next_threshold_at for d in details if d.next_threshold_at is not None]
-    plan = plan_writeback(
-        ticket=ticket,
-        timeline=timeline,
-        policy=policy,
-        tier=tier,
-        chain=chain,
-        tier_decision=tier_decision,
-        severity_decision=severity_decision,
-        details=[(d.clock, d.crossings) for d in details],
-        now=now,
-    )
-    return Evaluation(
-        ticket_key=ticket.key,
-        policy_version=policy.version,
-        now=now,
-        tier=tier_decision,
-        severity=severity_decision,
-        clocks=clocks,
-        crossings=crossings,
-        actions=plan.actions,
-        desired_tags=plan.desired_tags,
-        desired_fields=plan.desired_fields,
-        next_deadline=min(future) if future else None,
-    )
-
-
-def _detail(
-    m: Measured,
-    target: timedelta,
-    thresholds: tuple[Threshold, ...],
-    chain: EscalationChain | None,
-    calendar: BusinessCalendar,
-    now: datetime,
-    calendar_name: str,
-) -> ClockDetail:
-    clock = to_clock(m, target, calendar, now, calendar_name)
+    records: list[ClockRecord] = []
     crossings: list[Crossing] = []
-    next_at: datetime | None = None
-    for th in thresholds:
-        offset = th.offset(target)
-        if offset > m.elapsed and not m.running_at_now:
-            continue  # a paused or stopped clock reaches nothing new
-        at, projected = m.instant_of(offset, calendar, now)
-        if at is None:
-            continue
-        if projected or at > now:
-            next_at = at if next_at is None or at < next_at else next_at
-            continue
-        if clock.state is ClockState.MET and m.cycle.stop is not None and at >= m.cycle.stop:
-            continue
-        crossings.append(
-            Crossing(
-                metric=m.cycle.metric,
-                cycle=m.cycle.index,
-                threshold=th.label,
-                at=at,
-                is_breach=th.is_breach,
-                level=_level_index(chain, m.cycle.metric, th.label),
-                offset=offset,
+    next_deadline: int | None = None
+    for rule in _metric_rules(compiled, tier, chain, severity):
+        for index, (start, stop) in enumerate(cycle_bounds(rule.metric, h, rule.on_reopen)):
+            m = measure_us(h, start, stop, calendar, rule.noncounting)
+            record, next_at = clock_record(
+                m, start, stop, index, rule, calendar, calendar_name, h.instants, h.now
             )
+            records.append(record)
+            crossings += record[1]
+            if next_at is not None and (next_deadline is None or next_at < next_deadline):
+                next_deadline = next_at
+
+    settings_key = (tier.name, severity, ticket.connection)
+    settings = compiled.plan_settings.get(settings_key)
+    if settings is None:
+        settings = compiled.plan_settings[settings_key] = PlanSettings(
+            policy, tier, severity, ticket.connection
         )
-    return ClockDetail(clock, m, tuple(crossings), next_at)
+    actions, desired_tags, desired_fields = plan(
+        ticket, h.priority_changes, settings, tier, chain, tier_decision, severity_decision, records
+    )
+    return new_evaluation(
+        ticket.key,
+        policy.version,
+        now,
+        tier_decision,
+        severity_decision,
+        tuple([record[0] for record in records]),
+        tuple(crossings),
+        actions,
+        desired_tags,
+        desired_fields,
+        None if next_deadline is None else calendar.datetime_at(next_deadline),
+    )

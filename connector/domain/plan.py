@@ -7,6 +7,9 @@ Key rules (they make "fires once per clock cycle" and "never duplicated" hold ac
 - state diffs (tags, priority, fields, panel property): hash(ticket, kind, value, basis) where
   basis is the ticket's `updated_at`: while the helpdesk shows the same ticket the same diff is the
   same action; once anything changed, a fresh diff gets a fresh key.
+
+Keys, note texts and the panel JSON are byte-for-byte what earlier versions produced, so an outbox
+written before an upgrade still recognises every action after it.
 """
 
 from __future__ import annotations
@@ -16,19 +19,23 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Final
 
-from connector.domain.model import Priority, Ticket
+from connector.domain.clocks import ClockRecord
+from connector.domain.model import Event, Priority, Ticket
 from connector.domain.policy import (
     ActionKind,
     ConnectionConfig,
     EscalationChain,
     EscalationStep,
+    Metric,
     Policy,
     Tier,
 )
-from connector.domain.results import Action, ClockState, Crossing, Decision, SlaClock
-from connector.domain.timeline import Timeline
+from connector.domain.results import Action, ClockState, Crossing, Decision, SlaClock, new_action
+from connector.domain.timeline import Timeline, to_us
 
 _TAG_UNSAFE = re.compile(r"[^a-z0-9_:\-/]+")
 
@@ -39,15 +46,45 @@ def tag_name(raw: str) -> str:
     return _TAG_UNSAFE.sub("_", raw.strip().casefold()).strip("_")
 
 
+_KEY_SEPARATOR: Final = "\x1f"
+
+
 def action_key(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    return _key(_KEY_SEPARATOR.join(str(p) for p in parts))
+
+
+def _key(text: str) -> str:
+    """`action_key` of parts already joined with the separator."""
+    # == hexdigest()[:32]; hexdigest() alone costs more than the hashing
+    return hashlib.sha256(text.encode()).digest()[:16].hex()
+
+
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+_TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(60))
+_DAY_PREFIXES: dict[int, str] = {}
 
 
 def iso(at: datetime | None) -> str:
     """Full ISO 8601 timestamp in UTC to the second, `Z` suffix; empty for None."""
-    if at is None:
-        return ""
-    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return "" if at is None else iso_us(to_us(at))
+
+
+def iso_us(at_us: int) -> str:
+    """:func:`iso` of UTC microseconds since the epoch.
+
+    Formatting from the integer avoids a datetime round trip (astimezone, replace, isoformat cost
+    several times more); the date part repeats across a worker's tickets, so it is memoised.
+    """
+    days, seconds = divmod(at_us // 1_000_000, 86_400)
+    prefix = _DAY_PREFIXES.get(days)
+    if prefix is None:
+        if len(_DAY_PREFIXES) >= 4096:
+            _DAY_PREFIXES.clear()
+        prefix = _DAY_PREFIXES[days] = date.fromordinal(days + _EPOCH_ORDINAL).isoformat() + "T"
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    two = _TWO_DIGITS
+    return f"{prefix}{two[hours]}:{two[minutes]}:{two[seconds]}Z"
 
 
 def human(delta: timedelta) -> str:
@@ -62,6 +99,26 @@ def human(delta: timedelta) -> str:
     return sign + text
 
 
+# Note durations are targets and threshold offsets of the policy: a small set.
+_human = lru_cache(maxsize=1024)(human)
+
+# Enum `.value` is a Python-level property; these tables answer the same in a dict lookup.
+_METRIC_VALUE: Final = {m: m.value for m in Metric}
+_STATE_VALUE: Final = {s: s.value for s in ClockState}
+_KIND_VALUE: Final = {k: k.value for k in ActionKind}
+_BREACHED: Final = ClockState.BREACHED
+_RUNNING: Final = ClockState.RUNNING
+_PAUSED: Final = ClockState.PAUSED
+_ADD_TAGS: Final = ActionKind.ADD_TAGS
+_REMOVE_TAGS: Final = ActionKind.REMOVE_TAGS
+_SET_PRIORITY: Final = ActionKind.SET_PRIORITY
+_SET_FIELD: Final = ActionKind.SET_FIELD
+_SET_PROPERTY: Final = ActionKind.SET_PROPERTY
+_ADD_NOTE: Final = ActionKind.ADD_NOTE
+_ADD_FOLLOWERS: Final = ActionKind.ADD_FOLLOWERS
+_ASSIGN_KINDS: Final = (ActionKind.ASSIGN_GROUP, ActionKind.ASSIGN_ASSIGNEE)
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     actions: tuple[Action, ...]
@@ -69,8 +126,21 @@ class Plan:
     desired_fields: Mapping[str, str]
 
 
+def record_of(clock: SlaClock, crossings: Sequence[Crossing]) -> ClockRecord:
+    return (
+        clock,
+        tuple(crossings),
+        [to_us(c.at) for c in crossings],
+        None if clock.due_at is None else to_us(clock.due_at),
+        None if clock.stopped_at is None else to_us(clock.stopped_at),
+    )
+
+
 def _instant(text: str) -> datetime | None:
-    candidate = text.strip().replace("Z", "+00:00")
+    candidate = text.strip()
+    if not candidate[:1].isdigit():
+        return None  # every ISO 8601 timestamp starts with its year; skips a costly ValueError
+    candidate = candidate.replace("Z", "+00:00")
     if len(candidate) >= 5 and candidate[-5] in "+-" and candidate[-3] != ":":
         candidate = candidate[:-2] + ":" + candidate[-2:]  # Jira writes offsets as -0800
     try:
@@ -91,24 +161,92 @@ def same_field_value(shown: str, desired: str) -> bool:
     return shown.strip().casefold() == desired.strip().casefold()
 
 
+_MANAGED_FAMILIES: Final = ("tier_", "sev_", "sla_")
+
+
 def managed_tag(tag: str, prefix: str) -> bool:
     """Tags tierdesk owns and may remove: `<prefix>tier_*`, `<prefix>sev_*`, `<prefix>sla_*`."""
-    return any(tag.startswith(prefix + family) for family in ("tier_", "sev_", "sla_"))
+    return tag.startswith(tuple(prefix + family for family in _MANAGED_FAMILIES))
 
 
 def sla_state(clocks: Sequence[SlaClock], warned: bool) -> str:
-    active = [c for c in clocks if c.stopped_at is None]
-    if any(c.state is ClockState.BREACHED for c in active):
+    return _sla_state(
+        any(c.state is ClockState.BREACHED and c.stopped_at is None for c in clocks),
+        warned,
+        any(c.state is ClockState.RUNNING and c.stopped_at is None for c in clocks),
+        any(c.state is ClockState.PAUSED and c.stopped_at is None for c in clocks),
+        any(c.state is ClockState.BREACHED for c in clocks),
+        bool(clocks),
+    )
+
+
+def _sla_state(
+    active_breached: bool,
+    warned: bool,
+    active_running: bool,
+    active_paused: bool,
+    breached: bool,
+    any_clock: bool,
+) -> str:
+    if active_breached:
         return "breached"
     if warned:
         return "warning"
-    if any(c.state is ClockState.RUNNING for c in active):
+    if active_running:
         return "running"
-    if any(c.state is ClockState.PAUSED for c in active):
+    if active_paused:
         return "paused"
-    if any(c.state is ClockState.BREACHED for c in clocks):
+    if breached:
         return "breached"
-    return "met" if clocks else "none"
+    return "met" if any_clock else "none"
+
+
+class PlanSettings:
+    """What the plan reads from the policy for one tier, severity and connection, derived once:
+    the engine keeps one per combination and policy instead of re-deriving it per ticket."""
+
+    __slots__ = (
+        "aliases",
+        "breached_tag",
+        "fields",
+        "managed",
+        "notes",
+        "panel_tail",
+        "priority",
+        "priority_mode",
+        "priority_reason",
+        "tags",
+        "unmatched_tag",
+        "warning_tag",
+    )
+
+    def __init__(self, policy: Policy, tier: Tier, severity: str, connection: str) -> None:
+        wb = policy.writeback
+        prefix = wb.tag_prefix
+        self.tags = frozenset({tag_name(f"{prefix}tier_{tier.name}"), tag_name(f"{prefix}sev_{severity}")})
+        self.unmatched_tag = tag_name(f"{prefix}tier_unmatched")
+        self.warning_tag = tag_name(f"{prefix}sla_warning")
+        self.breached_tag = tag_name(f"{prefix}sla_breached")
+        self.managed = tuple(prefix + family for family in _MANAGED_FAMILIES)
+        self.priority = wb.severity_priority.get(severity)
+        self.priority_mode = wb.priority_mode
+        self.priority_reason = (
+            f"severity {severity} maps to priority {self.priority.value}" if self.priority is not None else ""
+        )
+        conn = _connection(policy, connection)
+        self.aliases: Mapping[str, str] = conn.aliases if conn is not None else {}
+        mapped = frozenset(conn.fields) if conn is not None else None
+        # the fields written, in the order of `Evaluation.desired_fields`
+        self.fields: tuple[str, ...] = tuple(
+            name
+            for name in ("tier", "sla_due", "sla_state")
+            if name in wb.fields and (mapped is None or name in mapped)
+        )
+        self.notes = wb.notes
+        self.panel_tail = (
+            f'],"severity":{json.dumps(severity)},"tier":{json.dumps(tier.name)},'
+            f'"tier_label":{json.dumps(tier.label)}}}'
+        )
 
 
 def plan_writeback(
@@ -123,105 +261,139 @@ def plan_writeback(
     details: Sequence[tuple[SlaClock, Sequence[Crossing]]],
     now: datetime,
 ) -> Plan:
-    wb = policy.writeback
-    prefix = wb.tag_prefix
-    clocks = [clock for clock, _ in details]
-    # Escalations fire only for clocks still counting or paused; a stopped clock's past crossings
-    # are history (shown by explain and reports), not a reason to notify now.
-    live = [(clock, crossings) for clock, crossings in details if clock.stopped_at is None]
-    warned = any(not c.is_breach for _, crossings in live for c in crossings) and not any(
-        clock.state is ClockState.BREACHED for clock, _ in live
+    actions, desired_tags, desired_fields = plan(
+        ticket,
+        timeline.priority_changes,
+        PlanSettings(policy, tier, severity_decision.value, ticket.connection),
+        tier,
+        chain,
+        tier_decision,
+        severity_decision,
+        [record_of(clock, crossings) for clock, crossings in details],
     )
+    return Plan(actions, desired_tags, desired_fields)
 
-    desired: set[str] = {
-        tag_name(f"{prefix}tier_{tier.name}"),
-        tag_name(f"{prefix}sev_{severity_decision.value}"),
-    }
+
+def plan(
+    ticket: Ticket,
+    priority_changes: Sequence[Event],
+    settings: PlanSettings,
+    tier: Tier,
+    chain: EscalationChain | None,
+    tier_decision: Decision,
+    severity_decision: Decision,
+    records: Sequence[ClockRecord],
+) -> tuple[tuple[Action, ...], frozenset[str], dict[str, str]]:
+    """:func:`plan_writeback` on the engine's clock records: (actions, desired tags, fields)."""
+    severity = severity_decision.value
+    # One pass over the clocks for every question the plan asks of them. Escalations fire only for
+    # clocks still counting or paused; a stopped clock's past crossings are history (shown by
+    # explain and reports), not a reason to notify now.
+    live: list[ClockRecord] = []
+    breached = live_breached = live_running = live_paused = crossed_warning = False
+    next_due: int | None = None
+    for record in records:
+        clock, crossings, _, due, stop = record
+        state = clock.state
+        if state is _BREACHED:
+            breached = True
+        if stop is None:
+            live.append(record)
+            if state is _BREACHED:
+                live_breached = True
+            elif state is _RUNNING:
+                live_running = True
+            elif state is _PAUSED:
+                live_paused = True
+            if not crossed_warning:
+                for crossing in crossings:
+                    if not crossing.is_breach:
+                        crossed_warning = True
+                        break
+            if due is not None and (next_due is None or due < next_due):
+                next_due = due
+    warned = crossed_warning and not live_breached
+
+    desired = set(settings.tags)
     if tier_decision.unmatched:
-        desired.add(tag_name(f"{prefix}tier_unmatched"))
+        desired.add(settings.unmatched_tag)
     if warned:
-        desired.add(tag_name(f"{prefix}sla_warning"))
-    if any(c.state is ClockState.BREACHED for c in clocks):
-        desired.add(tag_name(f"{prefix}sla_breached"))
+        desired.add(settings.warning_tag)
+    if breached:
+        desired.add(settings.breached_tag)
 
+    ticket_key = ticket.key
+    connection = ticket.connection
+    ticket_id = ticket.id
     actions: list[Action] = []
     escalation_tags: set[str] = set()
     if chain is not None:
-        for clock, crossings in live:
-            actions.extend(
-                _escalation_actions(
-                    ticket, policy, tier, chain, severity_decision.value, clock, crossings, now
-                )
-            )
-        escalation_tags = {t for a in actions if a.kind is ActionKind.ADD_TAGS for t in a.values}
+        for record in live:
+            if record[1]:
+                _escalation_actions(actions, ticket, settings, tier, chain, severity, record)
+        escalation_tags = {t for a in actions if a.kind is _ADD_TAGS for t in a.values}
+
     basis = ticket.updated_at
+    basis_text = iso(basis)
 
     def state_action(
-        kind: ActionKind,
-        *,
-        value: str | None = None,
-        values: tuple[str, ...] = (),
-        field: str | None = None,
-        reason: str,
+        kind: ActionKind, value: str | None, values: tuple[str, ...], field: str | None, reason: str
     ) -> Action:
-        return Action(
-            key=action_key(ticket.key, kind.value, field or "", value or "", ",".join(values), iso(basis)),
-            connection=ticket.connection,
-            ticket_id=ticket.id,
-            kind=kind,
-            value=value,
-            values=values,
-            field=field,
-            reason=reason,
-            basis=basis,
+        # action_key(ticket, kind, field, value, values, basis)
+        key = _key(
+            f"{ticket_key}\x1f{_KIND_VALUE[kind]}\x1f{field or ''}\x1f{value or ''}\x1f"
+            f"{','.join(values)}\x1f{basis_text}"
         )
+        return new_action(key, connection, ticket_id, kind, value, values, field, None, reason, False, basis)
 
-    to_add = tuple(sorted(desired - ticket.tags))
-    to_remove = tuple(
-        sorted(
-            t for t in ticket.tags if managed_tag(t, prefix) and t not in desired and t not in escalation_tags
-        )
-    )
+    tags = ticket.tags
+    to_add = tuple(sorted(desired - tags))
     if to_add:
-        actions.append(
-            state_action(ActionKind.ADD_TAGS, values=to_add, reason="tier/severity/SLA state tags")
+        actions.append(state_action(_ADD_TAGS, None, to_add, None, "tier/severity/SLA state tags"))
+    if tags:
+        managed = settings.managed
+        to_remove = tuple(
+            sorted(t for t in tags if t.startswith(managed) and t not in desired and t not in escalation_tags)
         )
-    if to_remove:
-        actions.append(state_action(ActionKind.REMOVE_TAGS, values=to_remove, reason="tags no longer true"))
+        if to_remove:
+            actions.append(state_action(_REMOVE_TAGS, None, to_remove, None, "tags no longer true"))
 
-    wanted_priority = wb.severity_priority.get(severity_decision.value)
-    if wanted_priority is not None and _should_raise(ticket, timeline, wanted_priority, wb.priority_mode):
-        actions.append(
-            state_action(
-                ActionKind.SET_PRIORITY,
-                value=wanted_priority.value,
-                reason=f"severity {severity_decision.value} maps to priority {wanted_priority.value}",
+    wanted = settings.priority
+    if wanted is not None and _should_raise(ticket, priority_changes, wanted, settings.priority_mode):
+        actions.append(state_action(_SET_PRIORITY, wanted.value, (), None, settings.priority_reason))
+
+    desired_fields: dict[str, str] = {}
+    for name in settings.fields:
+        if name == "tier":
+            desired_fields[name] = tier.name
+        elif name == "sla_due":
+            desired_fields[name] = "" if next_due is None else iso_us(next_due)
+        else:
+            desired_fields[name] = _sla_state(
+                live_breached, warned, live_running, live_paused, breached, bool(records)
             )
-        )
-
-    fields = _desired_fields(tier, clocks, warned)
-    mapped = _connection_fields(policy, ticket.connection)
-    desired_fields = {k: v for k, v in fields.items() if k in wb.fields and (mapped is None or k in mapped)}
+    shown = ticket.fields
     for name, value in sorted(desired_fields.items()):
-        if not same_field_value(ticket.fields.get(name, ""), value):
-            actions.append(
-                state_action(ActionKind.SET_FIELD, field=name, value=value, reason=f"{name} is {value!r}")
-            )
+        if not same_field_value(shown.get(name, ""), value):
+            actions.append(state_action(_SET_FIELD, value, (), name, f"{name} is {value!r}"))
 
-    panel = _panel(tier, severity_decision.value, clocks)
+    panel = _panel(records, settings.panel_tail)
     actions.append(
-        Action(
-            key=action_key(ticket.key, ActionKind.SET_PROPERTY.value, panel),
-            connection=ticket.connection,
-            ticket_id=ticket.id,
-            kind=ActionKind.SET_PROPERTY,
-            field="tierdesk",
-            value=panel,
-            reason="issue panel data",
-            basis=basis,
+        new_action(
+            _key(f"{ticket_key}\x1f{_KIND_VALUE[_SET_PROPERTY]}\x1f{panel}"),
+            connection,
+            ticket_id,
+            _SET_PROPERTY,
+            panel,
+            (),
+            "tierdesk",
+            None,
+            "issue panel data",
+            False,
+            basis,
         )
     )
-    return Plan(tuple(actions), frozenset(desired), desired_fields)
+    return tuple(actions), frozenset(desired), desired_fields
 
 
 def _connection(policy: Policy, name: str) -> ConnectionConfig | None:
@@ -231,11 +403,6 @@ def _connection(policy: Policy, name: str) -> ConnectionConfig | None:
     return None
 
 
-def _connection_fields(policy: Policy, connection: str) -> frozenset[str] | None:
-    conn = _connection(policy, connection)
-    return frozenset(conn.fields) if conn is not None else None
-
-
 SKIP_ALIAS = "-"
 
 
@@ -243,108 +410,118 @@ def _resolve(aliases: Mapping[str, str], value: str | None) -> str | None:
     return aliases.get(value, value) if value is not None else None
 
 
-def _should_raise(ticket: Ticket, timeline: Timeline, wanted: Priority, mode: str) -> bool:
+def _should_raise(ticket: Ticket, priority_changes: Sequence[Event], wanted: Priority, mode: str) -> bool:
     if ticket.priority is not None and ticket.priority.rank >= wanted.rank:
         return False
     if mode == "enforce":
         return True
     # raise_only: once an agent changed the priority after tierdesk last set it, the agent wins.
-    ours = [e.at for e in timeline.priority_changes if e.by_tierdesk]
+    ours = [e.at for e in priority_changes if e.by_tierdesk]
     if not ours:
         return True
-    return not any(not e.by_tierdesk and e.at >= ours[-1] for e in timeline.priority_changes)
+    return not any(not e.by_tierdesk and e.at >= ours[-1] for e in priority_changes)
 
 
-def _desired_fields(tier: Tier, clocks: Sequence[SlaClock], warned: bool) -> dict[str, str]:
-    active_due = [c.due_at for c in clocks if c.stopped_at is None and c.due_at is not None]
-    return {
-        "tier": tier.name,
-        "sla_due": iso(min(active_due)) if active_due else "",
-        "sla_state": sla_state(clocks, warned),
-    }
+@lru_cache(maxsize=1024)
+def _json_string(text: str) -> str:
+    return json.dumps(text)
 
 
-def _panel(tier: Tier, severity: str, clocks: Sequence[SlaClock]) -> str:
+def _panel(records: Sequence[ClockRecord], tail: str) -> str:
     """Issue-panel JSON: stable while nothing changes (due instants, not elapsed time), so it is
-    pushed only when a due time, state or decision changes."""
-    body = {
-        "tier": tier.name,
-        "tier_label": tier.label,
-        "severity": severity,
-        "clocks": [
-            {
-                "metric": c.metric.value,
-                "cycle": c.cycle,
-                "state": c.state.value if c.state is not ClockState.RUNNING else "running",
-                "target_seconds": int(c.target.total_seconds()),
-                "due": iso(c.due_at),
-                "stopped": iso(c.stopped_at),
-                "calendar": c.calendar,
-            }
-            for c in clocks
-            if c.stopped_at is None or c.state is ClockState.BREACHED
-        ],
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+    pushed only when a due time, state or decision changes.
+
+    Written out by hand, byte-for-byte what ``json.dumps(..., sort_keys=True,
+    separators=(",", ":"))`` gives (keys in sorted order, names escaped by json itself): the panel
+    is rebuilt on every evaluation, and json.dumps of nested dicts cost more than the rest of the
+    plan. `tail` closes the clock list and holds the severity and tier (`PlanSettings`).
+    """
+    clocks = []
+    for clock, _, _, due, stop in records:
+        if stop is None or clock.state is _BREACHED:
+            clocks.append(
+                f'{{"calendar":{_json_string(clock.calendar)},"cycle":{clock.cycle},'
+                f'"due":"{"" if due is None else iso_us(due)}","metric":"{_METRIC_VALUE[clock.metric]}",'
+                f'"state":"{_STATE_VALUE[clock.state]}","stopped":"{"" if stop is None else iso_us(stop)}",'
+                f'"target_seconds":{int(clock.target.total_seconds())}}}'
+            )
+    return f'{{"clocks":[{",".join(clocks)}{tail}'
 
 
 def _escalation_actions(
+    actions: list[Action],
     ticket: Ticket,
-    policy: Policy,
+    settings: PlanSettings,
     tier: Tier,
     chain: EscalationChain,
     severity: str,
-    clock: SlaClock,
-    crossings: Sequence[Crossing],
-    now: datetime,
-) -> list[Action]:
-    crossed = [c for c in crossings if c.level is not None]
-    if not crossed:
-        return []
-    conn = _connection(policy, ticket.connection)
-    aliases: Mapping[str, str] = conn.aliases if conn is not None else {}
-    latest = max(crossed, key=lambda c: (c.at, c.is_breach))
-    actions: list[Action] = []
-    for crossing in crossed:
-        assert crossing.level is not None
-        level = chain.levels[crossing.level]
-        level_name = level.name or f"L{crossing.level + 1}"
+    record: ClockRecord,
+) -> None:
+    """Append the steps of the escalation levels the clock's crossings reached."""
+    clock, crossings, crossed_at, due, _ = record
+    # the latest crossing with a level (a breach wins a tie); notes of earlier ones are superseded
+    latest: Crossing | None = None
+    latest_at = 0
+    for crossing, at in zip(crossings, crossed_at, strict=True):
+        if crossing.level is not None and (
+            latest is None
+            or at > latest_at
+            or (at == latest_at and crossing.is_breach and not latest.is_breach)
+        ):
+            latest, latest_at = crossing, at
+    if latest is None:
+        return
+    aliases = settings.aliases
+    metric = _METRIC_VALUE[clock.metric]
+    key_prefix = f"{ticket.key}\x1f{metric}\x1f{clock.cycle}\x1f"
+    for crossing, at in zip(crossings, crossed_at, strict=True):
+        level_index = crossing.level
+        if level_index is None:
+            continue
+        level = chain.levels[level_index]
+        reason = f"{metric} reached {crossing.threshold} at {iso_us(at)}"
         for step_index, step in enumerate(level.steps):
-            key = action_key(
-                ticket.key, clock.metric.value, clock.cycle, crossing.threshold, crossing.level, step_index
-            )
-            reason = f"{clock.metric.value} reached {crossing.threshold} at {iso(crossing.at)}"
+            kind = step.kind
             value, marker = step.value, None
-            if step.kind in (ActionKind.ASSIGN_GROUP, ActionKind.ASSIGN_ASSIGNEE):
+            if kind in _ASSIGN_KINDS:
                 value = _resolve(aliases, value)
-            values = tuple(v for v in (_resolve(aliases, v) or v for v in step.values) if v != SKIP_ALIAS)
-            if value == SKIP_ALIAS or (step.kind is ActionKind.ADD_FOLLOWERS and not values):
+            values = (
+                tuple(v for v in (_resolve(aliases, v) or v for v in step.values) if v != SKIP_ALIAS)
+                if step.values
+                else ()
+            )
+            if value == SKIP_ALIAS or (kind is _ADD_FOLLOWERS and not values):
                 continue  # this helpdesk has no equivalent (e.g. group assignment in Jira)
-            if step.kind is ActionKind.ADD_NOTE:
-                if not policy.writeback.notes:
+            if kind is _ADD_NOTE and not settings.notes:
+                continue
+            if kind is _SET_PRIORITY:
+                priority = Priority(step.value) if step.value else Priority.URGENT
+                if ticket.priority is not None and ticket.priority.rank >= priority.rank:
                     continue
-                value = render_note(step, ticket, tier, chain, severity, clock, crossing, level_name)
+                value = priority.value
+            # action_key(ticket, metric, cycle, threshold, level, step)
+            key = _key(f"{key_prefix}{crossing.threshold}\x1f{level_index}\x1f{step_index}")
+            if kind is _ADD_NOTE:
+                level_name = level.name or f"L{level_index + 1}"
+                due_text = "" if due is None else iso_us(due)
+                value = _note(step, ticket, tier, chain, severity, clock, crossing, level_name, due_text)
                 marker = f"td-{key[:16]}"
-            elif step.kind is ActionKind.SET_PRIORITY:
-                wanted = Priority(step.value) if step.value else Priority.URGENT
-                if ticket.priority is not None and ticket.priority.rank >= wanted.rank:
-                    continue
-                value = wanted.value
             actions.append(
-                Action(
-                    key=key,
-                    connection=ticket.connection,
-                    ticket_id=ticket.id,
-                    kind=step.kind,
-                    value=value,
-                    values=values,
-                    marker=marker,
-                    reason=reason,
-                    superseded=step.kind is ActionKind.ADD_NOTE and crossing is not latest,
-                    at=crossing.at,
+                new_action(
+                    key,
+                    ticket.connection,
+                    ticket.id,
+                    kind,
+                    value,
+                    values,
+                    None,
+                    marker,
+                    reason,
+                    kind is _ADD_NOTE and crossing is not latest,
+                    None,
+                    crossing.at,
                 )
             )
-    return actions
 
 
 class _Safe(dict[str, str]):
@@ -364,17 +541,32 @@ def render_note(
 ) -> str:
     """Fill a note template with values as of the crossing (not `now`), so the same crossing always
     renders the same text."""
+    return _note(step, ticket, tier, chain, severity, clock, crossing, level_name, iso(clock.due_at))
+
+
+def _note(
+    step: EscalationStep,
+    ticket: Ticket,
+    tier: Tier,
+    chain: EscalationChain,
+    severity: str,
+    clock: SlaClock,
+    crossing: Crossing,
+    level_name: str,
+    due: str,
+) -> str:
+    """:func:`render_note` with the due instant already formatted."""
     threshold_elapsed = clock.target if crossing.is_breach else crossing.offset
     values = _Safe(
         ticket=ticket.id,
         tier=tier.label,
         severity=severity,
-        metric=clock.metric.value.replace("_", " "),
+        metric=_METRIC_VALUE[clock.metric].replace("_", " "),
         threshold=crossing.threshold,
-        target=human(clock.target),
-        elapsed=human(threshold_elapsed),
-        remaining=human(clock.target - threshold_elapsed),
-        due=iso(clock.due_at),
+        target=_human(clock.target),
+        elapsed=_human(threshold_elapsed),
+        remaining=_human(clock.target - threshold_elapsed),
+        due=due,
         playbook=chain.playbook or "",
         level=level_name,
         calendar=clock.calendar,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar, cast
 
 from connector.domain.policy import ActionKind, Metric
 
@@ -108,3 +110,54 @@ class Evaluation:
     desired_tags: frozenset[str]
     desired_fields: Mapping[str, str] = field(default_factory=dict)
     next_deadline: datetime | None = None  # next future threshold instant of any running clock
+
+
+# ------------------------------------------------------------------------- fast construction
+
+_T = TypeVar("_T")
+
+
+def fast_constructor(cls: type[_T]) -> type[_T]:
+    """A constructor for the frozen, slotted dataclass `cls` taking the same arguments, about four
+    times faster; for the engine's hot paths, which build a few dozen results per ticket.
+
+    A frozen dataclass's ``__init__`` stores each field through ``object.__setattr__`` (its own
+    ``__setattr__`` refuses), a slow call per field. The returned class is a plain (mutable)
+    slotted dataclass with the same fields and defaults, whose ``__init__`` stores fields directly;
+    ``__post_init__`` then turns the new instance into a `cls` by ``__class__`` assignment, which
+    Python allows between classes with identical slots. What the caller gets is an ordinary,
+    frozen `cls` instance, equal to (and hashing like) one built by ``cls(...)``.
+
+    Call it only: it is typed as `cls` for argument checking, but is not `cls` (``isinstance``
+    against it is always False).
+    """
+
+    def __post_init__(self: object) -> None:
+        self.__class__ = cls
+
+    fields = []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.default is not dataclasses.MISSING:
+            spec = dataclasses.field(default=f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            spec = dataclasses.field(default_factory=f.default_factory)
+        else:
+            spec = dataclasses.field()
+        fields.append((f.name, f.type, spec))
+    builder = dataclasses.make_dataclass(
+        f"_Fast{cls.__name__}",
+        fields,
+        namespace={"__post_init__": __post_init__, "__module__": cls.__module__},
+        eq=False,
+        repr=False,
+        match_args=False,
+        slots=True,
+    )
+    return cast(type[_T], builder)
+
+
+new_span = fast_constructor(Span)
+new_clock = fast_constructor(SlaClock)
+new_crossing = fast_constructor(Crossing)
+new_action = fast_constructor(Action)
+new_evaluation = fast_constructor(Evaluation)

@@ -73,3 +73,12 @@ def first_match(rules: Sequence[Rule], ticket: Ticket, default: str) -> Decision
         if all(condition_holds(c, ticket) for c in rule.conditions):
             return Decision(value=rule.result, rule=rule.name, source=rule.source, calendar=rule.calendar)
     return Decision(value=default, rule=None, unmatched=True)
+
+
+def first_match_index(rules: Sequence[Rule], ticket: Ticket) -> int:
+    """Index of the first rule whose conditions all hold, or ``len(rules)`` when none does (the
+    default applies); the engine maps it onto decisions built once per policy."""
+    for index, rule in enumerate(rules):
+        if all(condition_holds(c, ticket) for c in rule.conditions):
+            return index
+    return len(rules)
