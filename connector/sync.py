@@ -19,6 +19,7 @@ from connector.domain.engine import evaluate
 from connector.domain.results import Action, Evaluation
 from connector.policy_holder import PolicyHolder
 from connector.ports import Clock, Helpdesk, Outcome
+from connector.retry import HelpdeskError
 from connector.store.repository import Store, split_ticket_key
 
 log = structlog.get_logger("tierdesk.sync")
@@ -229,18 +230,30 @@ class SyncService:
     # -- a whole cycle ----------------------------------------------------------------------
 
     def run_cycle(self, progress: ProgressHook | None = None) -> CycleReport:
+        """Pull every connection, evaluate what came due, push every outbox. A helpdesk that fails
+        (down, or out of retries) is logged and skipped so the others and the deadlines planned from
+        stored clocks still get their turn; the first such failure is raised once the cycle is done."""
         started = time.perf_counter()
         self.policies.reload_if_changed()
         report = CycleReport()
+        failures: list[HelpdeskError] = []
         for connection in self.helpdesks:
             if self.stopping:
                 break
-            report.merge(self.pull(connection, progress))
+            try:
+                report.merge(self.pull(connection, progress))
+            except HelpdeskError as exc:
+                log.error("pull failed", connection=connection, error=str(exc))
+                failures.append(exc)
         report.merge(self.evaluate_due())
         for connection in self.helpdesks:
             if self.stopping:
                 break
-            report.merge(self.push(connection))
+            try:
+                report.merge(self.push(connection))
+            except HelpdeskError as exc:
+                log.error("push failed", connection=connection, error=str(exc))
+                failures.append(exc)
         log.info(
             "cycle",
             pulled=report.pulled,
@@ -256,4 +269,6 @@ class SyncService:
             took_s=round(time.perf_counter() - started, 3),
             policy=self.policies.policy.version,
         )
+        if failures:
+            raise failures[0]
         return report
