@@ -169,6 +169,91 @@ def zendesk_emulator(start: datetime) -> Iterator[ZendeskSite]:
         server.stop()
 
 
+@dataclass
+class JiraSite:
+    """A Jira Cloud / JSM emulator seeded with the demo site (`plugins.jira.seed_demo`)."""
+
+    app: EmulatorApp
+    server: EmulatorServer
+    tap: Tap
+    demo: Any  # plugins.jira.emulator.seed.DemoSite
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def jira(self) -> Any:
+        from plugins.jira import emulator_of
+
+        return emulator_of(self.app)
+
+    def set_clock(self, now: datetime) -> None:
+        self.app.clock.set(now)
+
+    def faults(self, *rules: Mapping[str, Any]) -> None:
+        self.app.faults.set_rules(FaultRule.from_json(dict(rule)) for rule in rules)
+
+    def connection(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "fields": dict(self.demo.fields),
+            "projects": [self.demo.project],
+            "aliases": {"sla-watcher": next(iter(self.demo.agents.values()))},
+        }
+
+
+@contextmanager
+def jira_emulator(start: datetime, issues: int) -> Iterator[JiraSite]:
+    """A simulated-clock Jira emulator at `start` on 127.0.0.1:<free port> with `issues` demo
+    issues, without rate limits (they have their own contract tests)."""
+    from plugins.jira import build_emulator as build_jira
+    from plugins.jira import seed_demo as seed_jira
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = build_jira("simulated", "empty", start=start)
+    demo = seed_jira(app, issues=issues)
+    tap = Tap(app)
+    server = EmulatorServer(tap)  # type: ignore[arg-type]
+    server.start()
+    site = JiraSite(app=app, server=server, tap=tap, demo=demo)
+    site.jira.rate_limits = None
+    try:
+        yield site
+    finally:
+        tap.wait_idle()
+        server.stop()
+
+
+def jira_note_markers(site: JiraSite) -> Counter[tuple[str, str]]:
+    """How often each (issue, note marker) appears in the issues' comments."""
+    found: Counter[tuple[str, str]] = Counter()
+    for issue in site.jira.site.issues.values():
+        for comment in issue.comments:
+            value = comment.properties.get("tierdesk")
+            if isinstance(value, Mapping) and value.get("marker"):
+                found[(issue.key, str(value["marker"]))] += 1
+    return found
+
+
+def jira_issue_state(site: JiraSite) -> dict[str, tuple[Any, ...]]:
+    """What agents see of each issue that tierdesk may change: labels, priority, assignee,
+    watchers and the fields it writes."""
+    written = {site.demo.fields[name] for name in ("tier", "sla_due", "sla_state")}
+    return {
+        issue.key: (
+            tuple(sorted(issue.labels)),
+            issue.priority_id,
+            issue.assignee,
+            tuple(sorted(issue.watchers)),
+            tuple(
+                sorted((k, json.dumps(v, sort_keys=True)) for k, v in issue.custom.items() if k in written)
+            ),
+        )
+        for issue in site.jira.site.issues.values()
+    }
+
+
 AGENT_TAG = "agent_keep"
 
 
@@ -420,6 +505,7 @@ def ticket_state(account: Account, field_ids: Mapping[str, str]) -> dict[int, tu
 @dataclass(frozen=True)
 class OutboxEntry:
     key: str
+    connection: str
     ticket_id: str
     kind: str
     status: str
@@ -432,13 +518,21 @@ def outbox_entries(db_url: str) -> list[OutboxEntry]:
     try:
         with store.reading() as db:
             rows = db.execute(
-                sa.select(outbox.c.key, outbox.c.ticket_id, outbox.c.kind, outbox.c.status, outbox.c.payload)
+                sa.select(
+                    outbox.c.key,
+                    outbox.c.connection,
+                    outbox.c.ticket_id,
+                    outbox.c.kind,
+                    outbox.c.status,
+                    outbox.c.payload,
+                )
             ).all()
     finally:
         store.close()
     return [
         OutboxEntry(
             key=row.key,
+            connection=row.connection,
             ticket_id=row.ticket_id,
             kind=row.kind,
             status=row.status,

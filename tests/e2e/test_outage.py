@@ -11,6 +11,7 @@ so whatever the undisturbed copy wrote, the other must end up with too, only lat
 
 from __future__ import annotations
 
+import copy
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
@@ -59,11 +61,11 @@ class Copy:
     queued_while_down: Counter[str] = field(default_factory=Counter)
 
 
-def _customers_write(site: ZendeskSite, at: datetime) -> None:
-    """Customers follow up on 70 open tickets: next-response clocks that run into the outage."""
+def _customers_write(site: ZendeskSite, at: datetime, count: int = 70) -> None:
+    """Customers follow up on `count` open tickets: next-response clocks that run into the outage."""
     rng = random.Random(7)
     when = int((at - timedelta(seconds=90)).timestamp())
-    for ticket_id in rng.sample(sorted(site.info.ticket_ids), 70):
+    for ticket_id in rng.sample(sorted(site.info.ticket_ids), count):
         ticket = site.account.tickets[ticket_id]
         if ticket.status not in ("solved", "closed"):
             change = {"comment": {"body": "Any news?", "public": True}, "status": "open"}
@@ -180,3 +182,51 @@ def test_an_hour_of_503s_then_the_backlog_drains_with_every_note_once_and_clocks
     assert outage_clocks == steady_clocks
     assert outage_view == steady_view
     assert stale == []
+
+
+def test_sync_once_with_one_helpdesk_down_still_plans_what_came_due_and_serves_the_other(
+    tmp_path: Path,
+) -> None:
+    """`tierdesk sync --once` (a cycle) while one of two helpdesks answers 503: the other is pulled
+    and pushed, the deadlines that came due are planned from the stored clocks, and the cycle
+    still fails visibly for the helpdesk that is down."""
+    with zendesk_emulator(START) as down, zendesk_emulator(START) as up:
+        for site in (down, up):
+            seed_tickets(site, 80, START - timedelta(minutes=10))
+            _customers_write(site, START, count=40)
+            site.set_clock(START)
+        mappings = write_mappings(tmp_path / "mappings", {"zendesk": down.connection()})
+        yaml = YAML()
+        doc = yaml.load((mappings / "connections.yaml").read_text(encoding="utf-8"))
+        second = copy.deepcopy(doc["connections"][0])
+        second.update(up.connection(), name="zendesk-second")
+        doc["connections"].append(second)
+        with (mappings / "connections.yaml").open("w", encoding="utf-8") as out:
+            yaml.dump(doc, out)
+        clock = FixedClock(START)
+        policies = PolicyHolder(mappings)
+        helpdesks = {
+            config.name: connect(config, retry=FAST_RETRY, sleep=lambda _seconds: None)
+            for config in policies.policy.connections
+        }
+        app = build_app(mappings, f"sqlite:///{tmp_path / 't.db'}", clock=clock, helpdesks=helpdesks)
+        try:
+            app.service.run_cycle()
+            later = START + timedelta(hours=1)
+            clock.set(later)
+            for site in (down, up):
+                site.set_clock(later)
+            down.faults({"path": r"^/api/v2/", "status": 503})
+            with pytest.raises(HelpdeskError):
+                app.service.run_cycle()
+            queued = Counter(
+                (e.connection, e.kind)
+                for e in outbox_entries(f"sqlite:///{tmp_path / 't.db'}")
+                if e.status == "pending"
+            )
+            up_pulled = up.app.log.count("GET", r"/incremental/tickets/cursor")
+        finally:
+            app.close()
+
+    assert queued[(CONNECTION, "add_note")] >= 1  # planned for the helpdesk that is down, sent later
+    assert up_pulled == 2 and queued[("zendesk-second", "add_note")] == 0  # the other one was served
