@@ -23,6 +23,8 @@ import bisect
 import hashlib
 import json
 import re
+from bisect import bisect_left as _bisect_left
+from bisect import bisect_right as _bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -369,7 +371,13 @@ class BusinessCalendar:
             return start_us + delta_us
         block_index = start_us >> _BLOCK_SHIFT
         block = self._blocks.get(block_index) or self._block(block_index)
-        remaining = block.position(start_us) + delta_us
+        # block.position(start_us) + delta_us, inlined: this runs for most thresholds of most clocks
+        starts, cumulative = block.starts, block.cumulative
+        i = _bisect_right(starts, start_us) - 1
+        remaining = delta_us if i < 0 else delta_us + cumulative[i] + min(start_us, block.ends[i]) - starts[i]
+        if remaining <= cumulative[-1]:
+            i = _bisect_left(cumulative, remaining, 1) - 1  # block.instant_at(remaining)
+            return starts[i] + remaining - cumulative[i]
         empty_blocks = 0
         while remaining > block.cumulative[-1]:
             remaining -= block.cumulative[-1]
@@ -387,19 +395,19 @@ class BusinessCalendar:
         if self._always_open:
             return end_us - start_us
         first_index = start_us >> _BLOCK_SHIFT
-        last_index = end_us >> _BLOCK_SHIFT
         first = self._blocks.get(first_index) or self._block(first_index)
-        if first_index == last_index:
+        if end_us >> _BLOCK_SHIFT == first_index:
             # the common case (a block spans about 200 days): both positions inlined
             starts, ends, cumulative = first.starts, first.ends, first.cumulative
-            i = bisect.bisect_right(starts, end_us) - 1
+            i = _bisect_right(starts, end_us) - 1
             if i < 0:
                 return 0
             end_pos = cumulative[i] + min(end_us, ends[i]) - starts[i]
-            i = bisect.bisect_right(starts, start_us, 0, i + 1) - 1
+            i = _bisect_right(starts, start_us, 0, i + 1) - 1
             if i < 0:
                 return end_pos
             return end_pos - cumulative[i] - min(start_us, ends[i]) + starts[i]
+        last_index = end_us >> _BLOCK_SHIFT
         total = first.cumulative[-1] - first.position(start_us)
         for index in range(first_index + 1, last_index):
             total += self._block(index).cumulative[-1]

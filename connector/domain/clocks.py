@@ -13,8 +13,9 @@ The engine computes on a :class:`~connector.domain.timeline.History` in integer 
 from __future__ import annotations
 
 import bisect
+from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -132,17 +133,22 @@ def measure_us(
     """Measure the cycle [start, stop or now) of `h`; `noncounting` are the statuses that stop
     the count (the metric's pause statuses and solved/closed)."""
     end = stop if stop is not None else h.now
+    starts, ends, statuses = h.starts, h.ends, h.statuses
+    i = bisect_right(ends, start)  # the first segment ending after `start`
+    n = len(starts)
+    if i < n and starts[i] <= start < end <= ends[i]:
+        # Most cycles lie within one status segment: one piece, counting or paused.
+        if statuses[i] in noncounting:
+            return [], [], 0, [(start, end)], False
+        return [(start, end)], [0], calendar.elapsed_us(start, end), [], stop is None
     counting: list[Interval] = []
     paused: list[Interval] = []
     counts = False
-    starts, ends, statuses = h.starts, h.ends, h.statuses
-    n = len(starts)
-    i = bisect.bisect_right(ends, start)  # the first segment ending after `start`
     while i < n:
-        seg_start = starts[i]
-        if seg_start >= end:
+        a = starts[i]
+        if a >= end:
             break
-        a = seg_start if seg_start > start else start
+        a = max(a, start)
         b = ends[i] if ends[i] < end else end
         if b > a:
             counts = statuses[i] not in noncounting
@@ -154,9 +160,6 @@ def measure_us(
         i += 1
     if end == start:  # an empty cycle: its state is the status at its start
         counts = h.status_at(end) not in noncounting
-    if len(counting) == 1:
-        a, b = counting[0]
-        return counting, [0], calendar.elapsed_us(a, b), paused, stop is None and counts
     cumulative: list[int] = []
     total = 0
     for a, b in counting:
@@ -175,7 +178,7 @@ def reached(
     """
     if not intervals:
         return start, False  # offset <= 0: reached at the start
-    index = bisect.bisect_right(cumulative, offset) - 1
+    index = bisect_right(cumulative, offset) - 1
     # walk back over intervals that add no business time so the instant is the earliest one
     while index > 0 and cumulative[index] == offset:
         index -= 1
@@ -207,11 +210,19 @@ class ClockRule:
     on_reopen: ReopenMode
     noncounting: frozenset[Status]  # pause statuses and solved/closed
     marks: tuple[Mark, ...]  # the thresholds, in order (crossings are reported in this order)
+    # The marks' offsets when they come in ascending order (the usual case: percentages, then the
+    # breach), so the reached ones are found by one bisection; () otherwise.
+    ascending: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        offsets = tuple(mark.offset for mark in self.marks)
+        object.__setattr__(self, "ascending", offsets if list(offsets) == sorted(offsets) else ())
 
 
-ClockRecord = tuple[SlaClock, tuple[Crossing, ...], list[int], int | None, int | None]
+ClockRecord = tuple[SlaClock, tuple[Crossing, ...], list[int], int | None, int | None, int | None]
 """A clock with what the plan needs beside it: (clock, its crossings, each crossing's `at`, the
-clock's `due_at` and `stopped_at`), the instants in UTC microseconds."""
+clock's `due_at` and `stopped_at`, the instant of its next future threshold), the instants in UTC
+microseconds (the engine has them as integers; converting the datetimes back would cost more)."""
 
 _BREACHED: Final = ClockState.BREACHED
 _MET: Final = ClockState.MET
@@ -229,8 +240,8 @@ def clock_record(
     calendar_name: str,
     instants: dict[int, datetime],
     now: int,
-) -> tuple[ClockRecord, int | None]:
-    """The clock of a measured cycle with the thresholds it crossed, and the instant of its next
+) -> ClockRecord:
+    """The clock of a measured cycle with the thresholds it crossed and the instant of its next
     future threshold (running clocks only). `instants` maps input instants to their datetimes."""
     intervals, cumulative, elapsed, paused, running = m
     target = rule.target_us
@@ -266,23 +277,35 @@ def clock_record(
         calendar_name,
     )
 
+    # Thresholds reached within the measured intervals (so at or before `now`), and the earliest
+    # one not reached; only a running clock reaches it, at a projected future instant (the next
+    # deadline; add() is monotonic in the offset, so the earliest offset gives the earliest instant).
+    marks = rule.marks
+    next_offset: int | None = None
+    if rule.ascending:
+        count = bisect_right(rule.ascending, elapsed)
+        reached_marks: Sequence[Mark] = marks[:count]
+        if running and count < len(marks):
+            next_offset = rule.ascending[count]
+    else:
+        reached_marks = [mark for mark in marks if mark.offset <= elapsed]
+        if running:
+            next_offset = min((mark.offset for mark in marks if mark.offset > elapsed), default=None)
     crossings: list[Crossing] = []
     crossed_at: list[int] = []
-    next_offset: int | None = None
     met_at = stop if state is _MET else None
-    for mark in rule.marks:
+    for mark in reached_marks:
         offset = mark.offset
-        if offset > elapsed:
-            # Not reached: only a running clock reaches it, at a projected future instant. Of those
-            # only the earliest is wanted (the next deadline), and add() is monotonic in the offset.
-            if running and (next_offset is None or offset < next_offset):
-                next_offset = offset
-            continue
-        # Reached within the measured intervals, so at or before `now`.
         if offset == target and due is not None and due_at is not None:
             at, at_dt = due, due_at  # the breach instant, computed above
         else:
-            at, computed = reached(start, intervals, cumulative, offset, calendar)
+            if len(intervals) == 1:  # reached(), inlined for the usual single interval
+                at = intervals[0][0]
+                computed = offset != 0
+                if computed:
+                    at = calendar.add_us(at, offset)
+            else:
+                at, computed = reached(start, intervals, cumulative, offset, calendar)
             if met_at is not None and at >= met_at:
                 continue  # met: thresholds from the stop on were never reached
             at_dt = calendar.datetime_at(at) if computed else instants[at]
@@ -293,7 +316,7 @@ def clock_record(
     next_at = None
     if next_offset is not None:
         next_at = due if next_offset == target else calendar.add_us(now, next_offset - elapsed)
-    return (clock, tuple(crossings), crossed_at, due, stop), next_at
+    return clock, tuple(crossings), crossed_at, due, stop, next_at
 
 
 def paused_spans(
@@ -411,7 +434,7 @@ def to_clock(
 ) -> SlaClock:
     rule = ClockRule(m.cycle.metric, target, target // _ONE_US, ReopenMode.RESUME, frozenset(), ())
     r = m.run
-    record, _ = clock_record(
+    record = clock_record(
         r.measure,
         r.start,
         r.stop,

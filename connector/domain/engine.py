@@ -156,14 +156,25 @@ def evaluate(ticket: Ticket, events: Iterable[Event], policy: Policy, now: datet
     records: list[ClockRecord] = []
     crossings: list[Crossing] = []
     next_deadline: int | None = None
+    instants, now_us = h.instants, h.now
     for rule in _metric_rules(compiled, tier, chain, severity):
+        noncounting = rule.noncounting
         for index, (start, stop) in enumerate(cycle_bounds(rule.metric, h, rule.on_reopen)):
-            m = measure_us(h, start, stop, calendar, rule.noncounting)
-            record, next_at = clock_record(
-                m, start, stop, index, rule, calendar, calendar_name, h.instants, h.now
+            record = clock_record(
+                measure_us(h, start, stop, calendar, noncounting),
+                start,
+                stop,
+                index,
+                rule,
+                calendar,
+                calendar_name,
+                instants,
+                now_us,
             )
             records.append(record)
-            crossings += record[1]
+            if record[1]:
+                crossings += record[1]
+            next_at = record[5]
             if next_at is not None and (next_deadline is None or next_at < next_deadline):
                 next_deadline = next_at
 

@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Final
 
@@ -60,8 +60,10 @@ def _key(text: str) -> str:
 
 
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US: Final = timedelta(microseconds=1)
 _TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(60))
-_DAY_PREFIXES: dict[int, str] = {}
+_MINUTE_PREFIXES: dict[int, str] = {}  # minutes since the epoch -> "YYYY-MM-DDTHH:MM:"
 
 
 def iso(at: datetime | None) -> str:
@@ -73,18 +75,19 @@ def iso_us(at_us: int) -> str:
     """:func:`iso` of UTC microseconds since the epoch.
 
     Formatting from the integer avoids a datetime round trip (astimezone, replace, isoformat cost
-    several times more); the date part repeats across a worker's tickets, so it is memoised.
+    several times more). Due times and crossings of a worker's tickets fall within a few weeks, so
+    the text up to the minute is memoised (bounded).
     """
-    days, seconds = divmod(at_us // 1_000_000, 86_400)
-    prefix = _DAY_PREFIXES.get(days)
+    seconds = at_us // 1_000_000
+    minutes, second = divmod(seconds, 60)
+    prefix = _MINUTE_PREFIXES.get(minutes)
     if prefix is None:
-        if len(_DAY_PREFIXES) >= 4096:
-            _DAY_PREFIXES.clear()
-        prefix = _DAY_PREFIXES[days] = date.fromordinal(days + _EPOCH_ORDINAL).isoformat() + "T"
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    two = _TWO_DIGITS
-    return f"{prefix}{two[hours]}:{two[minutes]}:{two[seconds]}Z"
+        if len(_MINUTE_PREFIXES) >= 100_000:
+            _MINUTE_PREFIXES.clear()
+        days, minute = divmod(minutes, 1440)
+        day = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
+        prefix = _MINUTE_PREFIXES[minutes] = f"{day}T{_TWO_DIGITS[minute // 60]}:{_TWO_DIGITS[minute % 60]}:"
+    return f"{prefix}{_TWO_DIGITS[second]}Z"
 
 
 def human(delta: timedelta) -> str:
@@ -133,6 +136,7 @@ def record_of(clock: SlaClock, crossings: Sequence[Crossing]) -> ClockRecord:
         [to_us(c.at) for c in crossings],
         None if clock.due_at is None else to_us(clock.due_at),
         None if clock.stopped_at is None else to_us(clock.stopped_at),
+        None,
     )
 
 
@@ -155,9 +159,11 @@ def same_field_value(shown: str, desired: str) -> bool:
     format (`...Z` vs Jira's `.000-0800`), other values case-insensitively (select options)."""
     if shown == desired:
         return True
-    shown_at, desired_at = _instant(shown), _instant(desired)
-    if shown_at is not None and desired_at is not None:
-        return shown_at == desired_at
+    shown_at = _instant(shown)
+    if shown_at is not None:
+        desired_at = _instant(desired)
+        if desired_at is not None:
+            return shown_at == desired_at
     return shown.strip().casefold() == desired.strip().casefold()
 
 
@@ -209,6 +215,7 @@ class PlanSettings:
         "aliases",
         "breached_tag",
         "fields",
+        "fields_sorted",
         "managed",
         "notes",
         "panel_tail",
@@ -242,6 +249,7 @@ class PlanSettings:
             for name in ("tier", "sla_due", "sla_state")
             if name in wb.fields and (mapped is None or name in mapped)
         )
+        self.fields_sorted = tuple(sorted(self.fields))
         self.notes = wb.notes
         self.panel_tail = (
             f'],"severity":{json.dumps(severity)},"tier":{json.dumps(tier.name)},'
@@ -293,7 +301,7 @@ def plan(
     breached = live_breached = live_running = live_paused = crossed_warning = False
     next_due: int | None = None
     for record in records:
-        clock, crossings, _, due, stop = record
+        clock, crossings, _, due, stop, _ = record
         state = clock.state
         if state is _BREACHED:
             breached = True
@@ -330,11 +338,12 @@ def plan(
     if chain is not None:
         for record in live:
             if record[1]:
-                _escalation_actions(actions, ticket, settings, tier, chain, severity, record)
-        escalation_tags = {t for a in actions if a.kind is _ADD_TAGS for t in a.values}
+                _escalation_actions(
+                    actions, escalation_tags, ticket, ticket_key, settings, tier, chain, severity, record
+                )
 
     basis = ticket.updated_at
-    basis_text = iso(basis)
+    basis_text = iso_us((basis - _EPOCH) // _ONE_US)
 
     def state_action(
         kind: ActionKind, value: str | None, values: tuple[str, ...], field: str | None, reason: str
@@ -373,9 +382,17 @@ def plan(
                 live_breached, warned, live_running, live_paused, breached, bool(records)
             )
     shown = ticket.fields
-    for name, value in sorted(desired_fields.items()):
+    for name in settings.fields_sorted:
+        value = desired_fields[name]
         if not same_field_value(shown.get(name, ""), value):
-            actions.append(state_action(_SET_FIELD, value, (), name, f"{name} is {value!r}"))
+            # action_key(ticket, kind, field, value, values, basis)
+            key = _key(f"{ticket_key}\x1fset_field\x1f{name}\x1f{value}\x1f\x1f{basis_text}")
+            reason = f"{name} is {value!r}"
+            actions.append(
+                new_action(
+                    key, connection, ticket_id, _SET_FIELD, value, (), name, None, reason, False, basis
+                )
+            )
 
     panel = _panel(records, settings.panel_tail)
     actions.append(
@@ -437,7 +454,7 @@ def _panel(records: Sequence[ClockRecord], tail: str) -> str:
     plan. `tail` closes the clock list and holds the severity and tier (`PlanSettings`).
     """
     clocks = []
-    for clock, _, _, due, stop in records:
+    for clock, _, _, due, stop, _ in records:
         if stop is None or clock.state is _BREACHED:
             clocks.append(
                 f'{{"calendar":{_json_string(clock.calendar)},"cycle":{clock.cycle},'
@@ -450,15 +467,18 @@ def _panel(records: Sequence[ClockRecord], tail: str) -> str:
 
 def _escalation_actions(
     actions: list[Action],
+    added_tags: set[str],
     ticket: Ticket,
+    ticket_key: str,
     settings: PlanSettings,
     tier: Tier,
     chain: EscalationChain,
     severity: str,
     record: ClockRecord,
 ) -> None:
-    """Append the steps of the escalation levels the clock's crossings reached."""
-    clock, crossings, crossed_at, due, _ = record
+    """Append the steps of the escalation levels the clock's crossings reached (and the tags those
+    steps add to `added_tags`)."""
+    clock, crossings, crossed_at, due, _, _ = record
     # the latest crossing with a level (a breach wins a tie); notes of earlier ones are superseded
     latest: Crossing | None = None
     latest_at = 0
@@ -473,7 +493,7 @@ def _escalation_actions(
         return
     aliases = settings.aliases
     metric = _METRIC_VALUE[clock.metric]
-    key_prefix = f"{ticket.key}\x1f{metric}\x1f{clock.cycle}\x1f"
+    key_prefix = f"{ticket_key}\x1f{metric}\x1f{clock.cycle}\x1f"
     for crossing, at in zip(crossings, crossed_at, strict=True):
         level_index = crossing.level
         if level_index is None:
@@ -501,7 +521,9 @@ def _escalation_actions(
                 value = priority.value
             # action_key(ticket, metric, cycle, threshold, level, step)
             key = _key(f"{key_prefix}{crossing.threshold}\x1f{level_index}\x1f{step_index}")
-            if kind is _ADD_NOTE:
+            if kind is _ADD_TAGS:
+                added_tags.update(values)
+            elif kind is _ADD_NOTE:
                 level_name = level.name or f"L{level_index + 1}"
                 due_text = "" if due is None else iso_us(due)
                 value = _note(step, ticket, tier, chain, severity, clock, crossing, level_name, due_text)

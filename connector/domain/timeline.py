@@ -116,6 +116,7 @@ class History:
         reopens: list[int],
         priority_changes: tuple[Event, ...],
         instants: dict[int, datetime],
+        stream: list[tuple[int, int]] | None = None,
     ) -> None:
         self.created = created
         self.now = now
@@ -128,11 +129,13 @@ class History:
         self.reopens = reopens
         self.priority_changes = priority_changes
         self.instants = instants
-        stream = [(at, CUSTOMER) for at in customer]
-        stream += [(at, AGENT) for at in agent]
-        stream += [(at, SOLVE) for at in solves]
-        stream += [(at, REOPEN) for at in reopens]
-        stream.sort()
+        if stream is None:  # else: the replies and comments, in order
+            stream = [(at, CUSTOMER) for at in customer]
+            stream += [(at, AGENT) for at in agent]
+        if solves:
+            stream += [(at, SOLVE) for at in solves]
+            stream += [(at, REOPEN) for at in reopens]
+        stream.sort()  # usually sorted already but for the solves: close to linear
         self.stream = stream
 
     def status_at(self, at: int) -> Status:
@@ -230,6 +233,7 @@ def _fold(ticket: Ticket, events: Iterable[Event], now: datetime, *, check_order
     statuses: list[Status] = []
     solves: list[int] = []
     reopens: list[int] = []
+    stream: list[tuple[int, int]] = []
     status = Status.NEW
     cursor = created  # start of the current status segment
     last_at = -1 << 62
@@ -247,10 +251,12 @@ def _fold(ticket: Ticket, events: Iterable[Event], now: datetime, *, check_order
             last_at, last_id = at, event.id
         if kind is _AGENT_REPLY:
             agent.append(at)
+            stream.append((at, AGENT))
             instants.setdefault(at, event.at)
             continue
         if kind is _CUSTOMER_COMMENT:
             customer.append(at)
+            stream.append((at, CUSTOMER))
             instants.setdefault(at, event.at)
             continue
         if kind is _PRIORITY_CHANGE:
