@@ -5,9 +5,12 @@ ticket's status must not be one of the metric's pause statuses (nor solved, for 
 that resumed after a reopen), and the calendar must be open. Targets apply from the cycle's start
 whatever the tier or severity were earlier (retroactive start: elapsed time carries over).
 
-The engine computes on a :class:`~connector.domain.timeline.History` in integer microseconds
-(:func:`cycle_bounds`, :func:`run`, :class:`Run`); :func:`cycles_for`, :func:`measure` and
-:func:`to_clock` are the same computation on a datetime :class:`Timeline`.
+The engine computes on a :class:`~connector.domain.timeline.History` in integer microseconds:
+:func:`cycle_bounds`, :func:`measure_us` (the counting intervals of a cycle and their business
+time) and :func:`clock_record` (state, due instant, crossed thresholds, next deadline). Only the
+instants a result needs are computed: a threshold's when it was crossed, and for a running clock
+only its next one. :func:`cycles_for`, :func:`measure` and :func:`to_clock` are the same
+computation for a datetime :class:`Timeline`.
 """
 
 from __future__ import annotations

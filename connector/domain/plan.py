@@ -63,7 +63,8 @@ _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US: Final = timedelta(microseconds=1)
 _TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(60))
-_MINUTE_PREFIXES: dict[int, str] = {}  # minutes since the epoch -> "YYYY-MM-DDTHH:MM:"
+_DAY_MINUTES: Final = tuple(f"T{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
+_DAY_TEXTS: dict[int, str] = {}  # days since the epoch -> "YYYY-MM-DD"
 
 
 def iso(at: datetime | None) -> str:
@@ -75,19 +76,17 @@ def iso_us(at_us: int) -> str:
     """:func:`iso` of UTC microseconds since the epoch.
 
     Formatting from the integer avoids a datetime round trip (astimezone, replace, isoformat cost
-    several times more). Due times and crossings of a worker's tickets fall within a few weeks, so
-    the text up to the minute is memoised (bounded).
+    several times more): the date part is memoised (a worker's instants fall on a few hundred
+    days), the time of day comes from tables.
     """
-    seconds = at_us // 1_000_000
-    minutes, second = divmod(seconds, 60)
-    prefix = _MINUTE_PREFIXES.get(minutes)
-    if prefix is None:
-        if len(_MINUTE_PREFIXES) >= 100_000:
-            _MINUTE_PREFIXES.clear()
-        days, minute = divmod(minutes, 1440)
-        day = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
-        prefix = _MINUTE_PREFIXES[minutes] = f"{day}T{_TWO_DIGITS[minute // 60]}:{_TWO_DIGITS[minute % 60]}:"
-    return f"{prefix}{_TWO_DIGITS[second]}Z"
+    days, seconds = divmod(at_us // 1_000_000, 86_400)
+    day = _DAY_TEXTS.get(days)
+    if day is None:
+        if len(_DAY_TEXTS) >= 4096:
+            _DAY_TEXTS.clear()
+        day = _DAY_TEXTS[days] = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
+    minutes, seconds = divmod(seconds, 60)
+    return f"{day}{_DAY_MINUTES[minutes]}{_TWO_DIGITS[seconds]}Z"
 
 
 def human(delta: timedelta) -> str:
