@@ -9,7 +9,8 @@ its pull answers "nothing changed". Two cycles are timed per size:
 - a minute later: nothing changed, but the deadlines of that minute came due (this work grows
   with the number of tickets whose thresholds fall in the minute, not with the ticket count).
 
-Figures: wall time, SQL statements, helpdesk API calls, tickets evaluated.
+Figures: wall time, SQL statements (and rows they wrote), helpdesk API calls, tickets evaluated,
+actions pushed.
 
     .venv/bin/python bench/cycle.py [--sizes 1000 100000] [--db URL]
 
@@ -99,7 +100,7 @@ def _tickets(count: int, rng: random.Random) -> Iterator[TicketRecord]:
 @dataclass
 class Counted:
     statements: int = 0
-    rows: int = 0
+    rows_written: int = 0
 
 
 def _count_sql(app: App) -> Counted:
@@ -107,12 +108,28 @@ def _count_sql(app: App) -> Counted:
 
     def after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
         counted.statements += 1
-        counted.rows += (
-            max(cursor.rowcount, 0) if statement.lstrip().upper().startswith("SELECT") is False else 0
-        )
+        if not statement.lstrip().upper().startswith("SELECT"):
+            counted.rows_written += max(cursor.rowcount, 0)
 
     sa.event.listen(app.store.engine, "after_cursor_execute", after)
     return counted
+
+
+@dataclass(frozen=True)
+class CycleCost:
+    seconds: float
+    statements: int
+    rows_written: int
+    api_calls: int
+    evaluated: int
+    pushed: int
+
+    def line(self) -> str:
+        return (
+            f"{self.seconds * 1000:8.1f} ms, {self.statements:4} SQL statements ({self.rows_written} rows "
+            f"written), {self.api_calls} API calls, {self.evaluated} tickets evaluated, "
+            f"{self.pushed} actions pushed"
+        )
 
 
 def _seed(app: App, helpdesk: FakeHelpdesk, count: int) -> float:
@@ -135,24 +152,32 @@ def _seed(app: App, helpdesk: FakeHelpdesk, count: int) -> float:
     return time.perf_counter() - started
 
 
-def _timed_cycle(app: App, counted: Counted, helpdesk: FakeHelpdesk) -> tuple[float, int, int, int, int]:
-    statements, rows, calls = counted.statements, counted.rows, helpdesk.api_calls
+def _timed_cycle(app: App, counted: Counted, helpdesk: FakeHelpdesk) -> CycleCost:
+    statements, rows, calls, pushed = (
+        counted.statements,
+        counted.rows_written,
+        helpdesk.api_calls,
+        len(helpdesk.pushed),
+    )
     started = time.perf_counter()
     report = app.service.run_cycle()
     took = time.perf_counter() - started
-    return (
-        took,
-        counted.statements - statements,
-        counted.rows - rows,
-        helpdesk.api_calls - calls,
-        report.evaluated,
+    return CycleCost(
+        seconds=took,
+        statements=counted.statements - statements,
+        rows_written=counted.rows_written - rows,
+        api_calls=helpdesk.api_calls - calls,
+        evaluated=report.evaluated,
+        pushed=len(helpdesk.pushed) - pushed,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
-    parser.add_argument("--db", help="store URL (default: a fresh SQLite file per size)")
+    parser.add_argument(
+        "--db", help="an empty store URL, for one size per run (default: a fresh SQLite file per size)"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="idle cycles timed per size (best is kept)")
     args = parser.parse_args()
     import structlog
@@ -169,22 +194,17 @@ def main() -> None:
         try:
             seeded = _seed(app, helpdesk, size)
             counted = _count_sql(app)
-            best = min((_timed_cycle(app, counted, helpdesk) for _ in range(args.rounds)), key=lambda r: r[0])
-            idle[size] = best[0]
+            best = min(
+                (_timed_cycle(app, counted, helpdesk) for _ in range(args.rounds)), key=lambda c: c.seconds
+            )
+            idle[size] = best.seconds
             clock.set(NOW + timedelta(minutes=1))
             later = _timed_cycle(app, counted, helpdesk)
         finally:
             app.close()
         print(f"{size:>7,} open tickets (seeded and caught up in {seeded:.1f} s)")
-        print(
-            f"   idle cycle:      {best[0] * 1000:8.1f} ms, {best[1]:4} SQL statements, "
-            f"{best[2]} API calls, {best[3]} tickets evaluated"
-        )
-        print(
-            f"   a minute later:  {later[0] * 1000:8.1f} ms, {later[1]:4} SQL statements, "
-            f"{later[2]} API calls, {later[3]} tickets evaluated (their deadlines came due), "
-            f"{later[4]} actions pushed"
-        )
+        print(f"   idle cycle:     {best.line()}")
+        print(f"   a minute later: {later.line()} (deadlines of that minute came due)")
     if len(idle) >= 2:
         small, large = min(idle), max(idle)
         ratio = idle[large] / idle[small]
