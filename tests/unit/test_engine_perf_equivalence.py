@@ -1291,3 +1291,24 @@ def test_fast_constructors_build_ordinary_frozen_results() -> None:
     action = new_action("k", "zd", "1", ActionKind.ADD_TAGS, values=("a",))
     assert action == Action("k", "zd", "1", ActionKind.ADD_TAGS, values=("a",))
     assert action.reason == "" and action.basis is None
+
+
+@pytest.mark.parametrize("name", sorted(CALENDARS))
+def test_calendar_integer_forms_match_add_and_elapsed(name: str) -> None:
+    calendar = CALENDARS[name]
+    rng = random.Random(name)
+    one_us = timedelta(microseconds=1)
+    for _ in range(500):
+        start = NOW + timedelta(
+            minutes=rng.randint(-400 * 1440, 400 * 1440), microseconds=rng.choice([0, 1, 7])
+        )
+        end = start + timedelta(minutes=rng.randint(0, 90 * 1440))
+        delta = timedelta(minutes=rng.randint(0, 30 * 600), microseconds=rng.choice([0, 0, 999_999]))
+        start_us, end_us = fast_timeline.to_us(start), fast_timeline.to_us(end)
+        assert calendar.elapsed_us(start_us, end_us) * one_us == calendar.elapsed(start, end)
+        assert calendar.elapsed_us(end_us, start_us) == 0
+        added = calendar.add(start, delta)
+        assert calendar.datetime_at(calendar.add_us(start_us, delta // one_us)) == added
+        assert calendar.add_us(start_us, 0) == start_us
+    with pytest.raises(ValueError, match="negative"):
+        calendar.add_us(0, -1)
