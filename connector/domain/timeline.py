@@ -209,7 +209,7 @@ def history(ticket: Ticket, events: Iterable[Event], now: datetime) -> History:
     ignored so a replay with an earlier `now` sees the ticket as it was."""
     # Helpdesks export events in order: one pass folds them while checking the order, and only
     # events that come unsorted pay for sorting (and a second pass).
-    events = events if isinstance(events, Sequence) else list(events)
+    events = events if isinstance(events, list | tuple) else list(events)  # iterated twice if unsorted
     try:
         return _fold(ticket, events, now, check_order=True)
     except _Unsorted:
