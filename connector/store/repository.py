@@ -90,6 +90,18 @@ def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]
         yield values[start : start + size]
 
 
+def _per_connection(refs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
+    """(connection, ticket ids) in chunks, for `connection = ? AND ticket_id IN (...)`: SQLite
+    answers a row-value `(connection, ticket_id) IN (...)` by scanning the whole table, so a lookup
+    of a few tickets would cost as much as the outbox (which keeps every key ever queued) is big."""
+    ids: dict[str, list[str]] = {}
+    for connection, ticket_id in refs:
+        ids.setdefault(connection, []).append(ticket_id)
+    for connection, ticket_ids in ids.items():
+        for chunk in _chunks(ticket_ids):
+            yield connection, chunk
+
+
 def _clock_row(
     connection: str, ticket_id: str, clock: SlaClock, version: str, at: datetime
 ) -> dict[str, Any]:
@@ -497,13 +509,12 @@ class Store:
         for evaluation, actions in batch:
             keys = planned.setdefault(split_ticket_key(evaluation.ticket_key), set())
             keys.update(a.key for a in actions)
-        refs = list(planned)
         retired: list[str] = []
-        for start in range(0, len(refs), _CHUNK):
-            chunk = refs[start : start + _CHUNK]
+        for connection, chunk in _per_connection(planned):
             rows = db.execute(
                 sa.select(outbox.c.key, outbox.c.connection, outbox.c.ticket_id, outbox.c.payload).where(
-                    sa.tuple_(outbox.c.connection, outbox.c.ticket_id).in_(chunk),
+                    outbox.c.connection == connection,
+                    outbox.c.ticket_id.in_(chunk),
                     outbox.c.status == OutboxStatus.PENDING.value,
                 )
             )
@@ -521,10 +532,9 @@ class Store:
 
     def _require_tickets(self, db: sa.Connection, refs: Sequence[tuple[str, str]]) -> None:
         known: set[tuple[str, str]] = set()
-        for start in range(0, len(refs), _CHUNK):
-            chunk = refs[start : start + _CHUNK]
+        for connection, chunk in _per_connection(refs):
             query = sa.select(tickets.c.connection, tickets.c.ticket_id).where(
-                sa.tuple_(tickets.c.connection, tickets.c.ticket_id).in_(chunk)
+                tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk)
             )
             known.update((row.connection, row.ticket_id) for row in db.execute(query))
         missing = [ticket_key(*ref) for ref in refs if ref not in known]
