@@ -56,7 +56,9 @@ def build_app(
     store = Store.open(db)
     clock = clock or SystemClock()
     connected = (
-        dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets or EnvSecrets(), sleep)
+        dict(helpdesks)
+        if helpdesks is not None
+        else connect_helpdesks(policies, secrets or EnvSecrets(), sleep)
     )
     service = SyncService(store, connected, policies, clock)
     return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock)

@@ -286,7 +286,9 @@ def test_customer_rule_calendar_replaces_the_tier_calendar():
     from connector.domain.calendar import BusinessCalendar
 
     policy = make_policy()
-    new_york = BusinessCalendar.from_spec({"timezone": "America/New_York", "hours": {"mon-fri": ["09:00-17:00"]}})
+    new_york = BusinessCalendar.from_spec(
+        {"timezone": "America/New_York", "hours": {"mon-fri": ["09:00-17:00"]}}
+    )
     rule = replace(policy.tier_rules[0], calendar="new_york")
     policy = replace(policy, tier_rules=(rule,), calendars={**policy.calendars, "new_york": new_york})
     t = ticket(org_tags=frozenset({"enterprise"}))

@@ -10,7 +10,9 @@ from connector.sync import CycleReport
 
 def test_cycle_reports_accumulate_into_prometheus_counters() -> None:
     metrics = WorkerMetrics()
-    metrics.record(CycleReport(pulled=12, evaluated=12, api_calls=5, lag_seconds=61.0, outcomes={"applied": 7}))
+    metrics.record(
+        CycleReport(pulled=12, evaluated=12, api_calls=5, lag_seconds=61.0, outcomes={"applied": 7})
+    )
     metrics.record(CycleReport(pulled=0, evaluated=3, api_calls=2, outcomes={"applied": 1, "retry": 2}))
 
     text = generate_latest(metrics.registry).decode()
