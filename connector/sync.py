@@ -150,6 +150,8 @@ class SyncService:
         report = CycleReport()
         calls_before = helpdesk.api_calls
         cursor = self.store.get_cursor(connection)
+        # committed before the first page: a crash mid-pull must not move the backlog boundary
+        self.connection_started(connection, self.clock.now())
         for page in helpdesk.pull(cursor):
             now = self.clock.now()
             with self.store.transaction():
