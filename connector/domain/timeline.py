@@ -194,6 +194,7 @@ _SOLVED: Final = EventKind.SOLVED
 _REOPENED: Final = EventKind.REOPENED
 # Kinds that change nothing the clocks or the plan read (creation is `ticket.created_at`).
 _IGNORED: Final = frozenset({EventKind.CREATED, EventKind.INTERNAL_NOTE, EventKind.FIELD_CHANGE})
+_CREATED: Final = EventKind.CREATED
 
 
 def _order(event: Event) -> tuple[datetime, str]:
@@ -238,8 +239,19 @@ def _fold(ticket: Ticket, events: Iterable[Event], now: datetime, *, check_order
     cursor = created  # start of the current status segment
     last_at = -1 << 62
     last_id = ""
+    last_human = created  # the latest instant something not done by tierdesk happened
     for event in events:
         kind = event.kind
+        if kind is _CREATED and event.status is not None and status is Status.NEW and not statuses:
+            # the status the ticket was created with (e.g. submitted as pending): no change event
+            status = event.status
+            if status.is_done:
+                solves.append(created)
+            continue
+        if not event.by_tierdesk:
+            human_at = (event.at - epoch) // one_us
+            if last_human < human_at <= now_us:
+                last_human = human_at
         if kind in _IGNORED or (kind is _AGENT_REPLY and event.by_tierdesk):
             continue
         at = (event.at - epoch) // one_us
@@ -280,16 +292,14 @@ def _fold(ticket: Ticket, events: Iterable[Event], now: datetime, *, check_order
             instants.setdefault(at, event.at)
         cursor = _change(at, status, new, cursor, starts, ends, statuses, solves, reopens)
         status = new
-    # A status the helpdesk shows but no event explains (an export gap) took effect at the last update.
-    if ticket.status != status:
-        updated = (ticket.updated_at - epoch) // one_us
-        if updated <= now_us:
-            if updated < created:
-                updated = created
-            else:
-                instants.setdefault(updated, ticket.updated_at)
-            cursor = _change(updated, status, ticket.status, cursor, starts, ends, statuses, solves, reopens)
-            status = ticket.status
+    # A status the helpdesk shows but no event explains (an export gap) is dated at the last thing
+    # a person or the helpdesk did, not at `updated_at`: tierdesk's own writes move `updated_at`,
+    # and must never move the clocks they report.
+    if ticket.status != status and (ticket.updated_at - epoch) // one_us <= now_us:
+        updated = max(last_human, cursor)
+        instants.setdefault(updated, epoch + timedelta(microseconds=updated))
+        cursor = _change(updated, status, ticket.status, cursor, starts, ends, statuses, solves, reopens)
+        status = ticket.status
     starts.append(cursor)
     ends.append(now_us if now_us > cursor else cursor)
     statuses.append(status)

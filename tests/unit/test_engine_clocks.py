@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from connector.domain.engine import evaluate
-from connector.domain.model import Status
+from connector.domain.model import EventKind, Status
 from connector.domain.policy import Metric, MetricSettings, ReopenMode
 from connector.domain.results import ClockState, SlaClock
 from tests.unit.engine_helpers import (
@@ -16,6 +17,7 @@ from tests.unit.engine_helpers import (
     agent,
     created,
     customer,
+    ev,
     make_policy,
     status,
     ticket,
@@ -261,12 +263,24 @@ def test_same_inputs_same_answer():
     assert a.policy_version == "test"
 
 
-def test_status_shown_without_explaining_event_takes_effect_at_last_update():
+def test_status_no_event_explains_is_dated_at_the_last_human_event_not_at_updated_at():
+    events = [created(), customer(MON_0900_BERLIN + 2 * H)]
     t = ticket(status=Status.SOLVED, updated=MON_0900_BERLIN + 3 * H)
-    result = evaluate(t, [created()], make_policy(), MON_0900_BERLIN + 5 * H)
+    result = evaluate(t, events, make_policy(), MON_0900_BERLIN + 5 * H)
     res = clock(result, Metric.RESOLUTION)
     assert res.state is ClockState.MET
-    assert res.stopped_at == MON_0900_BERLIN + 3 * H
+    assert res.stopped_at == MON_0900_BERLIN + 2 * H
+    # tierdesk's own write later moves updated_at: the clock must not move with it
+    touched = replace(t, updated_at=MON_0900_BERLIN + 4 * H)
+    assert clock(evaluate(touched, events, make_policy(), MON_0900_BERLIN + 5 * H), Metric.RESOLUTION) == res
+
+
+def test_ticket_created_pending_is_paused_from_its_creation():
+    events = [ev(EventKind.CREATED, MON_0900_BERLIN, status=Status.PENDING)]
+    t = ticket(status=Status.PENDING, updated=MON_0900_BERLIN + 3 * H)
+    res = clock(evaluate(t, events, make_policy(), MON_0900_BERLIN + 4 * H), Metric.RESOLUTION)
+    assert res.state is ClockState.PAUSED
+    assert res.elapsed == timedelta(0)
 
 
 def test_clock_started_before_the_last_lunch_break_excludes_it():

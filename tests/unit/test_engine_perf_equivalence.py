@@ -134,6 +134,9 @@ def build_timeline(ticket: Ticket, events: Iterable[Event], now: datetime) -> Ti
     customer: list[datetime] = []
     priority: list[Event] = []
     for event in ordered:
+        if event.kind is EventKind.CREATED and event.status is not None and not changes:
+            changes.append((created, event.status))  # the status the ticket was created with
+            continue
         new = _new_status(event)
         if new is not None:
             changes.append((max(event.at, created), new))
@@ -143,10 +146,12 @@ def build_timeline(ticket: Ticket, events: Iterable[Event], now: datetime) -> Ti
             customer.append(event.at)
         elif event.kind is EventKind.PRIORITY_CHANGE:
             priority.append(event)
-    # A status the helpdesk shows but no event explains (an export gap) took effect at the last update.
+    # A status the helpdesk shows but no event explains (an export gap) is dated at the last thing
+    # not done by tierdesk, never at `updated_at`, which tierdesk's own writes move.
     last = changes[-1][1] if changes else status
     if ticket.status != last and ticket.updated_at <= now:
-        changes.append((max(ticket.updated_at, created), ticket.status))
+        human = max([created] + [e.at for e in ordered if not e.by_tierdesk])
+        changes.append((max([human] + [at for at, _ in changes]), ticket.status))
     segments: list[Segment] = []
     solves: list[datetime] = []
     reopens: list[datetime] = []
