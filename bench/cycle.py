@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument(
         "--db", help="an empty store URL, for one size per run (default: a fresh SQLite file per size)"
     )
-    parser.add_argument("--rounds", type=int, default=5, help="idle cycles timed per size (best is kept)")
+    parser.add_argument("--rounds", type=int, default=20, help="idle cycles timed per size (best is kept)")
     args = parser.parse_args()
     import structlog
 
