@@ -267,14 +267,6 @@ def seed_tickets(site: ZendeskSite, count: int, at: datetime, *, days: int = 1) 
     agent = site.info.agents[0]
     for ticket_id in site.info.ticket_ids:
         site.account.update_ticket(ticket_id, {"additional_tags": [AGENT_TAG]}, agent, now)
-        # Imported tickets carry their status without a status-change event, and the engine dates
-        # such a status at the ticket's last update, which tierdesk's own writes move (see
-        # test_own_writes.py). An agent's explicit status change dates it here instead.
-        status = site.account.tickets[ticket_id].status
-        if status != "new":
-            detour = "open" if status != "open" else "pending"
-            site.account.update_ticket(ticket_id, {"status": detour}, agent, now)
-            site.account.update_ticket(ticket_id, {"status": status}, agent, now)
 
 
 # ----------------------------------------------------------------------------- mappings
