@@ -104,7 +104,9 @@ JIRA = Helpdesk(
         KillPlan("pull", r"POST /rest/api/3/search/jql", 2 * PAGE_STALL),
         KillPlan("push", r"(PUT|POST) /rest/api/3/issue/", 0.6),
     ),
-    in_flight=KillPlan("push-in-flight", r"POST /rest/api/3/issue/[^/]+/comment", STALL * 0.6),
+    # Jira writes issue by issue: an early kill in push lands between two issues' writes, or on a
+    # stalled note
+    in_flight=KillPlan("push-early", r"(PUT|POST) /rest/api/3/issue/", STALL * 0.6),
     stalls=(
         {"path": r"^/rest/api/3/search/jql", "method": "POST", "timeout_s": PAGE_STALL},
         {"path": r"^/rest/api/3/issue/[^/]+/comment$", "method": "POST", "timeout_s": STALL},
@@ -324,7 +326,7 @@ def test_jira_sigkill_during_pull_and_push_posts_every_note_once_and_loses_nothi
         clean_state, crash_state = jira_issue_state(clean), jira_issue_state(crash)
     _report("Jira", stats, sum(crash_notes.values()), time.monotonic() - started)
 
-    assert sum(stats.kills.values()) >= JIRA_KILLS - 2
+    assert sum(stats.kills.values()) >= JIRA_KILLS - 3
     assert stats.kills["pull"] >= 3 and stats.kills["push"] >= 3
     assert len(clean_notes) >= 5
     _assert_same_outcome(crash_db, clean_db, crash_notes, clean_notes)
