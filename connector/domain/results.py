@@ -135,8 +135,11 @@ def fast_constructor(cls: type[_T]) -> type[_T]:
     def __post_init__(self: object) -> None:
         self.__class__ = cls
 
+    own_fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if "__slots__" not in vars(cls) or any(not f.init for f in own_fields):
+        raise TypeError(f"{cls.__name__}: a slotted dataclass whose fields are all __init__ arguments")
     fields = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in own_fields:
         if f.default is not dataclasses.MISSING:
             spec = dataclasses.field(default=f.default)
         elif f.default_factory is not dataclasses.MISSING:
