@@ -248,13 +248,15 @@ def _fold(ticket: Ticket, events: Iterable[Event], now: datetime, *, check_order
             if status.is_done:
                 solves.append(created)
             continue
-        if not event.by_tierdesk:
-            human_at = (event.at - epoch) // one_us
-            if last_human < human_at <= now_us:
-                last_human = human_at
-        if kind in _IGNORED or (kind is _AGENT_REPLY and event.by_tierdesk):
-            continue
         at = (event.at - epoch) // one_us
+        if event.by_tierdesk:
+            if kind in _IGNORED or kind is _AGENT_REPLY:
+                continue
+        else:
+            if last_human < at <= now_us:
+                last_human = at
+            if kind in _IGNORED:
+                continue
         if at > now_us:
             continue
         if check_order:
@@ -304,7 +306,18 @@ def _fold(ticket: Ticket, events: Iterable[Event], now: datetime, *, check_order
     ends.append(now_us if now_us > cursor else cursor)
     statuses.append(status)
     return History(
-        created, now_us, starts, ends, statuses, agent, customer, solves, reopens, tuple(priority), instants
+        created,
+        now_us,
+        starts,
+        ends,
+        statuses,
+        agent,
+        customer,
+        solves,
+        reopens,
+        tuple(priority),
+        instants,
+        stream,
     )
 
 
