@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import shutil
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -180,5 +179,4 @@ def run_demo(
         f" --now {end.isoformat()} --out out/demo/report.html",
         soft_wrap=True,
     )
-    time.sleep(0)  # let background threads print their last line before the shell prompt returns
     return 0
