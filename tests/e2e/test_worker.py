@@ -1,7 +1,7 @@
 """The scheduled worker (APScheduler) end to end: between two pulls an hour apart, the deadline job
 wakes at the instant a threshold is crossed and its note lands in the helpdesk within seconds.
 
-Time is a `ScaledClock` (60 simulated seconds per real second) that the Zendesk emulator follows,
+Time is a `ScaledClock` (30 simulated seconds per real second) that the Zendesk emulator follows,
 so the worker's real scheduler fires jobs at simulated instants, as in the demo.
 """
 
@@ -22,7 +22,7 @@ from tests.e2e.support import write_mappings, zendesk_emulator
 
 pytestmark = pytest.mark.e2e
 
-SPEED = 60.0
+SPEED = 30.0  # slow enough that a loaded CI machine keeps a simulated minute above a real second
 TARGET = timedelta(minutes=15)  # enterprise, critical: first response (mappings/tiers.yaml)
 
 
@@ -46,7 +46,7 @@ def test_the_deadline_job_posts_each_warning_within_seconds_of_its_threshold(tmp
         worker = Worker(app, drain_interval=3600.0)  # neither pull nor drain runs again within the test
 
         # an Acme (enterprise) outage, opened 4.5 simulated minutes ago: its 50% first-response
-        # warning comes due 3 simulated minutes (3 real seconds) from now, 75% 3.75 minutes later
+        # warning comes due 3 simulated minutes (6 real seconds) from now, 75% 3.75 minutes later
         created = clock.now() - timedelta(minutes=4, seconds=30)
         site.set_clock(created)
         call = http_caller(site.app)
@@ -71,7 +71,7 @@ def test_the_deadline_job_posts_each_warning_within_seconds_of_its_threshold(tmp
         thresholds = [created + TARGET * 0.5, created + TARGET * 0.75]
         try:
             worker.start()
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 45
             while len(_notes(site.account, ticket_id)) < 2 and time.monotonic() < deadline:
                 time.sleep(0.05)  # bounded wait for the worker to reach the state
         finally:
@@ -88,4 +88,4 @@ def test_the_deadline_job_posts_each_warning_within_seconds_of_its_threshold(tmp
     assert pulls == 1  # only the start-up pull ran: the notes came from the deadline job
     assert [("half" in body, "at risk" in body) for _, body in notes] == [(True, False), (False, True)]
     for (posted, _), threshold in zip(notes, thresholds, strict=True):
-        assert threshold <= posted <= threshold + timedelta(seconds=30)  # in simulated time
+        assert threshold <= posted <= threshold + timedelta(seconds=60)  # within a simulated minute
