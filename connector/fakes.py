@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from connector.domain.results import Action
@@ -53,6 +53,8 @@ class FakeHelpdesk:
         self.pushed.extend(actions)
         return [ActionResult(action.key, Outcome.APPLIED) for action in actions]
 
-    def fetch(self, ticket_ids: Sequence[str]) -> list[TicketRecord]:
+    def fetch(
+        self, ticket_ids: Sequence[str], known: Mapping[str, datetime] | None = None
+    ) -> list[TicketRecord]:
         self._calls += 1
         return [self.tickets[ticket_id] for ticket_id in ticket_ids if ticket_id in self.tickets]

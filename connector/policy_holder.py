@@ -9,7 +9,7 @@ from pathlib import Path
 import structlog
 
 from connector.domain.policy import Policy
-from connector.mappings import MappingsInvalid, load_policy
+from connector.mappings import MappingsInvalid, load_policy_files
 
 log = structlog.get_logger("tierdesk.policy")
 
@@ -27,7 +27,7 @@ class PolicyHolder:
         """Load the mappings; raises `MappingsInvalid` (with every error) if they are not valid."""
         self.directory = directory
         self._lock = threading.Lock()
-        self._policy = load_policy(directory)
+        self._policy, self._files = load_policy_files(directory)
         self._fingerprint = _fingerprint(directory)
         self.last_error: str | None = None
 
@@ -35,6 +35,12 @@ class PolicyHolder:
     def policy(self) -> Policy:
         with self._lock:
             return self._policy
+
+    @property
+    def files(self) -> dict[str, str]:
+        """The mappings files the running policy was built from ({file name: text})."""
+        with self._lock:
+            return dict(self._files)
 
     def reload_if_changed(self) -> bool:
         """Re-read the mappings if a file changed. True when a new valid version is now active;
@@ -44,7 +50,7 @@ class PolicyHolder:
             return False
         self._fingerprint = fingerprint
         try:
-            policy = load_policy(self.directory)
+            policy, files = load_policy_files(self.directory)
         except MappingsInvalid as exc:
             self.last_error = "\n".join(str(e) for e in exc.errors)
             log.error(
@@ -56,7 +62,7 @@ class PolicyHolder:
         self.last_error = None
         with self._lock:
             changed = policy.version != self._policy.version
-            self._policy = policy
+            self._policy, self._files = policy, files
         if changed:
             log.info("policy reloaded", version=policy.version)
         return changed

@@ -84,7 +84,10 @@ class Helpdesk(Protocol):
       Before re-sending a note whose previous send was uncertain, it looks for the note's marker on
       the ticket and answers ALREADY_APPLIED if found. It never replaces tags (add/remove only),
       never lowers priority, never posts anything public.
-    - `fetch(ticket_ids)` re-reads tickets (after a conflict).
+    - `fetch(ticket_ids, known)` re-reads tickets, batched (after a conflict, and before pushing to
+      a ticket whose stored view is old). `known` maps ticket ids to the `updated_at` already
+      stored: a ticket still at that instant may come back without its events (the plugin then
+      skips reading its history). Tickets the helpdesk no longer shows are left out.
     - `api_calls` counts HTTP requests made, for the cycle summary and benchmarks.
     """
 
@@ -97,7 +100,9 @@ class Helpdesk(Protocol):
         """`uncertain` holds keys of actions whose earlier send may have happened."""
         ...
 
-    def fetch(self, ticket_ids: Sequence[str]) -> list[TicketRecord]: ...
+    def fetch(
+        self, ticket_ids: Sequence[str], known: Mapping[str, datetime] | None = None
+    ) -> list[TicketRecord]: ...
 
     @property
     def api_calls(self) -> int: ...

@@ -4,6 +4,12 @@ Transactions: each pulled page is stored together with its cursor, the evaluatio
 it changed and the outbox rows they planned, in ONE transaction. Pushing starts by committing the
 `sending` mark, then calls the helpdesk, then records outcomes; a crash in between leaves the
 actions queued and flagged uncertain, and the plugin checks the ticket before re-sending a note.
+
+Verify before acting: nothing is pushed for a ticket whose stored view is older than
+`verify_within` (a few seconds). Such tickets are re-read first (batched; the plugins read the full
+history only of tickets that changed), stored, and evaluated again: escalation steps whose
+threshold the fresh view does not have are withdrawn with the reason, breaches the fresh view
+confirms are settled, and only then is the rest sent.
 """
 
 from __future__ import annotations
@@ -11,14 +17,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
 from connector.domain.engine import evaluate
 from connector.domain.results import Action, Evaluation
 from connector.policy_holder import PolicyHolder
-from connector.ports import Clock, Helpdesk, Outcome
+from connector.policy_versions import PolicyVersions
+from connector.ports import ActionResult, Clock, Helpdesk, OutboxItem, Outcome
 from connector.retry import HelpdeskError
 from connector.store.repository import Store, split_ticket_key
 
@@ -40,6 +47,8 @@ class CycleReport:
     failed: int = 0
     conflicts: int = 0
     skipped_records: int = 0
+    settled: int = 0  # clock cycles decided (met or breached) and recorded
+    verified: int = 0  # tickets re-read before pushing because their stored view was too old
     api_calls: int = 0
     lag_seconds: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -55,6 +64,8 @@ class CycleReport:
             "failed",
             "conflicts",
             "skipped_records",
+            "settled",
+            "verified",
             "api_calls",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -72,13 +83,16 @@ class SyncService:
         clock: Clock,
         *,
         push_batch: int = 500,
+        verify_within: timedelta = timedelta(seconds=5),
         on_evaluated: Callable[[Evaluation], None] | None = None,
     ) -> None:
         self.store = store
         self.helpdesks = dict(helpdesks)
         self.policies = policies
+        self.versions = PolicyVersions(store, policies)
         self.clock = clock
         self.push_batch = push_batch
+        self.verify_within = verify_within
         self.on_evaluated = on_evaluated
         self.stopping = False  # set by the worker on SIGTERM: finish the current batch, start no new one
 
@@ -101,24 +115,33 @@ class SyncService:
 
     def evaluate_keys(self, keys: Iterable[str], now: datetime) -> CycleReport:
         """Re-evaluate tickets by key and queue their actions (inside the caller's transaction,
-        if any). Tickets that are not stored are skipped."""
+        if any). Tickets that are not stored are skipped. Each ticket is evaluated with its settled
+        outcomes and the age of its view (`seen_at`), so what it decides is settled only when the
+        helpdesk showed the ticket after the deciding instant."""
         report = CycleReport()
-        policy = self.policies.policy
-        started: dict[str, datetime] = {}
-        batch: list[tuple[Evaluation, Sequence[Action]]] = []
+        history = self.versions.history(now)
+        by_connection: dict[str, list[str]] = {}
         for key in keys:
             connection, ticket_id = split_ticket_key(key)
-            loaded = self.store.load_ticket(connection, ticket_id)
-            if loaded is None:
+            by_connection.setdefault(connection, []).append(ticket_id)
+        batch: list[tuple[Evaluation, Sequence[Action]]] = []
+        for connection, ticket_ids in by_connection.items():
+            loaded = self.store.load_tickets(connection, ticket_ids)
+            if not loaded:
                 continue
-            ticket, events = loaded
-            evaluation = evaluate(ticket, events, policy, now)
-            if connection not in started:
-                started[connection] = self.connection_started(connection, now)
-            batch.append((evaluation, self._backlog_filter(evaluation.actions, started[connection])))
-            report.evaluated += 1
-            if self.on_evaluated is not None:
-                self.on_evaluated(evaluation)
+            started = self.connection_started(connection, now)
+            for ticket_id in ticket_ids:
+                item = loaded.get(ticket_id)
+                if item is None:
+                    continue
+                evaluation = evaluate(
+                    item.ticket, item.events, history, now, settled=item.settled, observed_at=item.seen_at
+                )
+                batch.append((evaluation, self._backlog_filter(evaluation.actions, started)))
+                report.evaluated += 1
+                report.settled += len(evaluation.decided)
+                if self.on_evaluated is not None:
+                    self.on_evaluated(evaluation)
         report.queued += self.store.record_evaluations(batch)
         return report
 
@@ -126,7 +149,7 @@ class SyncService:
         """Tickets whose next threshold has come, plus those never evaluated under the current
         policy version (a policy edit re-applies to open tickets; closed ones keep their result)."""
         now = now or self.clock.now()
-        self.store.record_policy_version(self.policies.policy.version, now=now)
+        self.versions.history(now)  # the running version is recorded before anything uses it
         keys = dict.fromkeys(self.store.tickets_due_before(now))
         keys.update(dict.fromkeys(self.store.tickets_needing_evaluation(self.policies.policy.version)))
         report = CycleReport()
@@ -178,13 +201,17 @@ class SyncService:
 
     def push(self, connection: str, *, max_batches: int = 20) -> CycleReport:
         """Send queued actions. Stops when the queue is empty, when a whole batch only got RETRY
-        (the helpdesk is struggling: try next cycle), after `max_batches`, or on shutdown."""
+        (the helpdesk is struggling: try next cycle), after `max_batches`, or on shutdown.
+
+        Tickets whose stored view is older than `verify_within` are re-read and evaluated again
+        before any of their actions is sent (see the module docstring); if the helpdesk cannot be
+        read, nothing is sent this time."""
         helpdesk = self.helpdesks[connection]
         report = CycleReport()
         calls_before = helpdesk.api_calls
-        for _ in range(max_batches):
-            if self.stopping:
-                break
+        verified: set[str] = set()
+        batches = 0
+        while batches < max_batches and not self.stopping:
             items = self.store.pending_actions(connection, limit=self.push_batch)
             if not items:
                 break
@@ -193,11 +220,23 @@ class SyncService:
                 last = items[-1].action.ticket_id
                 whole = [item for item in items if item.action.ticket_id != last]
                 items = whole or items
-            keys = [item.action.key for item in items]
-            self.store.mark_sending(keys, now=self.clock.now())
-            uncertain = frozenset(item.action.key for item in items if item.uncertain)
-            results = helpdesk.push([item.action for item in items], uncertain=uncertain)
-            self.store.record_results(results, now=self.clock.now())
+            stale = self._stale(connection, items, verified)
+            if stale:
+                try:
+                    self._verify(connection, stale, report)
+                except HelpdeskError as exc:
+                    log.warning(
+                        "tickets could not be re-read before pushing; nothing sent for now",
+                        connection=connection,
+                        tickets=len(stale),
+                        error=str(exc),
+                    )
+                    report.retried += len(items)
+                    break
+                verified.update(stale)
+                continue  # the queue changed: withdrawn steps, replaced diffs, new crossings
+            batches += 1
+            results = self._send(connection, helpdesk, items)
             conflicted: set[str] = set()
             by_key = {item.action.key: item.action for item in items}
             for result in results:
@@ -214,10 +253,64 @@ class SyncService:
                     conflicted.add(by_key[result.key].ticket_id)
             if conflicted:
                 self._replan(connection, sorted(conflicted), report)
+                verified.update(conflicted)
             if results and all(r.outcome is Outcome.RETRY for r in results):
                 break
         report.api_calls += helpdesk.api_calls - calls_before
         return report
+
+    def _send(self, connection: str, helpdesk: Helpdesk, items: Sequence[OutboxItem]) -> list[ActionResult]:
+        keys = [item.action.key for item in items]
+        self.store.mark_sending(keys, now=self.clock.now())
+        uncertain = frozenset(item.action.key for item in items if item.uncertain)
+        results = helpdesk.push([item.action for item in items], uncertain=uncertain)
+        self.store.record_results(results, now=self.clock.now())
+        return results
+
+    def _stale(self, connection: str, items: Sequence[OutboxItem], verified: set[str]) -> list[str]:
+        """Tickets of `items` whose stored view is older than `verify_within` and that this push
+        has not re-read yet."""
+        ids = sorted({item.action.ticket_id for item in items} - verified)
+        if not ids:
+            return []
+        oldest = self.clock.now() - self.verify_within
+        views = self.store.views(connection, ids)
+        return [ticket_id for ticket_id in ids if ticket_id not in views or views[ticket_id][1] < oldest]
+
+    def _verify(self, connection: str, ticket_ids: list[str], report: CycleReport) -> None:
+        """Re-read tickets (batched; unchanged ones cost no history read), store what changed,
+        confirm the rest as seen now, and evaluate them all again. Actions of tickets the helpdesk
+        no longer shows are answered FAILED."""
+        helpdesk = self.helpdesks[connection]
+        known = {ticket_id: view[0] for ticket_id, view in self.store.views(connection, ticket_ids).items()}
+        records = helpdesk.fetch(ticket_ids, known=known)
+        now = self.clock.now()
+        returned = {record.ticket.id for record in records}
+        unchanged = [r.ticket.id for r in records if known.get(r.ticket.id) == r.ticket.updated_at]
+        changed = [r for r in records if known.get(r.ticket.id) != r.ticket.updated_at]
+        with self.store.transaction():
+            if changed:
+                self.store.save_pull_page(connection, changed, None, now=now)
+            if unchanged:
+                self.store.mark_seen(connection, unchanged, now)
+            report.merge(self.evaluate_keys([f"{connection}:{t}" for t in ticket_ids if t in returned], now))
+        report.verified += len(returned)
+        gone = [ticket_id for ticket_id in ticket_ids if ticket_id not in returned]
+        if gone:
+            self._fail_unreadable(connection, gone, report)
+
+    def _fail_unreadable(self, connection: str, ticket_ids: list[str], report: CycleReport) -> None:
+        failed = self.store.fail_queued(
+            connection,
+            ticket_ids,
+            "the ticket could not be read back before sending (deleted, merged, or no longer visible "
+            "to the integration user); nothing was sent",
+            now=self.clock.now(),
+        )
+        report.failed += failed
+        log.error(
+            "tickets unreadable; their queued actions failed", connection=connection, tickets=ticket_ids
+        )
 
     def _replan(self, connection: str, ticket_ids: list[str], report: CycleReport) -> None:
         """After a 409 the ticket changed under us: re-read it and plan again from what it shows."""
@@ -261,6 +354,8 @@ class SyncService:
             pulled=report.pulled,
             changed=report.changed,
             evaluated=report.evaluated,
+            settled=report.settled,
+            verified=report.verified,
             queued=report.queued,
             pushed=report.pushed,
             retried=report.retried,

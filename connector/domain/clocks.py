@@ -201,6 +201,7 @@ class Mark:
     offset_delta: timedelta
     is_breach: bool
     level: int | None
+    threshold: Threshold | None = None  # kept so the mark can be moved onto another target
 
 
 @dataclass(frozen=True, slots=True)

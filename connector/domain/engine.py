@@ -23,17 +23,29 @@ from connector.domain.policy import (
     EscalationChain,
     Metric,
     Policy,
+    ReopenMode,
     Rule,
     Threshold,
     Tier,
 )
-from connector.domain.results import Crossing, Decision, Evaluation, new_evaluation
+from connector.domain.record import (
+    PolicyHistory,
+    SettledOutcome,
+    decided_outcome,
+    orphan_record,
+    retarget,
+    settle_record,
+    settled_index,
+)
+from connector.domain.results import ClockState, Crossing, Decision, Evaluation, new_evaluation
 from connector.domain.rules import first_match_index
-from connector.domain.timeline import DONE, history
+from connector.domain.timeline import DONE, history, to_us
 
 METRIC_ORDER = (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION)
 
 _ONE_US: Final = timedelta(microseconds=1)
+_MET: Final = ClockState.MET
+_BREACHED: Final = ClockState.BREACHED
 
 
 def thresholds_for(tier: Tier, chain: EscalationChain | None, metric: Metric) -> tuple[Threshold, ...]:
@@ -69,6 +81,8 @@ class _Compiled:
     severity_decisions: tuple[Decision, ...]
     rules: dict[tuple[str, str], tuple[ClockRule, ...]]  # (tier, severity) -> metrics with a target
     plan_settings: dict[tuple[str, str, str], PlanSettings]  # (tier, severity, connection)
+    # (id of a rule, target µs) -> (the rule, held so its id stays unique; it moved onto the target)
+    retargeted: dict[tuple[int, int], tuple[ClockRule, ClockRule]]
 
 
 _COMPILED: dict[int, _Compiled] = {}
@@ -88,6 +102,7 @@ def _compiled(policy: Policy) -> _Compiled:
         _decisions(policy.severity_rules, policy.default_severity),
         {},
         {},
+        {},
     )
     return compiled
 
@@ -98,6 +113,31 @@ def _decisions(rules: Iterable[Rule], default: str) -> tuple[Decision, ...]:
     return tuple(decisions)
 
 
+def _clock_rule(metric: Metric, target: timedelta, tier: Tier, chain: EscalationChain | None) -> ClockRule:
+    settings = tier.settings(metric)
+    marks = []
+    for th in thresholds_for(tier, chain, metric):
+        offset = th.offset(target)
+        marks.append(
+            Mark(
+                th.label,
+                offset // _ONE_US,
+                offset,
+                th.is_breach,
+                _level_index(chain, metric, th.label),
+                th,
+            )
+        )
+    return ClockRule(
+        metric,
+        target,
+        target // _ONE_US,
+        settings.on_reopen,
+        settings.pause_statuses | DONE,
+        tuple(marks),
+    )
+
+
 def _metric_rules(
     compiled: _Compiled, tier: Tier, chain: EscalationChain | None, severity: str
 ) -> tuple[ClockRule, ...]:
@@ -105,44 +145,94 @@ def _metric_rules(
     rules = compiled.rules.get(key)
     if rules is None:
         targets = tier.targets.get(severity, {})
-        built: list[ClockRule] = []
-        for metric in METRIC_ORDER:
-            target = targets.get(metric)
-            if target is None:
-                continue
-            settings = tier.settings(metric)
-            marks = []
-            for th in thresholds_for(tier, chain, metric):
-                offset = th.offset(target)
-                marks.append(
-                    Mark(
-                        th.label,
-                        offset // _ONE_US,
-                        offset,
-                        th.is_breach,
-                        _level_index(chain, metric, th.label),
-                    )
-                )
-            built.append(
-                ClockRule(
-                    metric,
-                    target,
-                    target // _ONE_US,
-                    settings.on_reopen,
-                    settings.pause_statuses | DONE,
-                    tuple(marks),
-                )
-            )
-        rules = compiled.rules[key] = tuple(built)
+        rules = compiled.rules[key] = tuple(
+            _clock_rule(metric, targets[metric], tier, chain) for metric in METRIC_ORDER if metric in targets
+        )
     return rules
 
 
 # ------------------------------------------------------------------------------- evaluate
 
 
-def evaluate(ticket: Ticket, events: Iterable[Event], policy: Policy, now: datetime) -> Evaluation:
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    """How a cycle runs under one policy version: its rule, calendar and the version's name."""
+
+    rule: ClockRule
+    calendar: BusinessCalendar
+    calendar_name: str
+    version: str
+
+
+_VersionPlan = tuple[tuple[Metric, ReopenMode, tuple[_Choice | None, ...]], ...]
+
+
+def _version_plan(
+    versions: PolicyHistory,
+    tier: Tier,
+    chain: EscalationChain | None,
+    severity: str,
+    calendar_override: str | None,
+) -> _VersionPlan:
+    """Per metric any version tracks for this tier and severity: how cycles are cut (the running
+    version's reopen mode, else the newest version that tracks the metric) and, per activation, how
+    a cycle runs under it (None: that version does not track the metric). Thresholds come from each
+    version's warnings and the running version's escalation chain. Cached on the history."""
+    key = (tier.name, severity, calendar_override)
+    cache: dict[object, _VersionPlan] = versions.cache
+    found = cache.get(key)
+    if found is not None:
+        return found
+    per_activation: list[dict[Metric, _Choice]] = []
+    for activation in versions:
+        policy = activation.policy
+        own = policy.tiers.get(tier.name, tier)
+        name = own.calendar
+        if calendar_override is not None and calendar_override in policy.calendars:
+            name = calendar_override
+        calendar = policy.calendars.get(name) or versions.current.calendars[tier.calendar]
+        targets = own.targets.get(severity, {})
+        per_activation.append(
+            {
+                metric: _Choice(
+                    _clock_rule(metric, targets[metric], own, chain), calendar, name, policy.version
+                )
+                for metric in METRIC_ORDER
+                if metric in targets
+            }
+        )
+    built = []
+    for metric in METRIC_ORDER:
+        choices = tuple(choice.get(metric) for choice in per_activation)
+        newest = next((c for c in reversed(choices) if c is not None), None)
+        if newest is not None:
+            built.append((metric, newest.rule.on_reopen, choices))
+    plan_ = cache[key] = tuple(built)
+    return plan_
+
+
+def evaluate(
+    ticket: Ticket,
+    events: Iterable[Event],
+    policy: Policy | PolicyHistory,
+    now: datetime,
+    *,
+    settled: Iterable[SettledOutcome] = (),
+    observed_at: datetime | None = None,
+) -> Evaluation:
+    """Evaluate `ticket` as of `now`.
+
+    `policy` is the running policy, or its history of effective-dated versions (the last one
+    running). `settled` are the outcomes recorded for this ticket by earlier evaluations: they are
+    kept as they are. `observed_at` is when the helpdesk showed the ticket as `ticket` and `events`
+    say (default `now`): cycles decided at or before it are returned in `Evaluation.decided`.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    versions: PolicyHistory | None = None
+    if isinstance(policy, PolicyHistory):
+        versions = policy if len(policy) > 1 else None
+        policy = policy.current
     compiled = _compiled(policy)
     tier_decision = compiled.tier_decisions[first_match_index(policy.tier_rules, ticket)]
     severity_decision = compiled.severity_decisions[first_match_index(policy.severity_rules, ticket)]
@@ -155,28 +245,69 @@ def evaluate(ticket: Ticket, events: Iterable[Event], policy: Policy, now: datet
 
     records: list[ClockRecord] = []
     crossings: list[Crossing] = []
+    decided: list[SettledOutcome] = []
     next_deadline: int | None = None
     instants, now_us = h.instants, h.now
-    for rule in _metric_rules(compiled, tier, chain, severity):
-        noncounting = rule.noncounting
-        for index, (start, stop) in enumerate(cycle_bounds(rule.metric, h, rule.on_reopen)):
-            record = clock_record(
-                measure_us(h, start, stop, calendar, noncounting),
-                start,
-                stop,
-                index,
-                rule,
-                calendar,
-                calendar_name,
-                instants,
-                now_us,
-            )
-            records.append(record)
-            if record[1]:
-                crossings += record[1]
-            next_at = record[5]
-            if next_at is not None and (next_deadline is None or next_at < next_deadline):
-                next_deadline = next_at
+    observed = now if observed_at is None or observed_at > now else observed_at
+    observed_us = to_us(observed)
+    by_start = settled_index(settled) if settled else None
+
+    def add(
+        rule: ClockRule,
+        cal: BusinessCalendar,
+        cal_name: str,
+        version: str,
+        index: int,
+        start: int,
+        stop: int | None,
+    ) -> None:
+        nonlocal next_deadline
+        outcome = by_start.pop((rule.metric, start), None) if by_start else None
+        if outcome is not None and outcome.target != rule.target:
+            rule = _retargeted(compiled, rule, outcome.target)
+        record = clock_record(
+            measure_us(h, start, stop, cal, rule.noncounting),
+            start,
+            stop,
+            index,
+            rule,
+            cal,
+            cal_name,
+            instants,
+            now_us,
+        )
+        if outcome is not None:
+            record = settle_record(record, outcome, rule)
+        else:
+            state = record[0].state
+            if state is _MET or state is _BREACHED:
+                found = decided_outcome(record, h, observed, observed_us, version, tier.name, severity)
+                if found is not None:
+                    decided.append(found)
+        records.append(record)
+        if record[1]:
+            crossings.extend(record[1])
+        next_at = record[5]
+        if next_at is not None and (next_deadline is None or next_at < next_deadline):
+            next_deadline = next_at
+
+    if versions is None:
+        for rule in _metric_rules(compiled, tier, chain, severity):
+            for index, (start, stop) in enumerate(cycle_bounds(rule.metric, h, rule.on_reopen)):
+                add(rule, calendar, calendar_name, policy.version, index, start, stop)
+    else:
+        for metric, on_reopen, choices in _version_plan(
+            versions, tier, chain, severity, tier_decision.calendar
+        ):
+            for index, (start, stop) in enumerate(cycle_bounds(metric, h, on_reopen)):
+                choice = choices[versions.index_for_cycle(start)]
+                if choice is not None:
+                    add(
+                        choice.rule, choice.calendar, choice.calendar_name, choice.version, index, start, stop
+                    )
+    if by_start:  # settled cycles the rules no longer compute
+        records.extend(orphan_record(outcome) for outcome in by_start.values())
+        records.sort(key=lambda r: (METRIC_ORDER.index(r[0].metric), r[0].started_at))
 
     settings_key = (tier.name, severity, ticket.connection)
     settings = compiled.plan_settings.get(settings_key)
@@ -199,4 +330,13 @@ def evaluate(ticket: Ticket, events: Iterable[Event], policy: Policy, now: datet
         desired_tags,
         desired_fields,
         None if next_deadline is None else calendar.datetime_at(next_deadline),
+        tuple(decided),
     )
+
+
+def _retargeted(compiled: _Compiled, rule: ClockRule, target: timedelta) -> ClockRule:
+    key = (id(rule), target // _ONE_US)
+    found = compiled.retargeted.get(key)
+    if found is None or found[0] is not rule:
+        found = compiled.retargeted[key] = (rule, retarget(rule, target))
+    return found[1]

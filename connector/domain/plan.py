@@ -541,6 +541,7 @@ def _escalation_actions(
                     kind is _ADD_NOTE and crossing is not latest,
                     None,
                     crossing.at,
+                    f"{metric}:{clock.cycle}:{crossing.threshold}",  # crossing_ref
                 )
             )
 

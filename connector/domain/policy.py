@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from connector.domain.calendar import BusinessCalendar
@@ -230,9 +230,20 @@ class ConnectionConfig:
     options: Mapping[str, str] = field(default_factory=dict)
 
 
+class ApplyTo(StrEnum):
+    """Which clock cycles an edit of the policy's targets, warnings, calendars and clock settings
+    reaches (see `connector.domain.record`)."""
+
+    NEW = "new"  # cycles that start at or after the version takes effect
+    RUNNING = "running"  # also cycles still running when it takes effect (never decided ones)
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The whole validated configuration. `version` is a content hash of the mappings."""
+    """The whole validated configuration. `version` is a content hash of the mappings.
+
+    `effective_from` / `apply_to` are what the mappings say about when this version takes effect
+    (None: when a worker first runs it)."""
 
     version: str
     calendars: Mapping[str, BusinessCalendar]
@@ -245,3 +256,5 @@ class Policy:
     chains: Mapping[str, EscalationChain]
     writeback: WritebackSettings
     connections: tuple[ConnectionConfig, ...] = ()
+    effective_from: datetime | None = None
+    apply_to: ApplyTo = ApplyTo.NEW

@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from connector.domain.policy import ActionKind, Metric
+
+if TYPE_CHECKING:
+    from connector.domain.record import SettledOutcome
 
 
 class ClockState(StrEnum):
@@ -95,6 +98,7 @@ class Action:
     superseded: bool = False
     basis: datetime | None = None  # the ticket's updated_at the diff was planned against
     at: datetime | None = None  # for escalation steps: the instant their threshold was crossed
+    crossing: str | None = None  # for escalation steps: the crossing they answer (`crossing_ref`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,18 @@ class Evaluation:
     desired_tags: frozenset[str]
     desired_fields: Mapping[str, str] = field(default_factory=dict)
     next_deadline: datetime | None = None  # next future threshold instant of any running clock
+    # cycles decided on this view and not settled before: the caller records them
+    decided: tuple[SettledOutcome, ...] = ()
+
+    @property
+    def crossing_refs(self) -> frozenset[str]:
+        """`crossing_ref` of every threshold reached, running and stopped clocks alike."""
+        return frozenset(crossing_ref(c.metric, c.cycle, c.threshold) for c in self.crossings)
+
+
+def crossing_ref(metric: Metric, cycle: int, threshold: str) -> str:
+    """How an escalation step names the crossing it answers: `<metric>:<cycle>:<threshold>`."""
+    return f"{metric.value}:{cycle}:{threshold}"
 
 
 # ------------------------------------------------------------------------- fast construction

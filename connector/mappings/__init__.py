@@ -2,22 +2,33 @@
 
 - `load_policy(directory)` returns the `Policy` or raises `MappingsInvalid` listing every error;
 - `check(directory)` returns the errors (empty when valid), each printed as `path:line:col: message`;
-- `json_schema()` is the JSON Schema of one mappings file, for editor completion.
+- `json_schema()` is the JSON Schema of one mappings file, for editor completion;
+- `load_policy_files(directory)` is the policy with the file texts it was read from, and
+  `policy_from_files(files)` rebuilds a policy from such texts (a version kept in the store).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from connector.domain.policy import Policy
 from connector.mappings.build import build_policy
 from connector.mappings.errors import MappingError, MappingsInvalid
-from connector.mappings.loader import read_directory
+from connector.mappings.loader import Sections, directory_texts, read_directory, read_texts
 from connector.mappings.models import MappingsFile
 from connector.mappings.validate import validate
 
-__all__ = ["MappingError", "MappingsInvalid", "check", "json_schema", "load_policy"]
+__all__ = [
+    "MappingError",
+    "MappingsInvalid",
+    "check",
+    "json_schema",
+    "load_policy",
+    "load_policy_files",
+    "policy_from_files",
+]
 
 
 def check(directory: str | Path) -> list[MappingError]:
@@ -29,6 +40,27 @@ def check(directory: str | Path) -> list[MappingError]:
 def load_policy(directory: str | Path) -> Policy:
     """The validated policy of a mappings directory; raises `MappingsInvalid` with every error."""
     policy, errors = _load(directory)
+    if policy is None:
+        raise MappingsInvalid(errors)
+    return policy
+
+
+def load_policy_files(directory: str | Path) -> tuple[Policy, dict[str, str]]:
+    """The validated policy of a directory and the text of each file it was built from, read once
+    (an edit landing mid-read cannot pair one version's policy with another's texts)."""
+    base = Path(directory)
+    if not base.is_dir():
+        return load_policy(base), {}
+    files = directory_texts(base)
+    policy, errors = _from_sections(read_texts(files, str(base)) if files else read_directory(base))
+    if policy is None:
+        raise MappingsInvalid(errors)
+    return policy, files
+
+
+def policy_from_files(files: Mapping[str, str]) -> Policy:
+    """The policy built from mappings file texts; raises `MappingsInvalid` if they are not valid."""
+    policy, errors = _from_sections(read_texts(files))
     if policy is None:
         raise MappingsInvalid(errors)
     return policy
@@ -46,7 +78,10 @@ def json_schema() -> dict[str, Any]:
 
 
 def _load(directory: str | Path) -> tuple[Policy | None, list[MappingError]]:
-    sections = read_directory(directory)
+    return _from_sections(read_directory(directory))
+
+
+def _from_sections(sections: Sections) -> tuple[Policy | None, list[MappingError]]:
     errors = list(sections.errors)
     if not sections.sections and errors:
         return None, sorted(errors)

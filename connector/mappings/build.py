@@ -12,6 +12,7 @@ from connector.domain.policy import (
     BREACH,
     DEFAULT_METRIC_SETTINGS,
     ActionKind,
+    ApplyTo,
     Condition,
     ConditionKind,
     ConnectionConfig,
@@ -27,7 +28,14 @@ from connector.domain.policy import (
     Tier,
     WritebackSettings,
 )
-from connector.mappings.models import ActionModel, ChainModel, ConnectionModel, TierModel, WhenModel
+from connector.mappings.models import (
+    ActionModel,
+    ChainModel,
+    ChangesModel,
+    ConnectionModel,
+    TierModel,
+    WhenModel,
+)
 from connector.mappings.validate import Checked, CheckedRule
 from connector.mappings.values import threshold_parts
 
@@ -65,6 +73,8 @@ def build_policy(checked: Checked) -> Policy:
             notes=checked.writeback.notes,
         ),
         connections=tuple(_connection(model) for model in checked.connections),
+        effective_from=checked.changes.effective_from,
+        apply_to=ApplyTo(checked.changes.apply_to),
     )
 
 
@@ -91,6 +101,7 @@ def canonical(checked: Checked) -> dict[str, Any]:
         "escalations": {name: model.model_dump(mode="json") for name, model in checked.chains.items()},
         "writeback": checked.writeback.model_dump(mode="json"),
         "connections": [model.model_dump(mode="json") for model in checked.connections],
+        **({"changes": checked.changes.model_dump(mode="json")} if checked.changes != ChangesModel() else {}),
     }
 
 

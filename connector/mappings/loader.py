@@ -31,6 +31,7 @@ SECTIONS = (
     "escalations",
     "writeback",
     "connections",
+    "changes",
 )
 FILE_SUFFIXES = (".yaml", ".yml")
 
@@ -105,6 +106,31 @@ def read_directory(directory: str | Path) -> Sections:
     return result
 
 
+def read_texts(files: Mapping[str, str], directory: str = "mappings") -> Sections:
+    """`read_directory` of files given as {file name: text}, e.g. a policy version kept in the
+    store; errors name `directory/<file name>`."""
+    result = Sections(directory=directory)
+    for name in sorted(files):
+        _read_text(f"{directory}/{name}", files[name], result)
+    return result
+
+
+def directory_texts(directory: str | Path) -> dict[str, str]:
+    """The text of every `*.yaml` / `*.yml` file of `directory` by file name (unreadable ones
+    left out: `read_directory` reports them)."""
+    base = Path(directory)
+    texts: dict[str, str] = {}
+    if not base.is_dir():
+        return texts
+    for path in sorted(base.iterdir()):
+        if path.suffix in FILE_SUFFIXES and path.is_file():
+            try:
+                texts[path.name] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+    return texts
+
+
 def _read_file(path: Path, result: Sections) -> None:
     shown = str(path)
     try:
@@ -113,6 +139,10 @@ def _read_file(path: Path, result: Sections) -> None:
         result.errors.append(MappingError(shown, 1, 1, f"cannot read file: {error}"))
         result.unreadable_files += 1
         return
+    _read_text(shown, text, result)
+
+
+def _read_text(shown: str, text: str, result: Sections) -> None:
     try:
         document = _parse(text)
     except DuplicateKeyError as error:

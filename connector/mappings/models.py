@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 import zoneinfo
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -548,6 +548,38 @@ class ConnectionModel(StrictModel):
         return self
 
 
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            "effective_from needs a time and a UTC offset, e.g. 2026-12-07T00:00:00+01:00 or ...Z"
+        )
+    return datetime.fromtimestamp(value.timestamp(), value.tzinfo)  # a plain datetime, same instant
+
+
+class ChangesModel(StrictModel):
+    """When this version of the mappings takes effect, and for which clocks."""
+
+    effective_from: Annotated[datetime, AfterValidator(_aware)] | None = Field(
+        default=None,
+        description="the instant this version's targets, warnings, calendars and clock settings take "
+        "effect (default: when a worker first runs it)",
+    )
+    apply_to: Literal["new", "running"] = Field(
+        default="new",
+        description="new: clocks that start from effective_from; running: also clocks still running "
+        "then (decided clocks never change)",
+    )
+
+    @field_validator("effective_from", mode="before")
+    @classmethod
+    def _not_a_date(cls, value: Any) -> Any:
+        if not isinstance(value, datetime) and hasattr(value, "isoformat") and not isinstance(value, str):
+            raise ValueError(
+                "effective_from needs a time and a UTC offset, e.g. 2026-12-07T00:00:00+01:00 or ...Z"
+            )
+        return value
+
+
 # ------------------------------------------------------------------------------ the whole file
 
 
@@ -566,3 +598,4 @@ class MappingsFile(StrictModel):
     escalations: dict[Name, ChainModel] | None = None
     writeback: WritebackModel | None = None
     connections: list[ConnectionModel] | None = None
+    changes: ChangesModel | None = None

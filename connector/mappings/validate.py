@@ -20,6 +20,7 @@ from connector.mappings.loader import Sections
 from connector.mappings.models import (
     CalendarModel,
     ChainModel,
+    ChangesModel,
     ConnectionModel,
     CustomerRuleModel,
     CustomersModel,
@@ -69,6 +70,7 @@ class Checked:
     chains: dict[str, ChainModel]
     writeback: WritebackModel
     connections: list[ConnectionModel]
+    changes: ChangesModel
 
 
 class _Validation:
@@ -372,6 +374,12 @@ class _Validation:
                 )
         return model
 
+    def changes(self) -> ChangesModel | None:
+        """When this version takes effect (defaults when the section is absent); None when invalid."""
+        if "changes" not in self.sections.sections:
+            return ChangesModel()
+        return self.model(ChangesModel, self.sections.raw("changes"), ("changes",))
+
     def connections(self, writeback: WritebackModel | None) -> list[ConnectionModel]:
         if "connections" not in self.sections.sections:
             return []
@@ -472,6 +480,7 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
     chains = run.chains()
     writeback = run.writeback()
     connections = run.connections(writeback)
+    changes = run.changes()
     fields = run.mapped_fields()
     customers, customer_rules = run.rules("customers", CustomersModel, CustomerRuleModel)
     triage, triage_rules = run.rules("triage", TriageModel, TriageRuleModel)
@@ -490,6 +499,7 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         or not isinstance(customers, CustomersModel)
         or not isinstance(triage, TriageModel)
         or writeback is None
+        or changes is None
     ):
         return None, run.issues
     checked = Checked(
@@ -503,5 +513,6 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         chains=chains,
         writeback=writeback,
         connections=connections,
+        changes=changes,
     )
     return checked, []

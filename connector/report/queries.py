@@ -1,7 +1,9 @@
-"""Read-only selects for the SLA report: the stored clocks and tickets of a period, as typed rows.
+"""Read-only selects for the SLA report: the clocks and tickets of a period, as typed rows.
 
-The report reads exactly what the engine stored (clock rows of each ticket's last evaluation and
-the tier/severity written with them); nothing is re-evaluated here.
+Decided cycles come from the settled outcomes (the record: what was decided stays as decided, with
+the tier and severity it was decided under); cycles still open come from the clock rows of each
+ticket's last evaluation. Nothing is re-evaluated here. A breach that is not settled yet (the
+helpdesk has not been read since the breach instant) counts as in progress.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from connector.domain.model import Ticket
 from connector.domain.policy import Metric
 from connector.domain.results import ClockState
 from connector.store import codec
+from connector.store.record import StoredOutcome, outcomes_started
 from connector.store.repository import Store, ticket_key
-from connector.store.tables import clocks, tickets
+from connector.store.tables import clocks, outcomes, tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +50,20 @@ class StoredClock:
     elapsed: timedelta
     breached_at: datetime | None
     policy_version: str
-    evaluated_at: datetime
+    evaluated_at: datetime  # when the outcome was settled, for a decided cycle
+    tier: str | None = None  # a decided cycle's tier and severity when it was decided
+    severity: str | None = None
 
 
 def read_period(store: Store, start: datetime, end: datetime) -> tuple[list[StoredTicket], list[StoredClock]]:
     """Clocks whose cycle started in [start, end), and the tickets created in [start, end) or owning
     one of those clocks; read in one transaction so both come from the same state of the store."""
     in_period = sa.and_(clocks.c.started_at >= start, clocks.c.started_at < end)
-    with_clocks = sa.select(clocks.c.connection, clocks.c.ticket_id).where(in_period)
+    settled_in_period = sa.and_(outcomes.c.started_at >= start, outcomes.c.started_at < end)
+    owners = sa.union(
+        sa.select(clocks.c.connection, clocks.c.ticket_id).where(in_period),
+        sa.select(outcomes.c.connection, outcomes.c.ticket_id).where(settled_in_period),
+    ).subquery()
     ticket_query = (
         sa.select(
             tickets.c.data,
@@ -65,7 +74,9 @@ def read_period(store: Store, start: datetime, end: datetime) -> tuple[list[Stor
         .where(
             sa.or_(
                 sa.and_(tickets.c.created_at >= start, tickets.c.created_at < end),
-                sa.tuple_(tickets.c.connection, tickets.c.ticket_id).in_(with_clocks),
+                sa.tuple_(tickets.c.connection, tickets.c.ticket_id).in_(
+                    sa.select(owners.c.connection, owners.c.ticket_id)
+                ),
             )
         )
         .order_by(tickets.c.connection, tickets.c.ticket_id)
@@ -91,6 +102,7 @@ def read_period(store: Store, start: datetime, end: datetime) -> tuple[list[Stor
     with store.reading() as db:
         ticket_rows = db.execute(ticket_query).all()
         clock_rows = db.execute(clock_query).all()
+        settled = outcomes_started(db, start, end)
     stored_tickets = [
         StoredTicket(
             ticket=codec.decode_ticket(row.data),
@@ -100,20 +112,50 @@ def read_period(store: Store, start: datetime, end: datetime) -> tuple[list[Stor
         )
         for row in ticket_rows
     ]
-    stored_clocks = [
-        StoredClock(
-            ticket_key=ticket_key(row.connection, row.ticket_id),
-            metric=Metric(row.metric),
-            cycle=row.cycle,
-            state=ClockState(row.state),
-            started_at=row.started_at,
-            stopped_at=row.stopped_at,
-            target=row.target,
-            elapsed=row.elapsed,
-            breached_at=row.breached_at,
-            policy_version=row.policy_version,
-            evaluated_at=row.evaluated_at,
+    decided = {(s.connection, s.ticket_id, s.outcome.metric.value, s.outcome.started_at): s for s in settled}
+    stored_clocks: list[StoredClock] = []
+    for row in clock_rows:
+        found = decided.pop((row.connection, row.ticket_id, row.metric, row.started_at), None)
+        if found is not None:
+            # the decision from the record; how long the cycle ran from the latest measurement
+            stored_clocks.append(_decided_clock(found, row.stopped_at, row.elapsed))
+            continue
+        state = ClockState(row.state)
+        stored_clocks.append(
+            StoredClock(
+                ticket_key=ticket_key(row.connection, row.ticket_id),
+                metric=Metric(row.metric),
+                cycle=row.cycle,
+                # decided but not settled: the view predates the breach, so not a fact yet
+                state=ClockState.RUNNING if state in (ClockState.MET, ClockState.BREACHED) else state,
+                started_at=row.started_at,
+                stopped_at=row.stopped_at,
+                target=row.target,
+                elapsed=row.elapsed,
+                breached_at=None,
+                policy_version=row.policy_version,
+                evaluated_at=row.evaluated_at,
+            )
         )
-        for row in clock_rows
-    ]
+    stored_clocks += [_decided_clock(s, s.outcome.stopped_at, s.outcome.elapsed) for s in decided.values()]
+    stored_clocks.sort(key=lambda c: (c.ticket_key, c.metric.value, c.started_at))
     return stored_tickets, stored_clocks
+
+
+def _decided_clock(stored: StoredOutcome, stopped_at: datetime | None, elapsed: timedelta) -> StoredClock:
+    outcome = stored.outcome
+    return StoredClock(
+        ticket_key=ticket_key(stored.connection, stored.ticket_id),
+        metric=outcome.metric,
+        cycle=outcome.cycle,
+        state=outcome.state,
+        started_at=outcome.started_at,
+        stopped_at=outcome.stopped_at if outcome.state is ClockState.MET else stopped_at,
+        target=outcome.target,
+        elapsed=outcome.elapsed if outcome.state is ClockState.MET else elapsed,
+        breached_at=outcome.breached_at,
+        policy_version=outcome.policy_version,
+        evaluated_at=stored.settled_at,
+        tier=outcome.tier,
+        severity=outcome.severity,
+    )

@@ -1,8 +1,10 @@
-"""`build_report`: SLA figures of a period, from the clocks the engine stored.
+"""`build_report`: SLA figures of a period, from the SLA record the engine stored.
 
-Every figure comes from stored clock rows, so the report shows the same targets, elapsed business
-time and breach instants agents saw on their tickets, and names the policy versions that produced
-them. Nothing is re-evaluated: a running clock counts as of the evaluation that stored it.
+Decided cycles come from the settled outcomes (met stays met, a breach stays a breach, under the
+tier, severity, target and policy version they were decided by); open ones from the clock rows of
+each ticket's last evaluation. So the report shows the same targets, elapsed business time and
+breach instants agents saw on their tickets, and names the policy versions that produced them.
+Nothing is re-evaluated: a running clock counts as of the evaluation that stored it.
 
 Definitions used throughout:
 - Period: a clock belongs to the period when its cycle started in [start, end); a ticket when it
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 
 from connector.domain.engine import METRIC_ORDER
@@ -182,8 +184,9 @@ def build_report(store: Store, policy: Policy, *, start: datetime, end: datetime
     by_key = {t.key: t for t in stored_tickets}
     created = [t for t in stored_tickets if start <= t.ticket.created_at < end]
     evaluated = [t for t in created if t.tier is not None]
-    # Clocks always belong to an evaluated ticket (the evaluation wrote tier and clocks together).
-    clocks = [(c, by_key[c.ticket_key]) for c in stored_clocks]
+    # Clocks always belong to an evaluated ticket (the evaluation wrote tier and clocks together);
+    # a decided clock counts under the tier and severity it was decided under.
+    clocks = [(c, _as_decided(by_key[c.ticket_key], c)) for c in stored_clocks]
     tiers = _ordered(policy.tiers, (t.tier for t in evaluated), (t.tier for _, t in clocks))
     severities = _ordered(policy.severities, (t.severity for t in evaluated), (t.severity for _, t in clocks))
 
@@ -236,6 +239,12 @@ def build_report(store: Store, policy: Policy, *, start: datetime, end: datetime
         unmatched_tickets=sum(1 for t in evaluated if _unmatched(t, policy)),
         unevaluated_tickets=len(created) - len(evaluated),
     )
+
+
+def _as_decided(owner: StoredTicket, clock: StoredClock) -> StoredTicket:
+    if clock.tier is None or (clock.tier, clock.severity) == (owner.tier, owner.severity):
+        return owner
+    return replace(owner, tier=clock.tier, severity=clock.severity)
 
 
 def _ordered(known: Iterable[str], *seen: Iterable[str | None]) -> list[str]:

@@ -156,6 +156,7 @@ def encode_action(action: Action) -> Document:
         "superseded": action.superseded,
         "basis": _optional_instant(action.basis),
         "at": _optional_instant(action.at),
+        "crossing": action.crossing,
     }
 
 
@@ -173,6 +174,7 @@ def decode_action(doc: Mapping[str, Any]) -> Action:
         superseded=bool(doc.get("superseded", False)),
         basis=_decode_optional_instant(doc.get("basis")),
         at=_decode_optional_instant(doc.get("at")),
+        crossing=doc.get("crossing"),
     )
 
 

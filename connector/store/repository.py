@@ -8,8 +8,9 @@ page or per evaluation, executemany with INSERT ... ON CONFLICT), never one ORM 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +19,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine
 
 from connector.domain.model import Event, Ticket
-from connector.domain.policy import Metric
+from connector.domain.policy import ApplyTo, Metric
+from connector.domain.record import SettledOutcome
 from connector.domain.results import Action, ClockState, Evaluation, SlaClock
 from connector.ports import ActionResult, OutboxItem, Outcome, TicketRecord
 from connector.store import codec, migrate
+from connector.store import record as sla_record
 from connector.store.engine import begin, create_store_engine, resolve_url
 from connector.store.tables import (
     OutboxStatus,
@@ -48,6 +51,16 @@ _FINAL_STATUS = {
     Outcome.ALREADY_APPLIED: OutboxStatus.ALREADY_APPLIED,
     Outcome.FAILED: OutboxStatus.FAILED,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTicket:
+    """A stored ticket as the engine needs it (`Store.load_tickets`)."""
+
+    ticket: Ticket
+    events: tuple[Event, ...]
+    seen_at: datetime  # when the helpdesk last showed this snapshot as current
+    settled: tuple[SettledOutcome, ...]
 
 
 def ticket_key(connection: str, ticket_id: str) -> str:
@@ -275,6 +288,7 @@ class Store:
                 "is_open": insert.excluded.is_open,
                 "data": insert.excluded.data,
                 "stored_at": insert.excluded.stored_at,
+                "seen_at": insert.excluded.seen_at,
                 "evaluated_version": sa.null(),
             },
             where=tickets.c.updated_at < insert.excluded.updated_at,
@@ -289,10 +303,29 @@ class Store:
                 "is_open": not ticket.status.is_done,
                 "data": codec.encode_ticket(ticket),
                 "stored_at": stored_at,
+                "seen_at": stored_at,
             }
             for ticket in snapshots
         ]
-        return set(db.execute(upsert, rows).scalars().all())
+        written = set(db.execute(upsert, rows).scalars().all())
+        # shown again as stored: the stored view is confirmed as of now
+        again = [
+            {"b_connection": connection, "b_ticket_id": t.id, "b_updated": t.updated_at, "b_seen": stored_at}
+            for t in snapshots
+            if t.id not in written
+        ]
+        if again:
+            db.execute(
+                sa.update(tickets)
+                .where(
+                    tickets.c.connection == sa.bindparam("b_connection"),
+                    tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
+                    tickets.c.updated_at == sa.bindparam("b_updated"),
+                )
+                .values(seen_at=sa.bindparam("b_seen")),
+                again,
+            )
+        return written
 
     def _merge_events(self, db: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Insert events whose id is new for their ticket; the ids of tickets that gained one."""
@@ -352,6 +385,40 @@ class Store:
                 removed += result.rowcount
         return removed
 
+    def fail_queued(self, connection: str, ticket_ids: Sequence[str], message: str, *, now: datetime) -> int:
+        """Answer every queued (pending, not in flight) action of these tickets FAILED with
+        `message`, audited; returns how many."""
+        failed = 0
+        with self._unit(write=True) as db:
+            for chunk in _chunks(sorted(set(ticket_ids))):
+                keys = list(
+                    db.execute(
+                        sa.select(outbox.c.key).where(
+                            outbox.c.connection == connection,
+                            outbox.c.ticket_id.in_(chunk),
+                            outbox.c.status == OutboxStatus.PENDING.value,
+                        )
+                    ).scalars()
+                )
+                if not keys:
+                    continue
+                db.execute(
+                    sa.update(outbox)
+                    .where(outbox.c.key.in_(keys), outbox.c.status == OutboxStatus.PENDING.value)
+                    .values(
+                        status=OutboxStatus.FAILED.value, last_error=message, finished_at=now, uncertain=False
+                    )
+                )
+                db.execute(
+                    audit.insert(),
+                    [
+                        {"key": key, "outcome": Outcome.FAILED.value, "at": now, "message": message}
+                        for key in keys
+                    ],
+                )
+                failed += len(keys)
+        return failed
+
     # -- tickets ----------------------------------------------------------------------------
 
     def load_ticket(self, connection: str, ticket_id: str) -> tuple[Ticket, tuple[Event, ...]] | None:
@@ -370,6 +437,61 @@ class Store:
                 .order_by(events.c.at, events.c.event_id)
             ).scalars()
             return codec.decode_ticket(data), tuple(codec.decode_event(p) for p in payloads)
+
+    def load_tickets(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, LoadedTicket]:
+        """What evaluating these tickets needs, read in a few statements per 500 tickets: snapshot,
+        events (by time, then id), when the helpdesk last showed the snapshot, settled outcomes.
+        Unknown ids are left out."""
+        ids = sorted(set(ticket_ids))
+        found: dict[str, LoadedTicket] = {}
+        with self._unit(write=False) as db:
+            for chunk in _chunks(ids):
+                snapshots = db.execute(
+                    sa.select(
+                        tickets.c.ticket_id, tickets.c.data, tickets.c.seen_at, tickets.c.stored_at
+                    ).where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                ).all()
+                if not snapshots:
+                    continue
+                known = [row.ticket_id for row in snapshots]
+                by_ticket: dict[str, list[Event]] = {}
+                for row in db.execute(
+                    sa.select(events.c.ticket_id, events.c.payload)
+                    .where(events.c.connection == connection, events.c.ticket_id.in_(known))
+                    .order_by(events.c.ticket_id, events.c.at, events.c.event_id)
+                ):
+                    by_ticket.setdefault(row.ticket_id, []).append(codec.decode_event(row.payload))
+                settled = sla_record.outcomes_of(db, connection, known)
+                for snap in snapshots:
+                    found[snap.ticket_id] = LoadedTicket(
+                        ticket=codec.decode_ticket(snap.data),
+                        events=tuple(by_ticket.get(snap.ticket_id, ())),
+                        seen_at=snap.seen_at or snap.stored_at,
+                        settled=tuple(settled.get(snap.ticket_id, ())),
+                    )
+        return found
+
+    def views(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
+        """(stored `updated_at`, when the helpdesk last showed it) of each stored ticket of these."""
+        found: dict[str, tuple[datetime, datetime]] = {}
+        with self._unit(write=False) as db:
+            for chunk in _chunks(sorted(set(ticket_ids))):
+                query = sa.select(
+                    tickets.c.ticket_id, tickets.c.updated_at, tickets.c.seen_at, tickets.c.stored_at
+                ).where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                for row in db.execute(query):
+                    found[row.ticket_id] = (row.updated_at, row.seen_at or row.stored_at)
+        return found
+
+    def mark_seen(self, connection: str, ticket_ids: Sequence[str], at: datetime) -> None:
+        """The helpdesk showed these tickets at `at` exactly as stored (a re-read found no change)."""
+        with self._unit(write=True) as db:
+            for chunk in _chunks(sorted(set(ticket_ids))):
+                db.execute(
+                    sa.update(tickets)
+                    .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                    .values(seen_at=at)
+                )
 
     def iter_open_tickets(self, connection: str | None = None, *, batch: int = _CHUNK) -> Iterator[Ticket]:
         """Every open (not solved/closed) ticket, by connection then id, read in short batches so no
@@ -447,7 +569,11 @@ class Store:
 
     def record_evaluations(self, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
         """`record_evaluation` for many tickets with a handful of statements (a policy change
-        re-evaluating every open ticket). All or nothing; returns the number of new outbox rows."""
+        re-evaluating every open ticket). All or nothing; returns the number of new outbox rows.
+
+        Besides the clocks: the cycles each evaluation decided are settled (inserted once, never
+        changed), and queued escalation steps whose crossing an evaluation no longer has are
+        withdrawn with the reason (`connector.store.sla_record.withdraw_escalations`)."""
         latest: dict[tuple[str, str], Evaluation] = {}
         for evaluation, _ in batch:
             latest[split_ticket_key(evaluation.ticket_key)] = evaluation
@@ -495,6 +621,15 @@ class Store:
             ]
             if clock_rows:
                 db.execute(clocks.insert(), clock_rows)
+            sla_record.insert_outcomes(
+                db,
+                [
+                    sla_record.outcome_row(connection, ticket_id, outcome, evaluation.now)
+                    for (connection, ticket_id), evaluation in latest.items()
+                    for outcome in evaluation.decided
+                ],
+            )
+            sla_record.withdraw_escalations(db, [(c, t, e) for (c, t), e in latest.items()])
             self._retire_replaced(db, batch)
             return self._enqueue(db, batch)
 
@@ -725,6 +860,33 @@ class Store:
                 {"version": version, "first_seen": now or _utcnow(), "config": config},
             )
             return result.scalar_one_or_none() is not None
+
+    def record_activation(
+        self,
+        version: str,
+        files: Mapping[str, str],
+        *,
+        seen_at: datetime,
+        effective_from: datetime | None = None,
+        apply_to: ApplyTo = ApplyTo.NEW,
+    ) -> bool:
+        """A worker runs `version` (its mappings `files` kept): appended as an activation effective
+        from `effective_from` (default `seen_at`) unless it is the latest one already. True when
+        appended."""
+        with self._unit(write=True) as db:
+            return sla_record.record_activation(
+                db, version, files, seen_at=seen_at, effective_from=effective_from, apply_to=apply_to
+            )
+
+    def activations(self) -> list[sla_record.StoredActivation]:
+        """Every activation, oldest first."""
+        with self._unit(write=False) as db:
+            return sla_record.list_activations(db)
+
+    def settled_outcomes(self, connection: str, ticket_id: str) -> tuple[SettledOutcome, ...]:
+        """The ticket's settled outcomes, by metric then start."""
+        with self._unit(write=False) as db:
+            return tuple(sla_record.outcomes_of(db, connection, [ticket_id]).get(ticket_id, ()))
 
     def policy_versions_seen(self) -> list[tuple[str, datetime]]:
         query = sa.select(policy_versions.c.version, policy_versions.c.first_seen).order_by(

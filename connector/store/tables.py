@@ -51,6 +51,7 @@ class OutboxStatus(StrEnum):
     ALREADY_APPLIED = "already_applied"
     FAILED = "failed"  # permanent error, never retried
     SKIPPED = "skipped"  # superseded before it was ever sent
+    WITHDRAWN = "withdrawn"  # an escalation step whose threshold a fresh view of the ticket denies
 
 
 class TicketSnapshot(SQLModel, table=True):
@@ -58,6 +59,8 @@ class TicketSnapshot(SQLModel, table=True):
 
     `evaluated_version` is the policy version of the last evaluation; NULL means the ticket changed
     since (or was never evaluated), so a restart re-evaluates it even if the cursor moved on.
+    `seen_at` is the last instant the helpdesk showed this snapshot as current (a pull, a re-read):
+    how old the view is that escalations and settled outcomes rest on.
     """
 
     __tablename__ = "ticket_snapshot"
@@ -79,6 +82,7 @@ class TicketSnapshot(SQLModel, table=True):
     next_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
     tier: str | None = Field(default=None, max_length=100)
     severity: str | None = Field(default=None, max_length=100)
+    seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TicketEvent(SQLModel, table=True):
@@ -128,6 +132,40 @@ class ClockRow(SQLModel, table=True):
     paused_spans: list[Any] = Field(sa_type=JSONDocument)
     policy_version: str = Field(max_length=100)
     evaluated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SettledRow(SQLModel, table=True):
+    """A decided clock cycle (`connector.domain.record.SettledOutcome`): written once, never
+    changed by later evaluations. Reports and service credits read these."""
+
+    __tablename__ = "sla_outcome"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["connection", "ticket_id"],
+            ["ticket_snapshot.connection", "ticket_snapshot.ticket_id"],
+            ondelete="CASCADE",
+        ),
+        sa.Index("ix_sla_outcome_started", "started_at"),
+    )
+
+    connection: str = Field(primary_key=True, max_length=100)
+    ticket_id: str = Field(primary_key=True, max_length=200)
+    metric: str = Field(primary_key=True, max_length=40)
+    started_at: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    cycle: int
+    state: str = Field(max_length=20)
+    decided_at: datetime = Field(sa_type=UTCDateTime)
+    target: timedelta = Field(sa_type=sa.Interval)
+    elapsed: timedelta = Field(sa_type=sa.Interval)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    breached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    policy_version: str = Field(max_length=100)
+    tier: str = Field(max_length=100)
+    severity: str = Field(max_length=100)
+    calendar: str = Field(max_length=100)
+    reason: str
+    observed_at: datetime = Field(sa_type=UTCDateTime)
+    settled_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class OutboxRow(SQLModel, table=True):
@@ -188,6 +226,19 @@ class PolicyVersion(SQLModel, table=True):
     config: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
 
 
+class PolicyActivationRow(SQLModel, table=True):
+    """A policy version as a worker started running it: from when its targets apply, to what."""
+
+    __tablename__ = "policy_activation"
+    __table_args__ = (sa.ForeignKeyConstraint(["version"], ["policy_version.version"]),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=100)
+    seen_at: datetime = Field(sa_type=UTCDateTime)
+    effective_from: datetime = Field(sa_type=UTCDateTime)
+    apply_to: str = Field(max_length=20)
+
+
 class Meta(SQLModel, table=True):
     """Small store-wide settings and markers."""
 
@@ -205,4 +256,6 @@ outbox = metadata.tables["outbox"]
 cursors = metadata.tables["pull_cursor"]
 audit = metadata.tables["push_audit"]
 policy_versions = metadata.tables["policy_version"]
+activations = metadata.tables["policy_activation"]
+outcomes = metadata.tables["sla_outcome"]
 meta = metadata.tables["store_meta"]

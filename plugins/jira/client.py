@@ -552,7 +552,11 @@ class JiraHelpdesk:
             if not values or start >= int(page.get("total") or 0):
                 return
 
-    def fetch(self, ticket_ids: Sequence[str]) -> list[TicketRecord]:
+    def fetch(
+        self, ticket_ids: Sequence[str], known: Mapping[str, datetime] | None = None
+    ) -> list[TicketRecord]:
+        """Issues by id or key, each with its changelog and comments (one search per 100; the
+        search returns them whole, so `known` saves nothing here)."""
         meta = self._metadata()
         fields = self._search_fields(meta)
         records: list[TicketRecord] = []

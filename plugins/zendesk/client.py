@@ -73,6 +73,7 @@ from plugins.zendesk.translate import (
     is_deleted,
     markers_in,
     organization_from_json,
+    parse_time,
     ticket_from_json,
 )
 
@@ -523,14 +524,19 @@ class ZendeskHelpdesk:
             tickets.extend(page.get("tickets") or [])
         return tickets
 
-    def fetch(self, ticket_ids: Sequence[str]) -> list[TicketRecord]:
-        """Re-read tickets and their full audit history (after a conflict)."""
+    def fetch(
+        self, ticket_ids: Sequence[str], known: Mapping[str, datetime] | None = None
+    ) -> list[TicketRecord]:
+        """Re-read tickets (show_many, 100 per call) and the full audit history of each one that
+        changed since `known` (a ticket still at its known `updated_at` comes back without events)."""
         me = self.me()
         ids = [str(i) for i in ticket_ids if str(i).isdigit()]
         tickets = self._show_many(ids)
         audits: dict[str, list[Mapping[str, Any]]] = {}
         for raw in tickets:
             tid = str(raw.get("id"))
+            if known is not None and tid in known and _updated_at(raw) == known[tid]:
+                continue
             audits[tid] = self._audits(tid)
         records, _ = self._records(tickets, audits, me)
         return records
@@ -760,6 +766,16 @@ class ZendeskHelpdesk:
                 self._answer([u], Outcome.CONFLICT, message, results)
             else:
                 self._answer([u], Outcome.FAILED, message, results)
+
+
+def _updated_at(raw: Mapping[str, Any]) -> datetime | None:
+    value = raw.get("updated_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_time(value, "ticket.updated_at")
+    except MalformedRecord:
+        return None
 
 
 class _EventWindow:

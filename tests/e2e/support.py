@@ -503,6 +503,7 @@ class OutboxEntry:
     status: str
     marker: str | None
     escalation: bool  # an escalation step (it has a threshold instant), not a state diff
+    reason: str | None = None  # why it failed, was skipped or withdrawn
 
 
 def outbox_entries(db_url: str) -> list[OutboxEntry]:
@@ -517,6 +518,7 @@ def outbox_entries(db_url: str) -> list[OutboxEntry]:
                     outbox.c.kind,
                     outbox.c.status,
                     outbox.c.payload,
+                    outbox.c.last_error,
                 )
             ).all()
     finally:
@@ -530,6 +532,7 @@ def outbox_entries(db_url: str) -> list[OutboxEntry]:
             status=row.status,
             marker=row.payload.get("marker"),
             escalation=bool(row.payload.get("at")),
+            reason=row.last_error,
         )
         for row in rows
     ]

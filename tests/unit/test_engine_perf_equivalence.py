@@ -1172,6 +1172,24 @@ def _utc(value: Any) -> Any:
     return value
 
 
+def _as_reference(evaluation: Evaluation) -> Evaluation:
+    """`evaluation` without what the engine computes beyond the reference (the cycles it decided,
+    which crossing each escalation step answers); those are checked against the rest first."""
+    refs = evaluation.crossing_refs
+    for action in evaluation.actions:
+        assert (action.crossing in refs) if action.at is not None else action.crossing is None, action
+    for outcome in evaluation.decided:
+        clock = next(c for c in evaluation.clocks if (c.metric, c.started_at) == outcome.key)
+        assert (clock.state, clock.stopped_at, clock.breached_at) == (
+            outcome.state,
+            outcome.stopped_at,
+            outcome.breached_at,
+        )
+    return replace(
+        evaluation, decided=(), actions=tuple(replace(a, crossing=None) for a in evaluation.actions)
+    )
+
+
 # =====================================================================================================
 # Tests
 # =====================================================================================================
@@ -1181,7 +1199,7 @@ def _utc(value: Any) -> Any:
 def test_evaluate_matches_the_reference_engine(seed: int) -> None:
     for ticket, events, policy, now in _scenarios(400, seed):
         expected = evaluate(ticket, events, policy, now)
-        actual = fast_engine.evaluate(ticket, events, policy, now)
+        actual = _as_reference(fast_engine.evaluate(ticket, events, policy, now))
         assert _utc(actual) == _utc(expected), (ticket, events, now)
         assert actual == expected
 
@@ -1198,7 +1216,9 @@ def test_bench_shaped_tickets_match_the_reference_engine() -> None:
     spec.loader.exec_module(bench)
     policy = bench.build_policy()
     for ticket, events in bench.synth(2000, random.Random(11), NOW):
-        assert fast_engine.evaluate(ticket, events, policy, NOW) == evaluate(ticket, events, policy, NOW)
+        assert _as_reference(fast_engine.evaluate(ticket, events, policy, NOW)) == evaluate(
+            ticket, events, policy, NOW
+        )
 
 
 def test_public_datetime_functions_match_the_reference() -> None:
@@ -1254,7 +1274,11 @@ def test_plan_writeback_matches_the_reference() -> None:
             timeline=fast_timeline.build_timeline(ticket, events, now), **kwargs
         )
         # the reference has its own Plan class: compare the fields
-        assert (actual.actions, actual.desired_tags, actual.desired_fields) == (
+        assert (
+            tuple(replace(a, crossing=None) for a in actual.actions),
+            actual.desired_tags,
+            actual.desired_fields,
+        ) == (
             expected.actions,
             expected.desired_tags,
             expected.desired_fields,

@@ -255,6 +255,7 @@ def test_json_schema_is_valid_and_lists_every_section() -> None:
         "escalations",
         "writeback",
         "connections",
+        "changes",
     }
     assert schema["additionalProperties"] is False
     json.dumps(schema)

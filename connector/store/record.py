@@ -1,0 +1,251 @@
+"""The store's side of the SLA record: settled outcomes, policy activations, withdrawn escalations.
+
+Settled outcomes are inserted once (INSERT ... ON CONFLICT DO NOTHING on ticket, metric and start)
+and never updated: a later evaluation cannot change a decided cycle. Policy activations are
+appended when a worker starts running a version different from the last one it ran; the version's
+mappings files are kept with it, so any version can be rebuilt for `tierdesk explain` and for the
+clocks that still run on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connector.domain.policy import ApplyTo, Metric
+from connector.domain.record import SettledOutcome, withdrawal_reason
+from connector.domain.results import ClockState, Evaluation
+from connector.store.tables import OutboxStatus, activations, outbox, outcomes, policy_versions
+
+_CHUNK = 500
+
+
+def _insert(db: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    return postgresql.insert(table) if db.dialect.name == "postgresql" else sqlite.insert(table)
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+# ------------------------------------------------------------------------------ settled outcomes
+
+
+def outcome_row(connection: str, ticket_id: str, outcome: SettledOutcome, at: datetime) -> dict[str, Any]:
+    return {
+        "connection": connection,
+        "ticket_id": ticket_id,
+        "metric": outcome.metric.value,
+        "started_at": outcome.started_at,
+        "cycle": outcome.cycle,
+        "state": outcome.state.value,
+        "decided_at": outcome.decided_at,
+        "target": outcome.target,
+        "elapsed": outcome.elapsed,
+        "stopped_at": outcome.stopped_at,
+        "breached_at": outcome.breached_at,
+        "policy_version": outcome.policy_version,
+        "tier": outcome.tier,
+        "severity": outcome.severity,
+        "calendar": outcome.calendar,
+        "reason": outcome.reason,
+        "observed_at": outcome.observed_at,
+        "settled_at": at,
+    }
+
+
+def decode_outcome(row: Any) -> SettledOutcome:
+    return SettledOutcome(
+        metric=Metric(row.metric),
+        started_at=row.started_at,
+        cycle=row.cycle,
+        state=ClockState(row.state),
+        decided_at=row.decided_at,
+        target=row.target,
+        elapsed=row.elapsed,
+        stopped_at=row.stopped_at,
+        breached_at=row.breached_at,
+        policy_version=row.policy_version,
+        tier=row.tier,
+        severity=row.severity,
+        calendar=row.calendar,
+        reason=row.reason,
+        observed_at=row.observed_at,
+    )
+
+
+def insert_outcomes(db: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert outcomes not settled before; returns how many were new."""
+    if not rows:
+        return 0
+    insert = _insert(db, outcomes).on_conflict_do_nothing(
+        index_elements=[outcomes.c.connection, outcomes.c.ticket_id, outcomes.c.metric, outcomes.c.started_at]
+    )
+    return len(db.execute(insert.returning(outcomes.c.metric), list(rows)).all())
+
+
+def outcomes_of(
+    db: sa.Connection, connection: str, ticket_ids: Sequence[str]
+) -> dict[str, list[SettledOutcome]]:
+    """The settled outcomes of tickets, by ticket id, by metric then start."""
+    found: dict[str, list[SettledOutcome]] = {}
+    for chunk in _chunks(ticket_ids):
+        query = (
+            sa.select(outcomes)
+            .where(outcomes.c.connection == connection, outcomes.c.ticket_id.in_(chunk))
+            .order_by(outcomes.c.ticket_id, outcomes.c.metric, outcomes.c.started_at)
+        )
+        for row in db.execute(query):
+            found.setdefault(row.ticket_id, []).append(decode_outcome(row))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutcome:
+    """A settled outcome with the ticket it belongs to."""
+
+    connection: str
+    ticket_id: str
+    outcome: SettledOutcome
+    settled_at: datetime
+
+
+def outcomes_started(db: sa.Connection, start: datetime, end: datetime) -> list[StoredOutcome]:
+    """Settled outcomes of cycles that started in [start, end)."""
+    query = (
+        sa.select(outcomes)
+        .where(outcomes.c.started_at >= start, outcomes.c.started_at < end)
+        .order_by(outcomes.c.connection, outcomes.c.ticket_id, outcomes.c.metric, outcomes.c.started_at)
+    )
+    return [
+        StoredOutcome(row.connection, row.ticket_id, decode_outcome(row), row.settled_at)
+        for row in db.execute(query)
+    ]
+
+
+# --------------------------------------------------------------------------- withdrawn escalations
+
+
+def withdraw_escalations(db: sa.Connection, evaluations: Iterable[tuple[str, str, Evaluation]]) -> int:
+    """Withdraw queued escalation steps of these tickets whose crossing the (newer) evaluation no
+    longer has: the threshold did not happen on the ticket as now read. Steps being sent, or whose
+    earlier send is uncertain, are left to their outcome (they may already be on the ticket).
+    Steps queued before steps named their crossing are left alone. Returns how many."""
+    by_ticket = {(c, t): (e, e.crossing_refs) for c, t, e in evaluations}
+    per_connection: dict[str, list[str]] = {}
+    for connection, ticket_id in by_ticket:
+        per_connection.setdefault(connection, []).append(ticket_id)
+    withdrawn: list[dict[str, Any]] = []
+    for connection, ticket_ids in per_connection.items():
+        for chunk in _chunks(ticket_ids):
+            rows = db.execute(
+                sa.select(outbox.c.key, outbox.c.ticket_id, outbox.c.payload).where(
+                    outbox.c.connection == connection,
+                    outbox.c.ticket_id.in_(chunk),
+                    outbox.c.status == OutboxStatus.PENDING.value,
+                    outbox.c.uncertain == sa.false(),
+                )
+            )
+            for row in rows:
+                ref = row.payload.get("crossing")
+                if not ref or not row.payload.get("at"):
+                    continue
+                evaluation, refs = by_ticket[(connection, row.ticket_id)]
+                if ref not in refs:
+                    reason = f"withdrawn: {withdrawal_reason(evaluation, ref)}"
+                    withdrawn.append({"b_key": row.key, "b_reason": reason, "b_at": evaluation.now})
+    if withdrawn:
+        db.execute(
+            sa.update(outbox)
+            .where(outbox.c.key == sa.bindparam("b_key"), outbox.c.status == OutboxStatus.PENDING.value)
+            .values(
+                status=OutboxStatus.WITHDRAWN.value,
+                last_error=sa.bindparam("b_reason"),
+                finished_at=sa.bindparam("b_at"),
+            ),
+            withdrawn,
+        )
+    return len(withdrawn)
+
+
+# ------------------------------------------------------------------------------ policy activations
+
+
+@dataclass(frozen=True, slots=True)
+class StoredActivation:
+    """One activation as stored, with the version's mappings files (None: not kept, a version
+    recorded before versions kept their files)."""
+
+    id: int
+    version: str
+    seen_at: datetime
+    effective_from: datetime
+    apply_to: ApplyTo
+    files: Mapping[str, str] | None
+
+
+def record_activation(
+    db: sa.Connection,
+    version: str,
+    files: Mapping[str, str],
+    *,
+    seen_at: datetime,
+    effective_from: datetime | None,
+    apply_to: ApplyTo,
+) -> bool:
+    """Append an activation of `version` unless it is already the latest one; keep its files.
+    True when an activation was added."""
+    insert = _insert(db, policy_versions).on_conflict_do_nothing(index_elements=[policy_versions.c.version])
+    db.execute(insert, {"version": version, "first_seen": seen_at, "config": {"files": dict(files)}})
+    db.execute(
+        sa.update(policy_versions)
+        .where(policy_versions.c.version == version, policy_versions.c.config.is_(None))
+        .values(config={"files": dict(files)})
+    )
+    latest = db.execute(
+        sa.select(activations.c.version).order_by(activations.c.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if latest == version:
+        return False
+    db.execute(
+        activations.insert(),
+        {
+            "version": version,
+            "seen_at": seen_at,
+            "effective_from": effective_from or seen_at,
+            "apply_to": apply_to.value,
+        },
+    )
+    return True
+
+
+def list_activations(db: sa.Connection) -> list[StoredActivation]:
+    query = sa.select(
+        activations.c.id,
+        activations.c.version,
+        activations.c.seen_at,
+        activations.c.effective_from,
+        activations.c.apply_to,
+        policy_versions.c.config,
+    ).join(policy_versions, policy_versions.c.version == activations.c.version)
+    found = []
+    for row in db.execute(query.order_by(activations.c.id)):
+        config = row.config if isinstance(row.config, Mapping) else {}
+        files = config.get("files")
+        found.append(
+            StoredActivation(
+                id=row.id,
+                version=row.version,
+                seen_at=row.seen_at,
+                effective_from=row.effective_from,
+                apply_to=ApplyTo(row.apply_to),
+                files=files if isinstance(files, Mapping) else None,
+            )
+        )
+    return found
