@@ -7,6 +7,10 @@ milliseconds apart, starting half a minute after the worker starts; the first pu
 so each warning is the deadline job's work (or a drain's, whichever runs first). A watcher sees
 each note appear in the emulator and records how late it was.
 
+Before sending, the worker re-reads tickets whose stored view is more than a few seconds old
+(verify before acting): the emulator's request log gives the API calls that cost, per escalation:
+`show_many` re-reads (100 tickets a call) and the audit reads of tickets that changed since.
+
     .venv/bin/python bench/latency.py [--tickets 200] [--spacing 0.3] [--lead 30]
 
 Target (issue #5): p99 <= 60 s.
@@ -173,6 +177,10 @@ def main() -> None:
         server.stop()
 
     late = [(landed[t] - thresholds[t]).total_seconds() for t in landed]
+    requests = [r for r in app.log.records() if r.time >= first - timedelta(seconds=args.lead)]
+    rereads = sum(1 for r in requests if r.path.endswith("/tickets/show_many.json"))
+    audits = sum(1 for r in requests if r.path.endswith("/audits.json"))
+    pushes = sum(1 for r in requests if r.method == "PUT" and "update_many" in r.path)
     print(f"escalation latency, real clock, default intervals: {len(late)}/{len(thresholds)} notes landed")
     if late:
         print(
@@ -180,6 +188,11 @@ def main() -> None:
             f"p99 {_percentile(late, 0.99):.2f} s, max {max(late):.2f} s, min {min(late):.2f} s"
         )
         print(f"  target p99 <= 60 s: {'met' if _percentile(late, 0.99) <= 60 else 'NOT met'}")
+        print(
+            f"  API calls: {len(requests)} in all, {pushes} update_many; re-reads before sending: "
+            f"{rereads} show_many + {audits} audit reads = {(rereads + audits) / len(late):.2f} extra calls "
+            "per escalation"
+        )
     print(f"  worker log: {work / 'worker.log'}")
 
 

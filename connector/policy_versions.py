@@ -89,3 +89,25 @@ class PolicyVersions:
                     )
             self._history = history_of(self.store.activations(), policy, now, self._cache)
             return self._history
+
+
+def running_history(store: Store, mappings: Policy, now: datetime) -> tuple[PolicyHistory, bool]:
+    """What a worker on this store evaluates with, for commands that do not run one (`explain`,
+    `plan`): the stored activations, the last one running, and whether `mappings` is a pending
+    edit (not the running version). Before any worker ran, `mappings` is the running version."""
+    stored = store.activations()
+    if not stored or stored[-1].version == mappings.version:
+        return history_of(stored, mappings, now), False
+    latest = stored[-1]
+    try:
+        running = policy_from_files(latest.files) if latest.files is not None else None
+    except MappingsInvalid:
+        running = None
+    if running is None:  # the running version cannot be rebuilt: explain with the mappings
+        return history_of(stored, mappings, now), False
+    return history_of(stored, running, now), True
+
+
+def with_pending_edit(history: PolicyHistory, edit: Policy, now: datetime) -> PolicyHistory:
+    """`history` as it would be once a worker runs `edit` (at `now`, unless it says when)."""
+    return history.with_edit(Activation(edit, edit.effective_from or now, edit.apply_to, None))

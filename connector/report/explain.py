@@ -9,8 +9,11 @@ from rich.table import Table
 
 from connector.domain.engine import evaluate
 from connector.domain.plan import human, iso
-from connector.domain.policy import Policy
+from connector.domain.policy import Metric, Policy
+from connector.domain.record import PolicyHistory, SettledOutcome
 from connector.domain.results import Evaluation
+from connector.policy_versions import running_history, with_pending_edit
+from connector.report.preview import preview_edit, render_preview
 from connector.store.repository import Store, split_ticket_key
 
 
@@ -32,15 +35,26 @@ def _describe_rule(kind: str, decision_rule: str | None, source: str, unmatched:
 
 def render_explain(console: Console, store: Store, policy: Policy, now: datetime, ticket: str) -> bool:
     found = resolve_ticket(store, policy, ticket)
-    loaded = store.load_ticket(*found) if found else None
+    loaded = store.load_tickets(found[0], [found[1]]).get(found[1]) if found else None
     if found is None or loaded is None:
         console.print(f"[red]ticket {ticket!r} is not in the store[/red]; run `tierdesk sync --once` first")
         return False
-    t, events = loaded
-    result = evaluate(t, events, policy, now)
+    history, pending = running_history(store, policy, now)
+    t = loaded.ticket
+    result = evaluate(t, loaded.events, history, now, settled=loaded.settled, observed_at=loaded.seen_at)
+    running = history.current
     console.print(f"[bold]{t.key}[/bold]  {t.subject!r}  status={t.status.value}  priority={t.priority}")
-    console.print(f"as of {iso(now)}, policy version {policy.version}")
-    tier = policy.tiers[result.tier.value]
+    console.print(
+        f"as of {iso(now)}, running policy version {running.version}; the helpdesk last showed this "
+        f"ticket at {iso(loaded.seen_at)}"
+    )
+    if pending:
+        console.print(
+            f"[yellow]the mappings (version {policy.version}) are not running yet[/yellow]: this is what the "
+            "running version does; `tierdesk plan` previews the edit"
+        )
+    _versions_table(console, history)
+    tier = running.tiers[result.tier.value]
     console.print(
         "tier:     "
         + _describe_rule(
@@ -54,7 +68,8 @@ def render_explain(console: Console, store: Store, policy: Policy, now: datetime
         )
     )
     console.print(f"calendar: {tier.calendar}; escalation chain: {tier.escalation or '-'}")
-    _clock_table(console, result)
+    settled = {o.key: o for o in (*loaded.settled, *result.decided)}
+    _clock_table(console, result, history, settled)
     if result.crossings:
         crossings = Table(title="thresholds crossed", show_lines=False)
         for column in ("metric", "cycle", "threshold", "at", "escalation level"):
@@ -76,12 +91,52 @@ def render_explain(console: Console, store: Store, policy: Policy, now: datetime
         detail = ", ".join(a.values) or (f"{a.field}={a.value}" if a.field else (a.value or ""))
         actions.add_row(a.kind.value, detail[:80], a.reason, statuses.get(a.key, "not queued yet"))
     console.print(actions)
+    _escalation_history(console, store, t.connection, t.id, {a.key for a in result.actions})
     if result.next_deadline:
         console.print(f"next threshold at {iso(result.next_deadline)}")
     return True
 
 
-def _clock_table(console: Console, result: Evaluation) -> None:
+def _versions_table(console: Console, history: PolicyHistory) -> None:
+    table = Table(title="policy versions (newest last; targets of a clock come from the version it runs on)")
+    for column in ("version", "effective from", "applies to", "first run"):
+        table.add_column(column)
+    for index, activation in enumerate(history):
+        running = " (running)" if index == len(history) - 1 else ""
+        table.add_row(
+            activation.version + running,
+            iso(activation.effective_from),
+            f"{activation.apply_to.value} clocks",
+            iso(activation.seen_at) or "not yet",
+        )
+    console.print(table)
+
+
+def _escalation_history(
+    console: Console, store: Store, connection: str, ticket_id: str, planned: set[str]
+) -> None:
+    """Escalation steps queued earlier and no longer planned: sent, failed, skipped or withdrawn."""
+    rows = [
+        (a, status, why)
+        for a, status, why in store.ticket_outbox(connection, ticket_id)
+        if a.at and a.key not in planned
+    ]
+    if not rows:
+        return
+    table = Table(title="earlier escalation steps")
+    for column in ("crossing", "action", "outbox", "why"):
+        table.add_column(column)
+    for action, status, why in rows:
+        table.add_row(action.crossing or action.reason, action.kind.value, status, why or "")
+    console.print(table)
+
+
+def _clock_table(
+    console: Console,
+    result: Evaluation,
+    history: PolicyHistory,
+    settled: dict[tuple[Metric, datetime], SettledOutcome],
+) -> None:
     table = Table(title="SLA clocks")
     for column in (
         "metric",
@@ -93,10 +148,14 @@ def _clock_table(console: Console, result: Evaluation) -> None:
         "due / breached",
         "stopped",
         "paused spans",
+        "version",
+        "record",
     ):
         table.add_column(column)
     for c in result.clocks:
         spans = "; ".join(f"{iso(s.start)}..{iso(s.end) if s.end else 'now'}" for s in c.paused_spans) or "-"
+        outcome = settled.get((c.metric, c.started_at))
+        version = outcome.policy_version if outcome else history.for_cycle(c.started_at).version
         table.add_row(
             c.metric.value,
             str(c.cycle),
@@ -107,24 +166,45 @@ def _clock_table(console: Console, result: Evaluation) -> None:
             iso(c.breached_at or c.due_at) or "-",
             iso(c.stopped_at) or "-",
             spans,
+            version,
+            f"settled: {outcome.reason}" if outcome else "open",
         )
     console.print(table)
 
 
 def render_plan(console: Console, store: Store, policy: Policy, now: datetime, only: str | None) -> None:
-    """Evaluate stored open tickets (or one) with `policy` and print the actions not yet queued."""
+    """Evaluate stored open tickets (or one) as a worker would and print the actions not yet
+    queued. When the mappings are an edit the workers do not run yet, first show which clocks and
+    credits the edit would change (`connector.report.preview`), then plan with the edit applied."""
+    history, pending = running_history(store, policy, now)
+    if pending:
+        edited = with_pending_edit(history, policy, now)
+        effective = edited.activations[-1]
+        render_preview(
+            console,
+            preview_edit(store, history, edited, now),
+            policy.version,
+            history.current.version,
+            iso(effective.effective_from)
+            + ("" if policy.effective_from else " (when a worker first runs it)"),
+            effective.apply_to.value,
+        )
+        history = edited
     if only is not None:
         found = resolve_ticket(store, policy, only)
-        tickets = [store.load_ticket(*found)] if found else []
+        refs = [found] if found else []
     else:
-        tickets = [store.load_ticket(t.connection, t.id) for t in store.iter_open_tickets()]
+        refs = [(t.connection, t.id) for t in store.iter_open_tickets()]
     total = changed = 0
-    for loaded in tickets:
+    for connection, ticket_id in refs:
+        loaded = store.load_tickets(connection, [ticket_id]).get(ticket_id)
         if loaded is None:
             continue
-        ticket, events = loaded
+        ticket = loaded.ticket
         total += 1
-        result = evaluate(ticket, events, policy, now)
+        result = evaluate(
+            ticket, loaded.events, history, now, settled=loaded.settled, observed_at=loaded.seen_at
+        )
         known = store.outbox_statuses([a.key for a in result.actions])
         new = [a for a in result.actions if a.key not in known and not a.superseded]
         if not new:
@@ -137,6 +217,6 @@ def render_plan(console: Console, store: Store, policy: Policy, now: datetime, o
                 f"  {a.kind.value:<15} {detail[:70]:<70}  # {a.reason}", highlight=False, markup=False
             )
     console.print(
-        f"{changed} of {total} tickets would change (policy {policy.version}, as of {iso(now)}); "
+        f"{changed} of {total} tickets would change (policy {history.current.version}, as of {iso(now)}); "
         "nothing was pushed"
     )

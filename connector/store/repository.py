@@ -7,50 +7,34 @@ page or per evaluation, executemany with INSERT ... ON CONFLICT), never one ORM 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine
 
 from connector.domain.model import Event, Ticket
 from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome
 from connector.domain.results import Action, ClockState, Evaluation, SlaClock
-from connector.ports import ActionResult, OutboxItem, Outcome, TicketRecord
 from connector.store import codec, migrate
 from connector.store import record as sla_record
 from connector.store.engine import begin, create_store_engine, resolve_url
+from connector.store.outbox import OutboxStore, _per_connection
+from connector.store.pull import PullStore
 from connector.store.tables import (
-    OutboxStatus,
-    audit,
     clocks,
-    cursors,
     events,
     meta,
-    outbox,
     policy_versions,
     tickets,
 )
+from connector.store.unit import CHUNK, chunks, split_ticket_key, ticket_key
 
-_CHUNK = 500  # bound on IN-list sizes (SQLite allows 32,766 parameters per statement)
-
-_ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
-_QUEUED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
-# Actions that state what the ticket should show (planned against its `basis`); a newer plan of the
-# same ticket replaces them. Notes and other escalation steps are events and are never replaced.
-_STATE_KINDS = frozenset({"add_tags", "remove_tags", "set_field", "set_property", "set_priority"})
-
-_FINAL_STATUS = {
-    Outcome.APPLIED: OutboxStatus.APPLIED,
-    Outcome.ALREADY_APPLIED: OutboxStatus.ALREADY_APPLIED,
-    Outcome.FAILED: OutboxStatus.FAILED,
-}
+__all__ = ["LoadedTicket", "Store", "split_ticket_key", "ticket_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,56 +47,8 @@ class LoadedTicket:
     settled: tuple[SettledOutcome, ...]
 
 
-def ticket_key(connection: str, ticket_id: str) -> str:
-    return f"{connection}:{ticket_id}"
-
-
-def split_ticket_key(key: str) -> tuple[str, str]:
-    """`<connection>:<id>` -> (connection, id). Connection names never contain a colon."""
-    connection, sep, ticket_id = key.partition(":")
-    if not sep or not connection or not ticket_id:
-        raise ValueError(f"not a ticket key (expected '<connection>:<id>'): {key!r}")
-    return connection, ticket_id
-
-
-def _error_of(result: ActionResult) -> str | None:
-    return (result.message or None) if result.outcome in _ERROR_OUTCOMES else None
-
-
-def _uncertain_after(result: ActionResult) -> bool | None:
-    """The outbox row's uncertain flag after `result` (None: left as it is).
-
-    Final outcomes settle the question. A RETRY keeps the flag `mark_sending` set (and sets it if
-    the plugin says the send may have landed). A CONFLICT is the plugin's word on the whole history
-    of the action (it checked the marker first if the action was uncertain): cleared unless it
-    says something may have been written.
-    """
-    if result.outcome in _FINAL_STATUS:
-        return False
-    if result.outcome is Outcome.RETRY:
-        return True if result.uncertain else None
-    return result.uncertain
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _per_connection(refs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
-    """(connection, ticket ids) in chunks, for `connection = ? AND ticket_id IN (...)`: SQLite
-    answers a row-value `(connection, ticket_id) IN (...)` by scanning the whole table, so a lookup
-    of a few tickets would cost as much as the outbox (which keeps every key ever queued) is big."""
-    ids: dict[str, list[str]] = {}
-    for connection, ticket_id in refs:
-        ids.setdefault(connection, []).append(ticket_id)
-    for connection, ticket_ids in ids.items():
-        for chunk in _chunks(ticket_ids):
-            yield connection, chunk
 
 
 def _clock_row(
@@ -137,12 +73,10 @@ def _clock_row(
     }
 
 
-class Store:
-    """The tierdesk store (implements `connector.ports.Store`)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._local = threading.local()
+class Store(PullStore, OutboxStore):
+    """The tierdesk store (implements `connector.ports.Store`). Its parts: pulled pages and
+    cursors (`connector.store.pull`), the outbox (`connector.store.outbox`), units of work
+    (`connector.store.unit`); tickets, evaluations and the SLA record here."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -183,242 +117,6 @@ class Store:
     def close(self) -> None:
         self._engine.dispose()
 
-    # -- units of work ----------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A unit of work: store calls made inside it on this thread commit together or not at all.
-
-        Nested `transaction()` blocks join the outermost one. An exception rolls everything back
-        and propagates.
-        """
-        with self._unit(write=True):
-            yield
-
-    @property
-    def in_transaction(self) -> bool:
-        return getattr(self._local, "connection", None) is not None
-
-    @contextmanager
-    def _unit(self, *, write: bool) -> Iterator[sa.Connection]:
-        current: sa.Connection | None = getattr(self._local, "connection", None)
-        if current is not None:
-            yield current
-            return
-        with self._engine.connect() as connection:
-            begin(connection, write=write)
-            self._local.connection = connection
-            try:
-                yield connection
-            except BaseException:
-                connection.rollback()
-                raise
-            else:
-                connection.commit()
-            finally:
-                self._local.connection = None
-
-    def _insert(self, connection: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-        if connection.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
-
-    # -- pull -------------------------------------------------------------------------------
-
-    def get_cursor(self, connection: str) -> str | None:
-        with self._unit(write=False) as db:
-            return db.execute(
-                sa.select(cursors.c.cursor).where(cursors.c.connection == connection)
-            ).scalar_one_or_none()
-
-    def save_pull_page(
-        self,
-        connection: str,
-        records: Sequence[TicketRecord],
-        cursor: str | None,
-        *,
-        now: datetime | None = None,
-    ) -> list[str]:
-        """Store one pulled page and its cursor atomically; return the keys of changed tickets.
-
-        A snapshot replaces the stored one only if its `updated_at` is newer. Events are merged by
-        id (known ids are ignored). A ticket counts as changed, and is marked for re-evaluation,
-        when its snapshot was replaced or it gained an event. `cursor=None` keeps the stored cursor.
-        """
-        stored_at = now or _utcnow()
-        snapshots: dict[str, Ticket] = {}
-        event_rows: dict[tuple[str, str], dict[str, Any]] = {}
-        for record in records:
-            ticket = record.ticket
-            if ticket.connection != connection:
-                raise ValueError(f"ticket {ticket.key} pulled for connection {connection!r}")
-            seen = snapshots.get(ticket.id)
-            if seen is None or ticket.updated_at > seen.updated_at:
-                snapshots[ticket.id] = ticket
-            for event in record.events:
-                event_rows[(ticket.id, event.id)] = {
-                    "connection": connection,
-                    "ticket_id": ticket.id,
-                    "event_id": event.id,
-                    "at": event.at,
-                    "kind": event.kind.value,
-                    "payload": codec.encode_event(event),
-                }
-        with self._unit(write=True) as db:
-            changed = self._upsert_snapshots(db, connection, list(snapshots.values()), stored_at)
-            with_new_events = self._merge_events(db, list(event_rows.values()))
-            self._mark_dirty(db, connection, sorted(with_new_events - changed))
-            if cursor is not None:
-                self._store_cursor(db, connection, cursor, stored_at)
-        return sorted(ticket_key(connection, ticket_id) for ticket_id in changed | with_new_events)
-
-    def _upsert_snapshots(
-        self, db: sa.Connection, connection: str, snapshots: Sequence[Ticket], stored_at: datetime
-    ) -> set[str]:
-        """Insert new snapshots, replace older ones; the ids of the rows written."""
-        if not snapshots:
-            return set()
-        insert = self._insert(db, tickets)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[tickets.c.connection, tickets.c.ticket_id],
-            set_={
-                "updated_at": insert.excluded.updated_at,
-                "created_at": insert.excluded.created_at,
-                "status": insert.excluded.status,
-                "is_open": insert.excluded.is_open,
-                "data": insert.excluded.data,
-                "stored_at": insert.excluded.stored_at,
-                "seen_at": insert.excluded.seen_at,
-                "evaluated_version": sa.null(),
-            },
-            where=tickets.c.updated_at < insert.excluded.updated_at,
-        ).returning(tickets.c.ticket_id)
-        rows = [
-            {
-                "connection": connection,
-                "ticket_id": ticket.id,
-                "updated_at": ticket.updated_at,
-                "created_at": ticket.created_at,
-                "status": ticket.status.value,
-                "is_open": not ticket.status.is_done,
-                "data": codec.encode_ticket(ticket),
-                "stored_at": stored_at,
-                "seen_at": stored_at,
-            }
-            for ticket in snapshots
-        ]
-        written = set(db.execute(upsert, rows).scalars().all())
-        # shown again as stored: the stored view is confirmed as of now
-        again = [
-            {"b_connection": connection, "b_ticket_id": t.id, "b_updated": t.updated_at, "b_seen": stored_at}
-            for t in snapshots
-            if t.id not in written
-        ]
-        if again:
-            db.execute(
-                sa.update(tickets)
-                .where(
-                    tickets.c.connection == sa.bindparam("b_connection"),
-                    tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
-                    tickets.c.updated_at == sa.bindparam("b_updated"),
-                )
-                .values(seen_at=sa.bindparam("b_seen")),
-                again,
-            )
-        return written
-
-    def _merge_events(self, db: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
-        """Insert events whose id is new for their ticket; the ids of tickets that gained one."""
-        if not rows:
-            return set()
-        merge = (
-            self._insert(db, events)
-            .on_conflict_do_nothing(
-                index_elements=[events.c.connection, events.c.ticket_id, events.c.event_id]
-            )
-            .returning(events.c.ticket_id)
-        )
-        return set(db.execute(merge, rows).scalars().all())
-
-    def _store_cursor(self, db: sa.Connection, connection: str, cursor: str, at: datetime) -> None:
-        insert = self._insert(db, cursors)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[cursors.c.connection],
-            set_={"cursor": insert.excluded.cursor, "updated_at": insert.excluded.updated_at},
-        )
-        db.execute(upsert, {"connection": connection, "cursor": cursor, "updated_at": at})
-
-    def _mark_dirty(self, db: sa.Connection, connection: str, ticket_ids: Sequence[str]) -> None:
-        for chunk in _chunks(ticket_ids):
-            db.execute(
-                sa.update(tickets)
-                .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
-                .values(evaluated_version=None)
-            )
-
-    def forget_tickets(self, connection: str, ticket_ids: Sequence[str]) -> int:
-        """Drop tickets the helpdesk deleted: snapshot, events and clocks go; their queued actions
-        are marked skipped (the outbox keeps every key, so nothing is planned twice). Returns how
-        many tickets were stored."""
-        ids = sorted(set(ticket_ids))
-        removed = 0
-        with self._unit(write=True) as db:
-            for chunk in _chunks(ids):
-                db.execute(
-                    sa.update(outbox)
-                    .where(
-                        outbox.c.connection == connection,
-                        outbox.c.ticket_id.in_(chunk),
-                        outbox.c.status.in_(_QUEUED),
-                    )
-                    .values(status=OutboxStatus.SKIPPED.value, last_error="ticket deleted in the helpdesk")
-                )
-                for table in (events, clocks):
-                    db.execute(
-                        sa.delete(table).where(table.c.connection == connection, table.c.ticket_id.in_(chunk))
-                    )
-                result = db.execute(
-                    sa.delete(tickets).where(
-                        tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk)
-                    )
-                )
-                removed += result.rowcount
-        return removed
-
-    def fail_queued(self, connection: str, ticket_ids: Sequence[str], message: str, *, now: datetime) -> int:
-        """Answer every queued (pending, not in flight) action of these tickets FAILED with
-        `message`, audited; returns how many."""
-        failed = 0
-        with self._unit(write=True) as db:
-            for chunk in _chunks(sorted(set(ticket_ids))):
-                keys = list(
-                    db.execute(
-                        sa.select(outbox.c.key).where(
-                            outbox.c.connection == connection,
-                            outbox.c.ticket_id.in_(chunk),
-                            outbox.c.status == OutboxStatus.PENDING.value,
-                        )
-                    ).scalars()
-                )
-                if not keys:
-                    continue
-                db.execute(
-                    sa.update(outbox)
-                    .where(outbox.c.key.in_(keys), outbox.c.status == OutboxStatus.PENDING.value)
-                    .values(
-                        status=OutboxStatus.FAILED.value, last_error=message, finished_at=now, uncertain=False
-                    )
-                )
-                db.execute(
-                    audit.insert(),
-                    [
-                        {"key": key, "outcome": Outcome.FAILED.value, "at": now, "message": message}
-                        for key in keys
-                    ],
-                )
-                failed += len(keys)
-        return failed
-
     # -- tickets ----------------------------------------------------------------------------
 
     def load_ticket(self, connection: str, ticket_id: str) -> tuple[Ticket, tuple[Event, ...]] | None:
@@ -445,7 +143,7 @@ class Store:
         ids = sorted(set(ticket_ids))
         found: dict[str, LoadedTicket] = {}
         with self._unit(write=False) as db:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 snapshots = db.execute(
                     sa.select(
                         tickets.c.ticket_id, tickets.c.data, tickets.c.seen_at, tickets.c.stored_at
@@ -475,7 +173,7 @@ class Store:
         """(stored `updated_at`, when the helpdesk last showed it) of each stored ticket of these."""
         found: dict[str, tuple[datetime, datetime]] = {}
         with self._unit(write=False) as db:
-            for chunk in _chunks(sorted(set(ticket_ids))):
+            for chunk in chunks(sorted(set(ticket_ids))):
                 query = sa.select(
                     tickets.c.ticket_id, tickets.c.updated_at, tickets.c.seen_at, tickets.c.stored_at
                 ).where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
@@ -486,14 +184,14 @@ class Store:
     def mark_seen(self, connection: str, ticket_ids: Sequence[str], at: datetime) -> None:
         """The helpdesk showed these tickets at `at` exactly as stored (a re-read found no change)."""
         with self._unit(write=True) as db:
-            for chunk in _chunks(sorted(set(ticket_ids))):
+            for chunk in chunks(sorted(set(ticket_ids))):
                 db.execute(
                     sa.update(tickets)
                     .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
                     .values(seen_at=at)
                 )
 
-    def iter_open_tickets(self, connection: str | None = None, *, batch: int = _CHUNK) -> Iterator[Ticket]:
+    def iter_open_tickets(self, connection: str | None = None, *, batch: int = CHUNK) -> Iterator[Ticket]:
         """Every open (not solved/closed) ticket, by connection then id, read in short batches so no
         transaction stays open while the caller works."""
         after: tuple[str, str] | None = None
@@ -633,38 +331,6 @@ class Store:
             self._retire_replaced(db, batch)
             return self._enqueue(db, batch)
 
-    def _retire_replaced(
-        self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]
-    ) -> None:
-        """A new plan replaces the unsent state diffs (tags, fields, priority from severity, panel)
-        of earlier plans of the same ticket: they were computed against a ticket that has changed
-        since, and sending them could undo newer state. Escalation steps (`at` set) are kept; rows
-        already being sent are left to their outcome."""
-        planned: dict[tuple[str, str], set[str]] = {}
-        for evaluation, actions in batch:
-            keys = planned.setdefault(split_ticket_key(evaluation.ticket_key), set())
-            keys.update(a.key for a in actions)
-        retired: list[str] = []
-        for connection, chunk in _per_connection(planned):
-            rows = db.execute(
-                sa.select(outbox.c.key, outbox.c.connection, outbox.c.ticket_id, outbox.c.payload).where(
-                    outbox.c.connection == connection,
-                    outbox.c.ticket_id.in_(chunk),
-                    outbox.c.status == OutboxStatus.PENDING.value,
-                )
-            )
-            for row in rows:
-                doc = row.payload
-                replaceable = doc.get("kind") in _STATE_KINDS and doc.get("basis") and not doc.get("at")
-                if replaceable and row.key not in planned[(row.connection, row.ticket_id)]:
-                    retired.append(row.key)
-        for chunk_keys in _chunks(retired):
-            db.execute(
-                sa.update(outbox)
-                .where(outbox.c.key.in_(chunk_keys), outbox.c.status == OutboxStatus.PENDING.value)
-                .values(status=OutboxStatus.SKIPPED.value, last_error="replaced by a newer plan")
-            )
-
     def _require_tickets(self, db: sa.Connection, refs: Sequence[tuple[str, str]]) -> None:
         known: set[tuple[str, str]] = set()
         for connection, chunk in _per_connection(refs):
@@ -675,29 +341,6 @@ class Store:
         missing = [ticket_key(*ref) for ref in refs if ref not in known]
         if missing:
             raise KeyError(f"ticket {', '.join(missing[:5])} is not in the store")
-
-    def _enqueue(self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
-        rows = [
-            {
-                "key": action.key,
-                "connection": action.connection,
-                "ticket_id": action.ticket_id,
-                "kind": action.kind.value,
-                "payload": codec.encode_action(action),
-                "status": (OutboxStatus.SKIPPED if action.superseded else OutboxStatus.PENDING).value,
-                "attempts": 0,
-                "uncertain": False,
-                "created_at": evaluation.now,
-                "ordinal": ordinal,
-                "policy_version": evaluation.policy_version,
-            }
-            for evaluation, actions in batch
-            for ordinal, action in enumerate(actions)
-        ]
-        if not rows:
-            return 0
-        insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
-        return len(db.execute(insert.returning(outbox.c.key), rows).scalars().all())
 
     def load_clocks(self, connection: str, ticket_id: str) -> tuple[SlaClock, ...]:
         """The clocks of the ticket's last evaluation, by metric then cycle."""
@@ -723,127 +366,6 @@ class Store:
             )
             for row in rows
         )
-
-    # -- outbox -----------------------------------------------------------------------------
-
-    def existing_keys(self, keys: Iterable[str]) -> set[str]:
-        """The subset of `keys` already in the outbox (any status)."""
-        wanted = sorted(set(keys))
-        found: set[str] = set()
-        with self._unit(write=False) as db:
-            for chunk in _chunks(wanted):
-                found.update(db.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars())
-        return found
-
-    def outbox_statuses(self, keys: Iterable[str]) -> dict[str, str]:
-        """Status of each of `keys` that is in the outbox (absent keys were never queued)."""
-        wanted = sorted(set(keys))
-        found: dict[str, str] = {}
-        with self._unit(write=False) as db:
-            for chunk in _chunks(wanted):
-                query = sa.select(outbox.c.key, outbox.c.status).where(outbox.c.key.in_(chunk))
-                found.update((row.key, row.status) for row in db.execute(query))
-        return found
-
-    def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
-        """Queued actions of `connection`, oldest first (a ticket's actions in planned order).
-
-        The actions of one ticket from one evaluation are contiguous: a page's tickets are all
-        evaluated at the same instant, and interleaving them by ordinal would split a ticket's
-        update across push batches, the later ones then conflicting with the earlier.
-        Includes actions left `sending` by a push whose outcome was never recorded (a crash);
-        those, and any action whose earlier send may have happened, come with `uncertain=True`.
-        """
-        query = (
-            sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
-            .where(outbox.c.connection == connection, outbox.c.status.in_(_QUEUED))
-            .order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
-            .limit(limit)
-        )
-        with self._unit(write=False) as db:
-            rows = db.execute(query).all()
-        return [
-            OutboxItem(
-                action=codec.decode_action(row.payload), attempts=row.attempts, uncertain=row.uncertain
-            )
-            for row in rows
-        ]
-
-    def mark_sending(self, keys: Collection[str], *, now: datetime | None = None) -> None:
-        """Record that a push of `keys` is starting: status `sending`, `uncertain`, one more attempt.
-
-        Commits before returning, so it must not run inside `transaction()`: if the process dies
-        during the HTTP call, the actions stay queued and flagged uncertain.
-        """
-        if self.in_transaction:
-            raise RuntimeError("mark_sending must commit before the push; call it outside transaction()")
-        sent_at = now or _utcnow()
-        with self._unit(write=True) as db:
-            for chunk in _chunks(sorted(set(keys))):
-                db.execute(
-                    sa.update(outbox)
-                    .where(outbox.c.key.in_(chunk), outbox.c.status.in_(_QUEUED))
-                    .values(
-                        status=OutboxStatus.SENDING.value,
-                        uncertain=True,
-                        attempts=outbox.c.attempts + 1,
-                        sent_at=sent_at,
-                    )
-                )
-
-    def record_results(self, results: Sequence[ActionResult], *, now: datetime | None = None) -> None:
-        """Record push outcomes and append them to the audit log, in one transaction.
-
-        APPLIED / ALREADY_APPLIED / FAILED are final and clear the uncertain flag (FAILED keeps its
-        message). RETRY and CONFLICT queue the action again; RETRY keeps it uncertain, CONFLICT
-        clears the flag unless `ActionResult.uncertain` says the send may have landed. Outcomes
-        for actions no longer queued (already final) are audited but change nothing.
-        """
-        if not results:
-            return
-        at = now or _utcnow()
-        groups: dict[tuple[OutboxStatus, bool | None], list[ActionResult]] = {}
-        for result in results:
-            status = _FINAL_STATUS.get(result.outcome, OutboxStatus.PENDING)
-            groups.setdefault((status, _uncertain_after(result)), []).append(result)
-        with self._unit(write=True) as db:
-            for (status, uncertain), group in groups.items():
-                values: dict[str, Any] = {"status": status.value, "last_error": sa.bindparam("b_error")}
-                if uncertain is not None:
-                    values["uncertain"] = uncertain
-                if status is not OutboxStatus.PENDING:
-                    values["finished_at"] = at
-                db.execute(
-                    sa.update(outbox)
-                    # IN (...) expands per call and cannot run as executemany: spell the statuses out
-                    .where(
-                        outbox.c.key == sa.bindparam("b_key"),
-                        sa.or_(*(outbox.c.status == s for s in _QUEUED)),
-                    )
-                    .values(values),
-                    [{"b_key": r.key, "b_error": _error_of(r)} for r in group],
-                )
-            db.execute(
-                audit.insert(),
-                [{"key": r.key, "outcome": r.outcome.value, "at": at, "message": r.message} for r in results],
-            )
-
-    def outbox_counts(self, connection: str | None = None) -> dict[str, int]:
-        """Number of outbox rows per status (every status present, zeros included)."""
-        query = sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)
-        if connection is not None:
-            query = query.where(outbox.c.connection == connection)
-        counts = {status.value: 0 for status in OutboxStatus}
-        with self._unit(write=False) as db:
-            for status, count in db.execute(query).all():
-                counts[status] = count
-        return counts
-
-    def audit_log(self, key: str) -> list[tuple[str, datetime, str]]:
-        """(outcome, at, message) of every recorded push attempt of `key`, oldest first."""
-        query = sa.select(audit.c.outcome, audit.c.at, audit.c.message).where(audit.c.key == key)
-        with self._unit(write=False) as db:
-            return [(row.outcome, row.at, row.message) for row in db.execute(query.order_by(audit.c.id))]
 
     # -- policy versions and metadata -------------------------------------------------------
 

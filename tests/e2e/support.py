@@ -337,12 +337,17 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], cwd: Path, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    """`python -m connector ARGS` as a fresh process; its output captured."""
+def run_cli(
+    args: list[str], cwd: Path, timeout: float = 120.0, *, columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m connector ARGS` as a fresh process; its output captured (`columns` wide)."""
+    env = worker_env()
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
     return subprocess.run(
         [sys.executable, "-m", "connector", *args],
         cwd=cwd,
-        env=worker_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

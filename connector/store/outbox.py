@@ -1,0 +1,288 @@
+"""The outbox: planned write-back actions, each queued once under its idempotency key, pushed,
+and answered (applied, failed, retried, skipped, withdrawn), with an audit row per attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from connector.domain.results import Action, Evaluation
+from connector.ports import ActionResult, OutboxItem, Outcome
+from connector.store import codec
+from connector.store.tables import OutboxStatus, audit, outbox
+from connector.store.unit import UnitOfWork, chunks, split_ticket_key
+
+_ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
+QUEUED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
+# Actions that state what the ticket should show (planned against its `basis`); a newer plan of the
+# same ticket replaces them. Notes and other escalation steps are events and are never replaced.
+_STATE_KINDS = frozenset({"add_tags", "remove_tags", "set_field", "set_property", "set_priority"})
+
+_FINAL_STATUS = {
+    Outcome.APPLIED: OutboxStatus.APPLIED,
+    Outcome.ALREADY_APPLIED: OutboxStatus.ALREADY_APPLIED,
+    Outcome.FAILED: OutboxStatus.FAILED,
+}
+
+
+def _error_of(result: ActionResult) -> str | None:
+    return (result.message or None) if result.outcome in _ERROR_OUTCOMES else None
+
+
+def _uncertain_after(result: ActionResult) -> bool | None:
+    """The outbox row's uncertain flag after `result` (None: left as it is).
+
+    Final outcomes settle the question. A RETRY keeps the flag `mark_sending` set (and sets it if
+    the plugin says the send may have landed). A CONFLICT is the plugin's word on the whole history
+    of the action (it checked the marker first if the action was uncertain): cleared unless it
+    says something may have been written.
+    """
+    if result.outcome in _FINAL_STATUS:
+        return False
+    if result.outcome is Outcome.RETRY:
+        return True if result.uncertain else None
+    return result.uncertain
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _per_connection(refs: Iterable[tuple[str, str]]) -> Iterable[tuple[str, Sequence[str]]]:
+    """(connection, ticket ids) in chunks, for `connection = ? AND ticket_id IN (...)`: SQLite
+    answers a row-value `(connection, ticket_id) IN (...)` by scanning the whole table, so a lookup
+    of a few tickets would cost as much as the outbox (which keeps every key ever queued) is big."""
+    ids: dict[str, list[str]] = {}
+    for connection, ticket_id in refs:
+        ids.setdefault(connection, []).append(ticket_id)
+    for connection, ticket_ids in ids.items():
+        for chunk in chunks(ticket_ids):
+            yield connection, chunk
+
+
+class OutboxStore(UnitOfWork):
+    """The outbox part of `connector.store.repository.Store`."""
+
+    def fail_queued(self, connection: str, ticket_ids: Sequence[str], message: str, *, now: datetime) -> int:
+        """Answer every queued (pending, not in flight) action of these tickets FAILED with
+        `message`, audited; returns how many."""
+        failed = 0
+        with self._unit(write=True) as db:
+            for chunk in chunks(sorted(set(ticket_ids))):
+                keys = list(
+                    db.execute(
+                        sa.select(outbox.c.key).where(
+                            outbox.c.connection == connection,
+                            outbox.c.ticket_id.in_(chunk),
+                            outbox.c.status == OutboxStatus.PENDING.value,
+                        )
+                    ).scalars()
+                )
+                if not keys:
+                    continue
+                db.execute(
+                    sa.update(outbox)
+                    .where(outbox.c.key.in_(keys), outbox.c.status == OutboxStatus.PENDING.value)
+                    .values(
+                        status=OutboxStatus.FAILED.value, last_error=message, finished_at=now, uncertain=False
+                    )
+                )
+                db.execute(
+                    audit.insert(),
+                    [
+                        {"key": key, "outcome": Outcome.FAILED.value, "at": now, "message": message}
+                        for key in keys
+                    ],
+                )
+                failed += len(keys)
+        return failed
+
+    def _retire_replaced(
+        self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]
+    ) -> None:
+        """A new plan replaces the unsent state diffs (tags, fields, priority from severity, panel)
+        of earlier plans of the same ticket: they were computed against a ticket that has changed
+        since, and sending them could undo newer state. Escalation steps (`at` set) are kept; rows
+        already being sent are left to their outcome."""
+        planned: dict[tuple[str, str], set[str]] = {}
+        for evaluation, actions in batch:
+            keys = planned.setdefault(split_ticket_key(evaluation.ticket_key), set())
+            keys.update(a.key for a in actions)
+        retired: list[str] = []
+        for connection, chunk in _per_connection(planned):
+            rows = db.execute(
+                sa.select(outbox.c.key, outbox.c.connection, outbox.c.ticket_id, outbox.c.payload).where(
+                    outbox.c.connection == connection,
+                    outbox.c.ticket_id.in_(chunk),
+                    outbox.c.status == OutboxStatus.PENDING.value,
+                )
+            )
+            for row in rows:
+                doc = row.payload
+                replaceable = doc.get("kind") in _STATE_KINDS and doc.get("basis") and not doc.get("at")
+                if replaceable and row.key not in planned[(row.connection, row.ticket_id)]:
+                    retired.append(row.key)
+        for chunk_keys in chunks(retired):
+            db.execute(
+                sa.update(outbox)
+                .where(outbox.c.key.in_(chunk_keys), outbox.c.status == OutboxStatus.PENDING.value)
+                .values(status=OutboxStatus.SKIPPED.value, last_error="replaced by a newer plan")
+            )
+
+    def _enqueue(self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
+        rows = [
+            {
+                "key": action.key,
+                "connection": action.connection,
+                "ticket_id": action.ticket_id,
+                "kind": action.kind.value,
+                "payload": codec.encode_action(action),
+                "status": (OutboxStatus.SKIPPED if action.superseded else OutboxStatus.PENDING).value,
+                "attempts": 0,
+                "uncertain": False,
+                "created_at": evaluation.now,
+                "ordinal": ordinal,
+                "policy_version": evaluation.policy_version,
+            }
+            for evaluation, actions in batch
+            for ordinal, action in enumerate(actions)
+        ]
+        if not rows:
+            return 0
+        insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
+        return len(db.execute(insert.returning(outbox.c.key), rows).scalars().all())
+
+    def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """The subset of `keys` already in the outbox (any status)."""
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        with self._unit(write=False) as db:
+            for chunk in chunks(wanted):
+                found.update(db.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars())
+        return found
+
+    def outbox_statuses(self, keys: Iterable[str]) -> dict[str, str]:
+        """Status of each of `keys` that is in the outbox (absent keys were never queued)."""
+        wanted = sorted(set(keys))
+        found: dict[str, str] = {}
+        with self._unit(write=False) as db:
+            for chunk in chunks(wanted):
+                query = sa.select(outbox.c.key, outbox.c.status).where(outbox.c.key.in_(chunk))
+                found.update((row.key, row.status) for row in db.execute(query))
+        return found
+
+    def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
+        """Queued actions of `connection`, oldest first (a ticket's actions in planned order).
+
+        The actions of one ticket from one evaluation are contiguous: a page's tickets are all
+        evaluated at the same instant, and interleaving them by ordinal would split a ticket's
+        update across push batches, the later ones then conflicting with the earlier.
+        Includes actions left `sending` by a push whose outcome was never recorded (a crash);
+        those, and any action whose earlier send may have happened, come with `uncertain=True`.
+        """
+        query = (
+            sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
+            .where(outbox.c.connection == connection, outbox.c.status.in_(QUEUED))
+            .order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
+            .limit(limit)
+        )
+        with self._unit(write=False) as db:
+            rows = db.execute(query).all()
+        return [
+            OutboxItem(
+                action=codec.decode_action(row.payload), attempts=row.attempts, uncertain=row.uncertain
+            )
+            for row in rows
+        ]
+
+    def mark_sending(self, keys: Collection[str], *, now: datetime | None = None) -> None:
+        """Record that a push of `keys` is starting: status `sending`, `uncertain`, one more attempt.
+
+        Commits before returning, so it must not run inside `transaction()`: if the process dies
+        during the HTTP call, the actions stay queued and flagged uncertain.
+        """
+        if self.in_transaction:
+            raise RuntimeError("mark_sending must commit before the push; call it outside transaction()")
+        sent_at = now or _utcnow()
+        with self._unit(write=True) as db:
+            for chunk in chunks(sorted(set(keys))):
+                db.execute(
+                    sa.update(outbox)
+                    .where(outbox.c.key.in_(chunk), outbox.c.status.in_(QUEUED))
+                    .values(
+                        status=OutboxStatus.SENDING.value,
+                        uncertain=True,
+                        attempts=outbox.c.attempts + 1,
+                        sent_at=sent_at,
+                    )
+                )
+
+    def record_results(self, results: Sequence[ActionResult], *, now: datetime | None = None) -> None:
+        """Record push outcomes and append them to the audit log, in one transaction.
+
+        APPLIED / ALREADY_APPLIED / FAILED are final and clear the uncertain flag (FAILED keeps its
+        message). RETRY and CONFLICT queue the action again; RETRY keeps it uncertain, CONFLICT
+        clears the flag unless `ActionResult.uncertain` says the send may have landed. Outcomes
+        for actions no longer queued (already final) are audited but change nothing.
+        """
+        if not results:
+            return
+        at = now or _utcnow()
+        groups: dict[tuple[OutboxStatus, bool | None], list[ActionResult]] = {}
+        for result in results:
+            status = _FINAL_STATUS.get(result.outcome, OutboxStatus.PENDING)
+            groups.setdefault((status, _uncertain_after(result)), []).append(result)
+        with self._unit(write=True) as db:
+            for (status, uncertain), group in groups.items():
+                values: dict[str, Any] = {"status": status.value, "last_error": sa.bindparam("b_error")}
+                if uncertain is not None:
+                    values["uncertain"] = uncertain
+                if status is not OutboxStatus.PENDING:
+                    values["finished_at"] = at
+                db.execute(
+                    sa.update(outbox)
+                    # IN (...) expands per call and cannot run as executemany: spell the statuses out
+                    .where(
+                        outbox.c.key == sa.bindparam("b_key"),
+                        sa.or_(*(outbox.c.status == s for s in QUEUED)),
+                    )
+                    .values(values),
+                    [{"b_key": r.key, "b_error": _error_of(r)} for r in group],
+                )
+            db.execute(
+                audit.insert(),
+                [{"key": r.key, "outcome": r.outcome.value, "at": at, "message": r.message} for r in results],
+            )
+
+    def ticket_outbox(self, connection: str, ticket_id: str) -> list[tuple[Action, str, str | None]]:
+        """Every action ever queued for the ticket, oldest first: (action, status, why it failed,
+        was skipped or withdrawn)."""
+        query = (
+            sa.select(outbox.c.payload, outbox.c.status, outbox.c.last_error)
+            .where(outbox.c.connection == connection, outbox.c.ticket_id == ticket_id)
+            .order_by(outbox.c.created_at, outbox.c.ordinal, outbox.c.key)
+        )
+        with self._unit(write=False) as db:
+            return [
+                (codec.decode_action(row.payload), row.status, row.last_error) for row in db.execute(query)
+            ]
+
+    def outbox_counts(self, connection: str | None = None) -> dict[str, int]:
+        """Number of outbox rows per status (every status present, zeros included)."""
+        query = sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)
+        if connection is not None:
+            query = query.where(outbox.c.connection == connection)
+        counts = {status.value: 0 for status in OutboxStatus}
+        with self._unit(write=False) as db:
+            for status, count in db.execute(query).all():
+                counts[status] = count
+        return counts
+
+    def audit_log(self, key: str) -> list[tuple[str, datetime, str]]:
+        """(outcome, at, message) of every recorded push attempt of `key`, oldest first."""
+        query = sa.select(audit.c.outcome, audit.c.at, audit.c.message).where(audit.c.key == key)
+        with self._unit(write=False) as db:
+            return [(row.outcome, row.at, row.message) for row in db.execute(query.order_by(audit.c.id))]

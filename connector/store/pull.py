@@ -1,0 +1,181 @@
+"""Pulled pages: ticket snapshots and events merged into the store with the page's cursor, in one
+transaction, so a restart resumes after the last stored page and loses no change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from connector.domain.model import Ticket
+from connector.ports import TicketRecord
+from connector.store import codec
+from connector.store.outbox import QUEUED
+from connector.store.tables import OutboxStatus, clocks, cursors, events, outbox, tickets
+from connector.store.unit import UnitOfWork, chunks, ticket_key
+
+
+class PullStore(UnitOfWork):
+    """The pull part of `connector.store.repository.Store`."""
+
+    def get_cursor(self, connection: str) -> str | None:
+        with self._unit(write=False) as db:
+            return db.execute(
+                sa.select(cursors.c.cursor).where(cursors.c.connection == connection)
+            ).scalar_one_or_none()
+
+    def save_pull_page(
+        self,
+        connection: str,
+        records: Sequence[TicketRecord],
+        cursor: str | None,
+        *,
+        now: datetime | None = None,
+    ) -> list[str]:
+        """Store one pulled page and its cursor atomically; return the keys of changed tickets.
+
+        A snapshot replaces the stored one only if its `updated_at` is newer. Events are merged by
+        id (known ids are ignored). A ticket counts as changed, and is marked for re-evaluation,
+        when its snapshot was replaced or it gained an event. `cursor=None` keeps the stored cursor.
+        """
+        stored_at = now or datetime.now(UTC)
+        snapshots: dict[str, Ticket] = {}
+        event_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for record in records:
+            ticket = record.ticket
+            if ticket.connection != connection:
+                raise ValueError(f"ticket {ticket.key} pulled for connection {connection!r}")
+            seen = snapshots.get(ticket.id)
+            if seen is None or ticket.updated_at > seen.updated_at:
+                snapshots[ticket.id] = ticket
+            for event in record.events:
+                event_rows[(ticket.id, event.id)] = {
+                    "connection": connection,
+                    "ticket_id": ticket.id,
+                    "event_id": event.id,
+                    "at": event.at,
+                    "kind": event.kind.value,
+                    "payload": codec.encode_event(event),
+                }
+        with self._unit(write=True) as db:
+            changed = self._upsert_snapshots(db, connection, list(snapshots.values()), stored_at)
+            with_new_events = self._merge_events(db, list(event_rows.values()))
+            self._mark_dirty(db, connection, sorted(with_new_events - changed))
+            if cursor is not None:
+                self._store_cursor(db, connection, cursor, stored_at)
+        return sorted(ticket_key(connection, ticket_id) for ticket_id in changed | with_new_events)
+
+    def _upsert_snapshots(
+        self, db: sa.Connection, connection: str, snapshots: Sequence[Ticket], stored_at: datetime
+    ) -> set[str]:
+        """Insert new snapshots, replace older ones; the ids of the rows written."""
+        if not snapshots:
+            return set()
+        insert = self._insert(db, tickets)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[tickets.c.connection, tickets.c.ticket_id],
+            set_={
+                "updated_at": insert.excluded.updated_at,
+                "created_at": insert.excluded.created_at,
+                "status": insert.excluded.status,
+                "is_open": insert.excluded.is_open,
+                "data": insert.excluded.data,
+                "stored_at": insert.excluded.stored_at,
+                "seen_at": insert.excluded.seen_at,
+                "evaluated_version": sa.null(),
+            },
+            where=tickets.c.updated_at < insert.excluded.updated_at,
+        ).returning(tickets.c.ticket_id)
+        rows = [
+            {
+                "connection": connection,
+                "ticket_id": ticket.id,
+                "updated_at": ticket.updated_at,
+                "created_at": ticket.created_at,
+                "status": ticket.status.value,
+                "is_open": not ticket.status.is_done,
+                "data": codec.encode_ticket(ticket),
+                "stored_at": stored_at,
+                "seen_at": stored_at,
+            }
+            for ticket in snapshots
+        ]
+        written = set(db.execute(upsert, rows).scalars().all())
+        # shown again as stored: the stored view is confirmed as of now
+        again = [
+            {"b_connection": connection, "b_ticket_id": t.id, "b_updated": t.updated_at, "b_seen": stored_at}
+            for t in snapshots
+            if t.id not in written
+        ]
+        if again:
+            db.execute(
+                sa.update(tickets)
+                .where(
+                    tickets.c.connection == sa.bindparam("b_connection"),
+                    tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
+                    tickets.c.updated_at == sa.bindparam("b_updated"),
+                )
+                .values(seen_at=sa.bindparam("b_seen")),
+                again,
+            )
+        return written
+
+    def _merge_events(self, db: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert events whose id is new for their ticket; the ids of tickets that gained one."""
+        if not rows:
+            return set()
+        merge = (
+            self._insert(db, events)
+            .on_conflict_do_nothing(
+                index_elements=[events.c.connection, events.c.ticket_id, events.c.event_id]
+            )
+            .returning(events.c.ticket_id)
+        )
+        return set(db.execute(merge, rows).scalars().all())
+
+    def _store_cursor(self, db: sa.Connection, connection: str, cursor: str, at: datetime) -> None:
+        insert = self._insert(db, cursors)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[cursors.c.connection],
+            set_={"cursor": insert.excluded.cursor, "updated_at": insert.excluded.updated_at},
+        )
+        db.execute(upsert, {"connection": connection, "cursor": cursor, "updated_at": at})
+
+    def _mark_dirty(self, db: sa.Connection, connection: str, ticket_ids: Sequence[str]) -> None:
+        for chunk in chunks(ticket_ids):
+            db.execute(
+                sa.update(tickets)
+                .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                .values(evaluated_version=None)
+            )
+
+    def forget_tickets(self, connection: str, ticket_ids: Sequence[str]) -> int:
+        """Drop tickets the helpdesk deleted: snapshot, events and clocks go; their queued actions
+        are marked skipped (the outbox keeps every key, so nothing is planned twice). Returns how
+        many tickets were stored."""
+        ids = sorted(set(ticket_ids))
+        removed = 0
+        with self._unit(write=True) as db:
+            for chunk in chunks(ids):
+                db.execute(
+                    sa.update(outbox)
+                    .where(
+                        outbox.c.connection == connection,
+                        outbox.c.ticket_id.in_(chunk),
+                        outbox.c.status.in_(QUEUED),
+                    )
+                    .values(status=OutboxStatus.SKIPPED.value, last_error="ticket deleted in the helpdesk")
+                )
+                for table in (events, clocks):
+                    db.execute(
+                        sa.delete(table).where(table.c.connection == connection, table.c.ticket_id.in_(chunk))
+                    )
+                result = db.execute(
+                    sa.delete(tickets).where(
+                        tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk)
+                    )
+                )
+                removed += result.rowcount
+        return removed

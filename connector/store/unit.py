@@ -1,0 +1,79 @@
+"""Units of work on the store's engine: each store call runs in its own transaction, or joins the
+one open on this thread (`with store.transaction():`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from connector.store.engine import begin
+
+CHUNK = 500  # bound on IN-list sizes (SQLite allows 32,766 parameters per statement)
+
+
+def chunks(values: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def ticket_key(connection: str, ticket_id: str) -> str:
+    return f"{connection}:{ticket_id}"
+
+
+def split_ticket_key(key: str) -> tuple[str, str]:
+    """`<connection>:<id>` -> (connection, id). Connection names never contain a colon."""
+    connection, sep, ticket_id = key.partition(":")
+    if not sep or not connection or not ticket_id:
+        raise ValueError(f"not a ticket key (expected '<connection>:<id>'): {key!r}")
+    return connection, ticket_id
+
+
+class UnitOfWork:
+    """The transaction handling the store's parts share."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A unit of work: store calls made inside it on this thread commit together or not at all.
+
+        Nested `transaction()` blocks join the outermost one. An exception rolls everything back
+        and propagates.
+        """
+        with self._unit(write=True):
+            yield
+
+    @property
+    def in_transaction(self) -> bool:
+        return getattr(self._local, "connection", None) is not None
+
+    @contextmanager
+    def _unit(self, *, write: bool) -> Iterator[sa.Connection]:
+        current: sa.Connection | None = getattr(self._local, "connection", None)
+        if current is not None:
+            yield current
+            return
+        with self._engine.connect() as connection:
+            begin(connection, write=write)
+            self._local.connection = connection
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            else:
+                connection.commit()
+            finally:
+                self._local.connection = None
+
+    def _insert(self, connection: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        if connection.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
