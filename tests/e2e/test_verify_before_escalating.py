@@ -11,6 +11,7 @@ and it is escalated in the same run, and settled.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from tests.e2e.support import (
     CONNECTION,
     OutboxEntry,
     ZendeskSite,
+    jira_emulator,
     outbox_entries,
     write_mappings,
     zendesk_emulator,
@@ -150,3 +152,74 @@ def test_an_unanswered_ticket_is_re_read_at_the_deadline_and_escalated_in_the_sa
     first_response = [o for o in settled if o.metric is Metric.FIRST_RESPONSE]
     assert [(o.state, o.breached_at) for o in first_response] == [(ClockState.BREACHED, DEADLINE)]
     assert first_response[0].observed_at >= DEADLINE
+
+
+def test_jira_a_reply_thirty_seconds_before_the_deadline_withdraws_the_breach_escalation(
+    tmp_path: Path,
+) -> None:
+    """The same race on Jira: a Standard critical issue (first response 1h of Berlin office hours),
+    re-read at the deadline with one search by key."""
+    from plugins.jira import SEED_ADMIN_EMAIL
+    from plugins.jira import connect as connect_jira
+    from plugins.jira.emulator.seed import SEED_TOKEN, InProcessTransport, adf
+    from plugins.jira.testing import FAST_RETRY as JIRA_FAST_RETRY
+
+    opened = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Berlin
+    deadline = opened + timedelta(hours=1)
+    with jira_emulator(opened, 0) as site:
+        transport = InProcessTransport(site.app, SEED_ADMIN_EMAIL, SEED_TOKEN)
+        customer = "alex@globex.example"
+        agent = next(iter(site.demo.agents))
+        site.set_clock(opened)
+        key = transport.call(
+            "POST",
+            "/rest/api/3/issue",
+            {
+                "fields": {
+                    "project": {"key": site.demo.project},
+                    "issuetype": {"name": "Service Request"},
+                    "summary": "Checkout is down",
+                    "description": adf("Nobody can pay."),
+                }
+            },
+            as_email=customer,
+        )["key"]
+        mappings = write_mappings(tmp_path / "mappings", {"jira": site.connection()})
+        (config,) = PolicyHolder(mappings).policy.connections
+        helpdesk = connect_jira(config, retry=JIRA_FAST_RETRY, sleep=lambda _seconds: None)
+        clock = FixedClock(opened + timedelta(minutes=1))
+        db_url = f"sqlite:///{tmp_path / 't.db'}"
+        app = build_app(mappings, db_url, clock=clock, helpdesks={config.name: helpdesk})
+        worker = Worker(app)
+        try:
+            site.set_clock(clock.now())
+            worker.pull_job(config.name)
+            replied = deadline - timedelta(seconds=30)
+            site.set_clock(replied)
+            transport.call(
+                "POST", f"/rest/api/3/issue/{key}/comment", {"body": adf("Rolling back now.")}, as_email=agent
+            )
+            clock.set(deadline + timedelta(milliseconds=50))
+            site.set_clock(clock.now())
+            worker.deadline_job()
+            issue = next(i for i in site.jira.site.issues.values() if i.key == key)
+            comments = [json_text(c.body) for c in issue.comments]
+            steps = [e for e in outbox_entries(db_url) if e.escalation]
+            settled = app.store.settled_outcomes(config.name, str(issue.id))
+        finally:
+            app.close()
+
+    assert not [text for text in comments if "breached" in text]
+    withdrawn = {e.kind for e in steps if e.status == "withdrawn"}
+    assert {"add_note", "set_priority"} <= withdrawn
+    assert {e.reason for e in steps if e.status == "withdrawn"} == {
+        "withdrawn: first response was met at 2026-03-04T09:59:30Z, before it reached breach"
+    }
+    assert [(o.state, o.decided_at) for o in settled if o.metric is Metric.FIRST_RESPONSE] == [
+        (ClockState.MET, deadline - timedelta(seconds=30))
+    ]
+
+
+def json_text(body: object) -> str:
+    """The text of a comment body (ADF or plain)."""
+    return json.dumps(body) if not isinstance(body, str) else body
