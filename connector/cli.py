@@ -165,7 +165,8 @@ def sync(
             report = built.service.run_cycle(progress)
         console.print(
             f"pulled {report.pulled}, changed {report.changed}, evaluated {report.evaluated}, "
-            f"queued {report.queued}, pushed {report.pushed}, retry {report.retried}, failed {report.failed}, "
+            f"settled {report.settled}, re-read {report.verified}, queued {report.queued}, "
+            f"pushed {report.pushed}, retry {report.retried}, failed {report.failed}, "
             f"api calls {report.api_calls}"
         )
     finally:

@@ -12,7 +12,7 @@ from connector.domain.policy import Policy
 from connector.domain.record import Activation, PolicyHistory
 from connector.mappings import MappingsInvalid, policy_from_files
 from connector.policy_holder import PolicyHolder
-from connector.store.record import StoredActivation
+from connector.ports import StoredActivation
 from connector.store.repository import Store
 
 log = structlog.get_logger("tierdesk.policy")

@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from connector.domain.model import Event, Ticket
+from connector.domain.policy import ApplyTo
+from connector.domain.record import SettledOutcome
 from connector.domain.results import Action
 
 
@@ -109,6 +111,29 @@ class Helpdesk(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class LoadedTicket:
+    """A stored ticket as the engine needs it (`Store.load_tickets`)."""
+
+    ticket: Ticket
+    events: tuple[Event, ...]
+    seen_at: datetime  # when the helpdesk last showed this snapshot as current
+    settled: tuple[SettledOutcome, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredActivation:
+    """A policy activation as stored, with the version's mappings files (None: not kept, a
+    version recorded before versions kept their files)."""
+
+    id: int
+    version: str
+    seen_at: datetime
+    effective_from: datetime
+    apply_to: ApplyTo
+    files: Mapping[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     action: Action
     attempts: int = 0
@@ -157,6 +182,10 @@ class Store(Protocol):
     - A push is bracketed by `mark_sending` (committed before the HTTP call) and `record_results`.
       If the process dies in between, the actions are offered again by `pending_actions` with
       `uncertain=True`, so the plugin checks the ticket before resending.
+    - The SLA record: a settled outcome (`connector.domain.record.SettledOutcome`) is written once
+      per (ticket, metric, cycle start) and never changed; every stored ticket knows when the
+      helpdesk last showed its snapshot (`seen_at`), which is how fresh the view is that decisions
+      rest on. Policy activations are appended, never edited.
     """
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -188,6 +217,19 @@ class Store(Protocol):
         """The stored snapshot with every stored event, ordered by time then id; None if unknown."""
         ...
 
+    def load_tickets(self, connection: str, ticket_ids: Sequence[str]) -> Mapping[str, LoadedTicket]:
+        """What evaluating these tickets needs, batched: snapshot, events, `seen_at`, settled
+        outcomes; unknown ids are left out."""
+        ...
+
+    def views(self, connection: str, ticket_ids: Sequence[str]) -> Mapping[str, tuple[datetime, datetime]]:
+        """(stored `updated_at`, `seen_at`) of each stored ticket of these."""
+        ...
+
+    def mark_seen(self, connection: str, ticket_ids: Sequence[str], at: datetime) -> None:
+        """A re-read at `at` showed these tickets exactly as stored."""
+        ...
+
     def iter_open_tickets(self, connection: str | None = None) -> Iterator[Ticket]:
         """Every ticket not solved/closed, by connection then id, without holding a transaction."""
         ...
@@ -209,9 +251,10 @@ class Store(Protocol):
 
     def record_evaluation(self, evaluation: Evaluation, actions_to_enqueue: Sequence[Action]) -> int:
         """Replace the ticket's clocks, store its next deadline, tier, severity and policy version,
-        and queue the actions (superseded ones as skipped), all in one transaction. Keys already in
-        the outbox are left alone. Returns the number of new outbox rows. KeyError if the ticket is
-        not stored."""
+        settle the cycles it decided, withdraw queued escalation steps (not in flight, not
+        uncertain) whose crossing it no longer has, with the reason, and queue the actions
+        (superseded ones as skipped), all in one transaction. Keys already in the outbox are left
+        alone. Returns the number of new outbox rows. KeyError if the ticket is not stored."""
         ...
 
     def record_evaluations(self, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
@@ -255,6 +298,31 @@ class Store(Protocol):
 
     def record_policy_version(self, version: str, config: dict[str, Any] | None = None) -> bool:
         """Remember a policy version and its canonical configuration; True the first time."""
+        ...
+
+    def record_activation(
+        self,
+        version: str,
+        files: Mapping[str, str],
+        *,
+        seen_at: datetime,
+        effective_from: datetime | None = None,
+        apply_to: ApplyTo = ApplyTo.NEW,
+    ) -> bool:
+        """A worker runs `version` (its mappings files kept): appended as an activation unless it
+        is the latest one already; True when appended."""
+        ...
+
+    def activations(self) -> Sequence[StoredActivation]:
+        """Every activation, oldest first."""
+        ...
+
+    def settled_outcomes(self, connection: str, ticket_id: str) -> tuple[SettledOutcome, ...]:
+        """The ticket's settled outcomes, by metric then start."""
+        ...
+
+    def fail_queued(self, connection: str, ticket_ids: Sequence[str], message: str, *, now: datetime) -> int:
+        """Answer every pending action of these tickets FAILED with `message`; returns how many."""
         ...
 
     def close(self) -> None: ...

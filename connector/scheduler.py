@@ -85,6 +85,8 @@ class Worker:
             pulled=report.pulled,
             changed=report.changed,
             evaluated=report.evaluated,
+            settled=report.settled,
+            verified=report.verified,
             queued=report.queued,
             pushed=report.pushed,
             retried=report.retried,
@@ -103,6 +105,8 @@ class Worker:
             log.info(
                 "drain",
                 evaluated=report.evaluated,
+                settled=report.settled,
+                verified=report.verified,
                 queued=report.queued,
                 pushed=report.pushed,
                 retried=report.retried,

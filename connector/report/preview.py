@@ -23,7 +23,8 @@ from connector.domain.plan import human, iso
 from connector.domain.policy import Metric
 from connector.domain.record import PolicyHistory
 from connector.domain.results import ClockState, Evaluation, SlaClock
-from connector.store.repository import LoadedTicket, Store
+from connector.ports import LoadedTicket
+from connector.store.repository import Store
 
 _RANKS = {
     (ClockState.MET, ClockState.BREACHED): 0,

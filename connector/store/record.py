@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome, withdrawal_reason
 from connector.domain.results import ClockState, Evaluation
+from connector.ports import StoredActivation
 from connector.store.tables import OutboxStatus, activations, outbox, outcomes, policy_versions
 
 _CHUNK = 500
@@ -175,19 +176,6 @@ def withdraw_escalations(db: sa.Connection, evaluations: Iterable[tuple[str, str
 
 
 # ------------------------------------------------------------------------------ policy activations
-
-
-@dataclass(frozen=True, slots=True)
-class StoredActivation:
-    """One activation as stored, with the version's mappings files (None: not kept, a version
-    recorded before versions kept their files)."""
-
-    id: int
-    version: str
-    seen_at: datetime
-    effective_from: datetime
-    apply_to: ApplyTo
-    files: Mapping[str, str] | None
 
 
 def record_activation(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from connector.domain.model import Event, Ticket
 from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome
 from connector.domain.results import Action, ClockState, Evaluation, SlaClock
+from connector.ports import LoadedTicket, StoredActivation
 from connector.store import codec, migrate
 from connector.store import record as sla_record
 from connector.store.engine import begin, create_store_engine, resolve_url
@@ -34,17 +34,7 @@ from connector.store.tables import (
 )
 from connector.store.unit import CHUNK, chunks, split_ticket_key, ticket_key
 
-__all__ = ["LoadedTicket", "Store", "split_ticket_key", "ticket_key"]
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedTicket:
-    """A stored ticket as the engine needs it (`Store.load_tickets`)."""
-
-    ticket: Ticket
-    events: tuple[Event, ...]
-    seen_at: datetime  # when the helpdesk last showed this snapshot as current
-    settled: tuple[SettledOutcome, ...]
+__all__ = ["Store", "split_ticket_key", "ticket_key"]
 
 
 def _utcnow() -> datetime:
@@ -400,7 +390,7 @@ class Store(PullStore, OutboxStore):
                 db, version, files, seen_at=seen_at, effective_from=effective_from, apply_to=apply_to
             )
 
-    def activations(self) -> list[sla_record.StoredActivation]:
+    def activations(self) -> list[StoredActivation]:
         """Every activation, oldest first."""
         with self._unit(write=False) as db:
             return sla_record.list_activations(db)
