@@ -7,6 +7,7 @@ events are the same as the pull's."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 
 from plugins.zendesk.emulator import seed_volume
