@@ -25,7 +25,10 @@ from ruamel.yaml import YAML
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
 from connector.domain.engine import evaluate
+from connector.domain.policy import Metric
+from connector.domain.results import ClockState
 from connector.policy_holder import PolicyHolder
+from connector.report.report import build_report
 from connector.retry import HelpdeskError
 from connector.scheduler import Worker
 from plugins.zendesk import connect
@@ -296,3 +299,69 @@ def test_a_reply_made_during_the_outage_withdraws_the_breach_planned_from_stale_
     assert {e.reason for e in withdrawn} == {
         "withdrawn: first response was met at 2026-03-04T10:03:00Z, before it reached breach"
     }
+
+
+def test_a_ticket_opened_breached_and_answered_late_during_the_outage_is_recorded_breached(
+    tmp_path: Path,
+) -> None:
+    """Everything happens while tierdesk cannot read the helpdesk: an enterprise outage ticket is
+    opened, its 15-minute first response breaches, an agent answers half an hour late. Once the
+    helpdesk answers again the breach is on the record (settled, `sla_breached`, the report's
+    breaches and Acme's credit), and no escalation is sent for a clock that has long stopped."""
+    with zendesk_emulator(START) as site:
+        site.unlimited()
+        call = http_caller(site.app)
+        requester = call(
+            "POST",
+            "/api/v2/users.json",
+            {
+                "user": {
+                    "name": "Ann Acme",
+                    "email": "ann@acme.example",
+                    "organization_id": site.info.organizations["Acme Corp"],
+                }
+            },
+        )["user"]["id"]
+        run = _open(site, tmp_path)
+        try:
+            _tick(run, START)
+            run.site.faults({"path": r"^/api/v2/", "status": 503})
+            opened = START + timedelta(minutes=10)
+            ticket, _ = site.account.create_ticket(
+                {
+                    "subject": "Checkout is down",
+                    "requester_id": requester,
+                    "comment": {"body": "Nobody can pay."},
+                },
+                requester,
+                int(opened.timestamp()),
+            )
+            ticket_id = ticket.id
+            answered = opened + timedelta(minutes=45)
+            change = {"comment": {"body": "Fixed, sorry for the wait.", "public": True}, "status": "open"}
+            site.account.update_ticket(ticket_id, change, site.info.agents[0], int(answered.timestamp()))
+            at = START
+            while at < UP_AGAIN:
+                at += TICK
+                _tick(run, at)
+            run.site.faults()
+            for _ in range(2):
+                at += TICK
+                _tick(run, at)
+            settled = run.app.store.settled_outcomes(CONNECTION, str(ticket_id))
+            report = build_report(run.app.store, run.app.policies.policy, start=START, end=at, now=at)
+        finally:
+            run.app.close()
+        shown = site.account.tickets[ticket_id]
+
+    first_response = [o for o in settled if o.metric is Metric.FIRST_RESPONSE]
+    assert [(o.state, o.breached_at, o.stopped_at) for o in first_response] == [
+        (ClockState.BREACHED, opened + timedelta(minutes=15), answered)
+    ]
+    assert "sla_breached" in shown.tags
+    # no first-response warning or breach note: that clock stopped before tierdesk could see it
+    assert [c.body for c in shown.comments if "first response" in c.body] == []
+    assert [(b.ticket, b.metric) for b in report.breaches] == [
+        (f"{CONNECTION}:{ticket_id}", Metric.FIRST_RESPONSE)
+    ]
+    assert [(c.organization, c.breaches) for c in report.service_credits] == [("Acme Corp", 1)]
