@@ -135,7 +135,7 @@ class Dashboard:
                 f"[red]{c['breached']}[/red]",
             )
         pushed = Table(title="write-back (outbox)", expand=True)
-        for column in ("action", "applied", "pending", "failed", "skipped"):
+        for column in ("action", "applied", "pending", "failed", "skipped", "withdrawn"):
             pushed.add_column(column, justify="right" if column != "action" else "left")
         kinds = sorted({kind for kind, _ in snap.outbox})
         for kind in kinds:
@@ -145,6 +145,7 @@ class Dashboard:
                 str(snap.outbox[(kind, "pending")] + snap.outbox[(kind, "sending")]),
                 str(snap.outbox[(kind, "failed")]),
                 str(snap.outbox[(kind, "skipped")]),
+                str(snap.outbox[(kind, "withdrawn")]),
             )
         recent = Table(title="latest escalations pushed", expand=True)
         recent.add_column("ticket")
