@@ -39,8 +39,17 @@ _WRITTEN_FIELDS: Final = ("tier", "sla_due", "sla_state")
 _MANAGED_FAMILIES: Final = ("tier_", "sev_", "sla_")
 
 
+_NORMS: dict[str, str] = {}  # a worker's tickets share a few hundred tags
+
+
 def _norm(tag: str) -> str:
-    return tag.strip().casefold()  # as rules compare values
+    """`tag` as rules compare it (stripped, case-folded)."""
+    norm = _NORMS.get(tag)
+    if norm is None:
+        if len(_NORMS) >= 4096:
+            _NORMS.clear()
+        norm = _NORMS[tag] = tag.strip().casefold()
+    return norm
 
 
 def _order(event: Event) -> tuple[datetime, str]:
@@ -52,7 +61,7 @@ class _Reads:
     """What a policy's tier and severity rules test, and which of it tierdesk writes."""
 
     policy: Policy  # held so its id() cannot be reused while cached
-    priority: bool  # some rule tests the priority
+    priority_rank: int | None  # the lowest priority a rule tests, None when none does
     tags: frozenset[str]  # tags rules test, normalised
     fields: frozenset[str]  # fields rules test
     managed: tuple[str, ...]  # normalised prefixes of tierdesk's tag families
@@ -85,13 +94,13 @@ def _reads(policy: Policy) -> _Reads:
         return reads
     if len(_READS) >= _READS_MAX:
         _READS.clear()  # a worker holds one or two policies at a time
-    priority = False
+    ranks: set[int] = set()
     tags: set[str] = set()
     fields: set[str] = set()
     for rule in (*policy.tier_rules, *policy.severity_rules):
         for condition in rule.conditions:
             if condition.kind is ConditionKind.PRIORITY:
-                priority = True
+                ranks.update(p.rank for p in Priority if p.value in {_norm(v) for v in condition.values})
             elif condition.kind is ConditionKind.TAG:
                 tags.update(_norm(value) for value in condition.values)
             elif condition.kind is ConditionKind.FIELD and condition.field is not None:
@@ -99,7 +108,7 @@ def _reads(policy: Policy) -> _Reads:
     prefix = policy.writeback.tag_prefix
     reads = _READS[id(policy)] = _Reads(
         policy,
-        priority,
+        min(ranks, default=None),
         frozenset(tags),
         frozenset(fields),
         # the family prefixes as tierdesk writes them (`tag_name` folds case and punctuation)
@@ -121,7 +130,9 @@ def as_people_left_it(ticket: Ticket, events: Sequence[Event], policy: Policy) -
     it (see the module docstring); `ticket` itself when no rule could see a difference."""
     reads = _reads(policy)
     priority = ticket.priority
-    if reads.priority and priority is not None:
+    # tierdesk only ever raises a priority, so below the lowest one a rule tests, the value
+    # people set is lower still: no rule matches either
+    if priority is not None and reads.priority_rank is not None and priority.rank >= reads.priority_rank:
         priority = _people_priority(priority, events)
     tags = ticket.tags
     if reads.tags and tags:
@@ -150,7 +161,12 @@ def _people_priority(shown: Priority, events: Iterable[Event]) -> Priority | Non
 
 
 def _people_tags(tags: frozenset[str], events: Iterable[Event], reads: _Reads) -> frozenset[str]:
-    tested = {tag: _norm(tag) for tag in tags if _norm(tag) in reads.tags}
+    wanted, norms = reads.tags, _NORMS
+    tested: dict[str, str] = {}
+    for tag in tags:
+        norm = norms.get(tag) or _norm(tag)
+        if norm in wanted:
+            tested[tag] = norm
     if not tested:
         return tags
     hidden = {tag for tag, norm in tested.items() if norm.startswith(reads.managed)}
