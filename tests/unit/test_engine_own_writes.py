@@ -104,6 +104,16 @@ def test_creation_priority_is_what_rules_read_after_tierdesk_raised_it() -> None
     assert severity(result) == ("critical", "high-priority")
 
 
+def test_priority_tierdesk_raised_from_one_a_rule_tests_is_read_as_before_the_raise() -> None:
+    t = ticket(priority=Priority.NORMAL)  # severity mapping raised it from low
+    events = [created(), priority_change(MON_0900_BERLIN + H, "normal", "low", ours=True)]
+    low_is_critical = rule("low-priority", "critical", ConditionKind.PRIORITY, "low")
+
+    result = evaluate(t, events, policy_with(low_is_critical), NOW)
+
+    assert severity(result) == ("critical", "low-priority")
+
+
 def test_tierdesk_priority_change_stored_without_its_previous_value_leaves_rules_no_priority() -> None:
     t = ticket(priority=Priority.URGENT)
     events = [created(), priority_change(MON_0900_BERLIN + H, "urgent", None, ours=True)]
