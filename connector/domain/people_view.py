@@ -17,8 +17,9 @@ ticket without tierdesk's writes:
 - **fields**: without the logical fields tierdesk writes (`writeback.fields`) and their ids.
 
 Only what some rule tests is looked at, so most tickets cost a few lookups: the events are read
-when a rule tests the priority and the ticket has one, or a rule tests a tag the ticket carries.
-The result holds what a rule could see differently; tags and fields no rule tests are kept.
+when the ticket's priority is at or above the lowest one a rule tests, or when it carries a tag a
+rule tests. The result differs only where a rule could see a difference; tags and fields no rule
+tests are kept.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def _reads(policy: Policy) -> _Reads:
     for rule in (*policy.tier_rules, *policy.severity_rules):
         for condition in rule.conditions:
             if condition.kind is ConditionKind.PRIORITY:
-                ranks.update(p.rank for p in Priority if p.value in {_norm(v) for v in condition.values})
+                tested = {_norm(value) for value in condition.values}
+                ranks.update(p.rank for p in Priority if p.value in tested)
             elif condition.kind is ConditionKind.TAG:
                 tags.update(_norm(value) for value in condition.values)
             elif condition.kind is ConditionKind.FIELD and condition.field is not None:
