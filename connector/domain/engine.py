@@ -17,6 +17,7 @@ from typing import Final
 from connector.domain.calendar import BusinessCalendar
 from connector.domain.clocks import ClockRecord, ClockRule, Mark, clock_record, cycle_bounds, measure_us
 from connector.domain.model import Event, Ticket
+from connector.domain.people_view import as_people_left_it
 from connector.domain.plan import PlanSettings, plan
 from connector.domain.policy import (
     BREACH,
@@ -234,14 +235,17 @@ def evaluate(
         versions = policy if len(policy) > 1 else None
         policy = policy.current
     compiled = _compiled(policy)
-    tier_decision = compiled.tier_decisions[first_match_index(policy.tier_rules, ticket)]
-    severity_decision = compiled.severity_decisions[first_match_index(policy.severity_rules, ticket)]
+    events = events if isinstance(events, list | tuple) else list(events)  # read twice below
+    # The rules read the ticket as people left it: tierdesk's own writes never feed back into them.
+    seen = as_people_left_it(ticket, events, policy)
+    tier_decision = compiled.tier_decisions[first_match_index(policy.tier_rules, seen)]
+    severity_decision = compiled.severity_decisions[first_match_index(policy.severity_rules, seen)]
     severity = severity_decision.value
     tier = policy.tiers[tier_decision.value]
     calendar_name = tier_decision.calendar or tier.calendar
     calendar: BusinessCalendar = policy.calendars[calendar_name]
     chain = policy.chains.get(tier.escalation) if tier.escalation else None
-    h = history(ticket, events, now)
+    h = history(ticket, events, now, tier.opening_comment_is_reply)
 
     records: list[ClockRecord] = []
     crossings: list[Crossing] = []

@@ -63,6 +63,14 @@ class Event:
     `id` is stable across pulls (vendor audit/comment/changelog id plus an index) so the store can
     de-duplicate. `by_tierdesk` marks changes tierdesk itself pushed (the integration user), so an
     agent's manual priority change can be told apart from ours.
+
+    `previous` is the value a STATUS_CHANGE, PRIORITY_CHANGE or FIELD_CHANGE replaced, `""` when
+    there was none, None when the helpdesk did not say (events stored before tierdesk read it).
+    A tag change is a FIELD_CHANGE of field `tags` whose `value` and `previous` are the whole tag
+    sets (Zendesk tags, Jira labels) joined with commas.
+
+    `opening` marks the comment a ticket was opened with (Zendesk: the comment of the creation
+    audit); False is a later comment, None not known (events stored before tierdesk recorded it).
     """
 
     id: str
@@ -73,6 +81,12 @@ class Event:
     value: str | None = None
     author_id: str | None = None
     by_tierdesk: bool = False
+    previous: str | None = None
+    opening: bool | None = None
+
+
+TAGS_FIELD = "tags"
+"""The `field` of a FIELD_CHANGE that changed the ticket's tags."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,19 +205,28 @@ class _Unsorted(Exception):
     """The events did not come in (instant, id) order."""
 
 
-def history(ticket: Ticket, events: Iterable[Event], now: datetime) -> History:
+def history(
+    ticket: Ticket, events: Iterable[Event], now: datetime, opening_is_reply: bool = False
+) -> History:
     """Order the events (by instant, then id) and fold them into segments; events after `now` are
-    ignored so a replay with an earlier `now` sees the ticket as it was."""
+    ignored so a replay with an earlier `now` sees the ticket as it was.
+
+    An agent's public opening comment (a ticket an agent logged, such as a phone call) is not a
+    reply unless `opening_is_reply`: as Zendesk's first reply time, the agent's next public reply
+    answers first response. Events that do not say whether they opened the ticket (stored before
+    tierdesk recorded it) count as opening when they are at or before the creation instant."""
     # Helpdesks export events in order: one pass folds them while checking the order, and only
     # events that come unsorted pay for sorting (and a second pass).
     events = events if isinstance(events, list | tuple) else list(events)  # iterated twice if unsorted
     try:
-        return _fold(ticket, events, now, check_order=True)
+        return _fold(ticket, events, now, opening_is_reply, check_order=True)
     except _Unsorted:
-        return _fold(ticket, sorted(events, key=_order), now, check_order=False)
+        return _fold(ticket, sorted(events, key=_order), now, opening_is_reply, check_order=False)
 
 
-def _fold(ticket: Ticket, events: Iterable[Event], now: datetime, *, check_order: bool) -> History:
+def _fold(
+    ticket: Ticket, events: Iterable[Event], now: datetime, opening_is_reply: bool, *, check_order: bool
+) -> History:
     epoch, one_us = _EPOCH, _ONE_US
     now_us = (now - epoch) // one_us
     created_at = ticket.created_at
@@ -264,6 +273,10 @@ def _fold(ticket: Ticket, events: Iterable[Event], now: datetime, *, check_order
                 raise _Unsorted
             last_at, last_id = at, event.id
         if kind is _AGENT_REPLY:
+            if not opening_is_reply:
+                opening = event.opening
+                if opening or (opening is None and at <= created):
+                    continue
             agent.append(at)
             stream.append((at, AGENT))
             instants.setdefault(at, event.at)
@@ -347,7 +360,8 @@ def _change(
     return cursor
 
 
-def build_timeline(ticket: Ticket, events: Iterable[Event], now: datetime) -> Timeline:
-    """Order the events (by instant, then id) and fold them into segments; events after `now` are
-    ignored so a replay with an earlier `now` sees the ticket as it was."""
-    return history(ticket, events, now).timeline()
+def build_timeline(
+    ticket: Ticket, events: Iterable[Event], now: datetime, opening_is_reply: bool = False
+) -> Timeline:
+    """:func:`history` in datetimes."""
+    return history(ticket, events, now, opening_is_reply).timeline()

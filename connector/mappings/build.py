@@ -151,6 +151,7 @@ def _tier(name: str, model: TierModel) -> Tier:
         escalation=model.escalation,
         metric_settings=settings,
         monthly_allowance=model.monthly_allowance,
+        opening_comment_is_reply=model.opening_comment_is_reply,
         service_credit=None
         if credit is None
         else ServiceCredit(

@@ -296,6 +296,12 @@ class TierModel(StrictModel):
     clocks: dict[Metric, ClockModel] = Field(default_factory=dict)
     monthly_allowance: int | None = Field(default=None, ge=1, description="tickets per month included")
     service_credit: ServiceCreditModel | None = None
+    opening_comment_is_reply: bool = Field(
+        default=False,
+        description="true: an agent's public opening comment (a ticket an agent logged, e.g. a phone "
+        "call) answers first response and starts periodic updates; default false: the agent's next "
+        "public reply does, as Zendesk's first reply time",
+    )
 
 
 # -------------------------------------------------------------------------------------- rules

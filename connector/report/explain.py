@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from connector.domain.engine import evaluate
+from connector.domain.model import Ticket
+from connector.domain.people_view import as_people_left_it
 from connector.domain.plan import human, iso
 from connector.domain.policy import Metric, Policy
 from connector.domain.record import PolicyHistory, SettledOutcome
@@ -54,6 +56,7 @@ def render_explain(console: Console, store: Store, policy: Policy, now: datetime
             "running version does; `tierdesk plan` previews the edit"
         )
     _versions_table(console, history)
+    _own_writes(console, t, as_people_left_it(t, loaded.events, running))
     tier = running.tiers[result.tier.value]
     console.print(
         "tier:     "
@@ -95,6 +98,21 @@ def render_explain(console: Console, store: Store, policy: Policy, now: datetime
     if result.next_deadline:
         console.print(f"next threshold at {iso(result.next_deadline)}")
     return True
+
+
+def _own_writes(console: Console, shown: Ticket, seen: Ticket) -> None:
+    """Say where the rules read the ticket otherwise than it shows: tierdesk's own writes."""
+    if seen.priority != shown.priority:
+        read = seen.priority.value if seen.priority else "none"
+        console.print(
+            f"rules read priority {read}, the last one a person set (the ticket shows "
+            f"{shown.priority}; tierdesk's own writes never feed the rules)"
+        )
+    if seen.tags != shown.tags:
+        console.print(f"rules did not read tierdesk's tags: {', '.join(sorted(shown.tags - seen.tags))}")
+    if seen.fields != shown.fields:
+        fields = ", ".join(sorted(set(shown.fields) - set(seen.fields)))
+        console.print(f"rules did not read the fields tierdesk writes: {fields}")
 
 
 def _versions_table(console: Console, history: PolicyHistory) -> None:

@@ -125,6 +125,8 @@ def encode_event(event: Event) -> Document:
         "value": event.value,
         "author_id": event.author_id,
         "by_tierdesk": event.by_tierdesk,
+        "previous": event.previous,
+        "opening": event.opening,
     }
 
 
@@ -139,6 +141,9 @@ def decode_event(doc: Mapping[str, Any]) -> Event:
         value=doc.get("value"),
         author_id=doc.get("author_id"),
         by_tierdesk=bool(doc.get("by_tierdesk", False)),
+        # absent from events stored before these were recorded: None means "not known"
+        previous=doc.get("previous"),
+        opening=doc.get("opening"),
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from connector.domain.model import Event, EventKind, Organization, Priority, Status, Ticket
+from connector.domain.model import TAGS_FIELD, Event, EventKind, Organization, Priority, Status, Ticket
 from connector.domain.policy import ActionKind
 from connector.domain.results import Action
 from connector.ports import TicketRecord
@@ -442,6 +442,8 @@ def history_events(history: JsonObj, context: IssueContext, where: str = "histor
         field_name = opt_str(item_obj, "field") or ""
         field_id = opt_str(item_obj, "fieldId") or field_name
         to_string = opt_str(item_obj, "toString")
+        # changelog items always carry `fromString` (null when the field was empty)
+        from_string = (opt_str(item_obj, "fromString") or "") if "fromString" in item_obj else None
         if field_id == "status" or field_name.lower() == "status":
             category = context.status_categories.get(
                 opt_str(item_obj, "to") or ""
@@ -456,12 +458,14 @@ def history_events(history: JsonObj, context: IssueContext, where: str = "histor
                     value=to_string,
                     author_id=author_id,
                     by_tierdesk=ours,
+                    previous=from_string,
                 )
             )
             continue
         if field_id == "priority" or field_name.lower() == "priority":
             canonical = canonical_priority(to_string, context.priority_map)
             if canonical is not None:
+                before = canonical_priority(from_string, context.priority_map)
                 events.append(
                     Event(
                         id=event_id,
@@ -471,9 +475,25 @@ def history_events(history: JsonObj, context: IssueContext, where: str = "histor
                         value=canonical.value,
                         author_id=author_id,
                         by_tierdesk=ours,
+                        previous=None if from_string is None else (before.value if before else ""),
                     )
                 )
                 continue
+        if field_id == "labels":
+            # labels are the ticket's tags; the changelog lists them separated by spaces
+            events.append(
+                Event(
+                    id=event_id,
+                    at=at,
+                    kind=EventKind.FIELD_CHANGE,
+                    field=TAGS_FIELD,
+                    value=",".join((to_string or "").split()),
+                    author_id=author_id,
+                    by_tierdesk=ours,
+                    previous=None if from_string is None else ",".join(from_string.split()),
+                )
+            )
+            continue
         events.append(
             Event(
                 id=event_id,
@@ -483,6 +503,7 @@ def history_events(history: JsonObj, context: IssueContext, where: str = "histor
                 value=to_string,
                 author_id=author_id,
                 by_tierdesk=ours,
+                previous=from_string,
             )
         )
     return events
@@ -492,7 +513,10 @@ def comment_event(
     comment: JsonObj, context: IssueContext, reporter_id: str | None, where: str = "comment"
 ) -> Event:
     """A comment as an event: `jsdPublic: false` is internal; a public comment is the customer's when
-    its author is a JSM customer account or the issue's reporter, else an agent reply."""
+    its author is a JSM customer account or the issue's reporter, else an agent reply.
+
+    No comment opens an issue: what the request was opened with is its description (also when an
+    agent raised it on a customer's behalf), so every comment is `opening=False`."""
     comment_id = _prefixed(where, lambda: req_str(comment, "id"))
     at = _prefixed(where, lambda: req_datetime(comment, "created"))
     author_id = _prefixed(where, lambda: opt_str(comment, "author.accountId"))
@@ -510,6 +534,7 @@ def comment_event(
         kind=kind,
         author_id=author_id,
         by_tierdesk=_is_ours(author_id, context),
+        opening=False,
     )
 
 

@@ -301,7 +301,12 @@ def _events_from_children(
     events: list[Event] = []
     by_me = updater is not None and updater == people.me
     created_status: Status | None = None
-    is_create = False
+    # The audit that created the ticket carries its Create events and the comment it was opened
+    # with: an agent's opening comment (a logged phone call) is no reply to the customer.
+    is_create = any(
+        isinstance(child, Mapping) and (child.get("event_type") or child.get("type")) == "Create"
+        for child in children
+    )
     for i, child in enumerate(children):
         cpath = f"{path}[{i}]"
         if type(child) is not dict and not isinstance(child, Mapping):
@@ -331,12 +336,12 @@ def _events_from_children(
                     kind=kind_out,
                     author_id=author,
                     by_tierdesk=author is not None and author == people.me,
+                    opening=is_create,
                 )
             )
         elif kind in ("Create", "Change"):
             name, value = _child_change(child, cpath)
             if kind == "Create":
-                is_create = True
                 if name == "status" and isinstance(value, str):
                     created_status = mapping.status(value, f"{cpath}.{name}")
                 continue
@@ -353,10 +358,15 @@ def _events_from_children(
                         value=value,
                         author_id=updater,
                         by_tierdesk=by_me,
+                        previous=_previous(child),
                     )
                 )
             elif name == "priority":
                 priority = mapping.priority(value if isinstance(value, str) else None, f"{cpath}.priority")
+                previous = _previous(child)
+                if previous:
+                    before = mapping.priority(previous, f"{cpath}.previous_value")
+                    previous = before.value if before else ""
                 events.append(
                     Event(
                         id=event_id,
@@ -365,31 +375,20 @@ def _events_from_children(
                         value=priority.value if priority else None,
                         author_id=updater,
                         by_tierdesk=by_me,
+                        previous=previous,
                     )
                 )
-            elif name.isdigit():
-                logical = mapping.field_names.get(name, name)
+            elif name.isdigit() or name in ("group_id", "assignee_id", "tags"):
                 events.append(
                     Event(
                         id=event_id,
                         at=at,
                         kind=EventKind.FIELD_CHANGE,
-                        field=logical,
+                        field=mapping.field_names.get(name, name) if name.isdigit() else name,
                         value=field_value(value),
                         author_id=updater,
                         by_tierdesk=by_me,
-                    )
-                )
-            elif name in ("group_id", "assignee_id", "tags"):
-                events.append(
-                    Event(
-                        id=event_id,
-                        at=at,
-                        kind=EventKind.FIELD_CHANGE,
-                        field=name,
-                        value=field_value(value),
-                        author_id=updater,
-                        by_tierdesk=by_me,
+                        previous=_previous(child),
                     )
                 )
     if is_create:
@@ -405,6 +404,14 @@ def _events_from_children(
             ),
         )
     return events
+
+
+def _previous(child: Mapping[str, Any]) -> str | None:
+    """A Change event's `previous_value` as the domain stores it: `""` for none, None when the
+    record does not say."""
+    if "previous_value" not in child:
+        return None
+    return field_value(child["previous_value"]) or ""
 
 
 def events_from_ticket_event(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from connector.domain.model import EventKind, Priority, Status
+from connector.domain.model import TAGS_FIELD, EventKind, Priority, Status
 from connector.domain.policy import ActionKind
 from connector.domain.results import Action
 from plugins.jira.translate import (
@@ -200,8 +200,20 @@ def test_changelog_items_become_status_priority_and_field_events() -> None:
                         "to": "10002",
                         "toString": "Waiting for customer",
                     },
-                    {"field": "priority", "fieldId": "priority", "to": "1", "toString": "Highest"},
-                    {"field": "labels", "fieldId": "labels", "toString": "vip tier_enterprise"},
+                    {
+                        "field": "priority",
+                        "fieldId": "priority",
+                        "from": "2",
+                        "fromString": "High",
+                        "to": "1",
+                        "toString": "Highest",
+                    },
+                    {
+                        "field": "labels",
+                        "fieldId": "labels",
+                        "fromString": "vip",
+                        "toString": "vip tier_enterprise",
+                    },
                 ],
             }
         ],
@@ -211,10 +223,56 @@ def test_changelog_items_become_status_priority_and_field_events() -> None:
     assert by_id["jira:history:500:0"].kind == EventKind.STATUS_CHANGE
     assert by_id["jira:history:500:0"].status == Status.PENDING
     assert by_id["jira:history:500:1"].kind == EventKind.PRIORITY_CHANGE
-    assert by_id["jira:history:500:1"].value == "urgent"
-    assert by_id["jira:history:500:2"].kind == EventKind.FIELD_CHANGE
-    assert by_id["jira:history:500:2"].field == "labels"
+    assert (by_id["jira:history:500:1"].value, by_id["jira:history:500:1"].previous) == ("urgent", "high")
+    labels = by_id["jira:history:500:2"]
+    assert (labels.kind, labels.field) == (EventKind.FIELD_CHANGE, TAGS_FIELD)  # labels are the tags
+    assert (labels.value, labels.previous) == ("vip,tier_enterprise", "vip")
     assert all(e.by_tierdesk for e in events if e.id.startswith("jira:history"))
+
+
+def test_a_change_from_an_empty_field_replaced_nothing() -> None:
+    issue = _issue()
+    issue["changelog"] = {
+        "total": 1,
+        "histories": [
+            {
+                "id": "501",
+                "author": {"accountId": "agent-1"},
+                "created": "2026-03-02T10:00:00.000+0100",
+                "items": [
+                    {"field": "priority", "fieldId": "priority", "fromString": None, "toString": "High"},
+                    {"field": "labels", "fieldId": "labels", "fromString": None, "toString": "vip"},
+                ],
+            }
+        ],
+    }
+    changes = [e for e in issue_to_record(issue, CONTEXT).events if e.id.startswith("jira:history")]
+    assert [(e.value, e.previous, e.by_tierdesk) for e in changes] == [
+        ("high", "", False),
+        ("vip", "", False),
+    ]
+
+
+def test_request_an_agent_raised_for_a_customer_opens_with_its_description_not_a_comment() -> None:
+    """JSM "raise on behalf of": the agent is the creator, the customer the reporter; what the
+    phone call was about is the description. The agent's first comment is a reply."""
+    reply = dict(
+        RECORDED[0],
+        author={"accountId": "agent-1", "accountType": "atlassian"},
+        created="2026-03-02T09:20:00.000+0100",
+    )
+    issue = _issue(
+        creator={"accountId": "agent-1", "accountType": "atlassian"},
+        comment={"comments": [reply], "total": 1, "maxResults": 1, "startAt": 0},
+    )
+
+    record = issue_to_record(issue, CONTEXT)
+
+    assert record.ticket.requester_id == "cust-1"
+    assert [(e.kind, e.author_id, e.opening) for e in record.events] == [
+        (EventKind.CREATED, "agent-1", None),
+        (EventKind.PUBLIC_AGENT_REPLY, "agent-1", False),
+    ]
 
 
 def test_reporter_organization_is_the_fallback_when_the_field_is_empty() -> None:

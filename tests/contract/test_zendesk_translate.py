@@ -89,6 +89,105 @@ def test_recorded_audit_gives_created_then_comments_by_role() -> None:
     assert kinds[EventKind.PRIORITY_CHANGE].value == "normal" and kinds[EventKind.PRIORITY_CHANGE].by_tierdesk
 
 
+def test_recorded_creation_audit_marks_its_comment_as_the_opening_one() -> None:
+    opening_audit, change = RECORDED["ticket_audits"]["body"]["audits"][:2]
+    customer = str(opening_audit["events"][0]["author_id"])
+    people = People(roles={customer: "end-user"}, requester_id=customer)
+    reply_audit = dict(opening_audit, id=1, events=opening_audit["events"][:1])  # the comment alone
+
+    opened = [e for e in events_from_audit(opening_audit, CTX, people) if e.kind != EventKind.CREATED]
+    later = events_from_audit(reply_audit, CTX, people)
+
+    assert [(e.kind, e.opening) for e in opened] == [(EventKind.PUBLIC_CUSTOMER_COMMENT, True)]
+    assert [(e.kind, e.opening) for e in later] == [(EventKind.PUBLIC_CUSTOMER_COMMENT, False)]
+    (priority,) = [e for e in events_from_audit(change, CTX, people) if e.kind == EventKind.PRIORITY_CHANGE]
+    assert (priority.value, priority.previous) == ("normal", "")  # recorded: set where there was none
+
+
+def test_agent_created_ticket_opens_with_the_agent_s_comment() -> None:
+    agent, customer = "900", "901"
+    audit = {
+        "id": 70,
+        "created_at": "2026-03-04T12:00:00Z",
+        "author_id": int(agent),
+        "events": [
+            {"id": 71, "type": "Comment", "author_id": int(agent), "public": True, "body": "Caller says..."},
+            {"id": 72, "type": "Create", "field_name": "status", "value": "open"},
+            {"id": 73, "type": "Create", "field_name": "priority", "value": "normal"},
+        ],
+    }
+    people = People(roles={agent: "agent", customer: "end-user"}, requester_id=customer)
+
+    events = events_from_audit(audit, CTX, people)
+
+    assert [(e.kind, e.opening) for e in events] == [
+        (EventKind.CREATED, None),
+        (EventKind.PUBLIC_AGENT_REPLY, True),
+    ]
+
+
+def test_changes_carry_the_value_they_replaced_in_audits_and_in_the_export() -> None:
+    audit = {
+        "id": 80,
+        "created_at": "2026-03-04T12:00:00Z",
+        "author_id": 5,
+        "events": [
+            {
+                "id": 81,
+                "type": "Change",
+                "field_name": "priority",
+                "value": "urgent",
+                "previous_value": "normal",
+            },
+            {"id": 82, "type": "Change", "field_name": "tags", "value": ["a", "b"], "previous_value": ["a"]},
+            {
+                "id": 83,
+                "type": "Change",
+                "field_name": "360000000001",
+                "value": "gold",
+                "previous_value": None,
+            },
+        ],
+    }
+    export = {
+        "id": 90,
+        "ticket_id": 1,
+        "timestamp": 1700000000,
+        "updater_id": 5,
+        "child_events": [
+            {
+                "id": 91,
+                "via": "Web form",
+                "priority": "high",
+                "previous_value": "low",
+                "event_type": "Change",
+            },
+            {
+                "id": 92,
+                "via": "Web form",
+                "tags": ["vip", "sla_at_risk"],
+                "added_tags": ["sla_at_risk"],
+                "removed_tags": [],
+                "previous_value": ["vip"],
+                "event_type": "Change",
+            },
+        ],
+    }
+
+    from_audit = events_from_audit(audit, CTX, People(me="5"))
+    from_export = events_from_ticket_event(export, CTX, People(me="5"))
+
+    assert [(e.kind, e.field, e.value, e.previous, e.by_tierdesk) for e in from_audit] == [
+        (EventKind.PRIORITY_CHANGE, None, "urgent", "normal", True),
+        (EventKind.FIELD_CHANGE, "tags", "a,b", "a", True),
+        (EventKind.FIELD_CHANGE, "tier", "gold", "", True),
+    ]
+    assert [(e.field, e.value, e.previous) for e in from_export] == [
+        (None, "high", "low"),
+        ("tags", "vip,sla_at_risk", "vip"),
+    ]
+
+
 def test_ticket_events_export_entries_in_both_recorded_shapes() -> None:
     spec = json.loads((FIXTURES / "spec_ticket_event.json").read_text())
     (event,) = events_from_ticket_event(spec, CTX, People())

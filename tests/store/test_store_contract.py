@@ -195,6 +195,30 @@ def test_event_merge_deduplicates_by_id(store: Store) -> None:
     assert unchanged == []
 
 
+def test_an_event_keeps_the_value_it_replaced_and_whether_it_opened_the_ticket(store: Store) -> None:
+    change = Event("p1", T0, EventKind.PRIORITY_CHANGE, value="urgent", previous="", by_tierdesk=True)
+    opening = Event("c1", T0, EventKind.PUBLIC_AGENT_REPLY, author_id="a1", opening=True)
+    store.save_pull_page(CONN, [record(ticket(), change, opening)], None)
+
+    loaded = store.load_ticket(CONN, "101")
+
+    assert loaded is not None
+    assert sorted(loaded[1], key=lambda e: e.id) == [opening, change]
+
+
+def test_an_event_stored_before_previous_and_opening_existed_reads_them_as_not_known(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket(), event("e1", 1, EventKind.PUBLIC_AGENT_REPLY))], None)
+    with store.engine.begin() as connection:
+        (payload,) = connection.execute(sa.select(tables.events.c.payload)).scalars()
+        older = {k: v for k, v in payload.items() if k not in ("previous", "opening")}
+        connection.execute(sa.update(tables.events).values(payload=older))
+
+    loaded = store.load_ticket(CONN, "101")
+
+    assert loaded is not None
+    assert [(e.previous, e.opening) for e in loaded[1]] == [(None, None)]
+
+
 def test_events_are_ordered_by_time_not_arrival(store: Store) -> None:
     store.save_pull_page(CONN, [record(ticket(), event("late", 30))], None)
     store.save_pull_page(CONN, [record(ticket(), event("early", 3))], None)

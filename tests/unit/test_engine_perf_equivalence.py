@@ -1094,6 +1094,8 @@ def random_ticket(rng: random.Random, now: datetime) -> tuple[Ticket, list[Event
                 value=rng.choice(["urgent", "high", None]) if kind is EventKind.PRIORITY_CHANGE else None,
                 author_id="a",
                 by_tierdesk=rng.random() < 0.15,
+                # the reference predates opening comments, which answer nothing by default
+                opening=False,
             )
         )
     if rng.random() < 0.2:

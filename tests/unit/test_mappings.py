@@ -191,6 +191,24 @@ def test_version_changes_when_a_target_changes(tmp_path: Path, policy: Policy) -
     assert len(changed.version) == 12
 
 
+def test_opening_comment_is_no_reply_unless_a_tier_says_so(tmp_path: Path, policy: Policy) -> None:
+    directory = copy_examples(tmp_path)
+    tiers = directory / "tiers.yaml"
+    tiers.write_text(
+        tiers.read_text().replace(
+            "    calendar: 24x7\n", "    calendar: 24x7\n    opening_comment_is_reply: true\n", 1
+        )
+    )
+
+    changed = load_policy(directory)
+
+    assert not any(tier.opening_comment_is_reply for tier in policy.tiers.values())
+    assert {name for name, tier in changed.tiers.items() if tier.opening_comment_is_reply} == {"enterprise"}
+    assert changed.version != policy.version
+    tier_schema = json_schema()["$defs"]["TierModel"]["properties"]["opening_comment_is_reply"]
+    assert (tier_schema["type"], tier_schema["default"]) == ("boolean", False)
+
+
 def test_yaml_anchors_and_merge_keys_are_supported(tmp_path: Path) -> None:
     directory = copy_examples(tmp_path)
     tiers = directory / "tiers.yaml"

@@ -111,7 +111,8 @@ def test_a_single_file_can_be_checked_on_its_own() -> None:
         "tiers.yaml:1:1: missing section 'triage' (ticket -> severity rules and default_severity); "
         "add it to a file such as triage.yaml",
         "tiers.yaml:4:5: unknown key 'calender'; did you mean 'calendar'? (allowed: label, calendar, targets, "
-        "warnings, escalation, clocks, monthly_allowance, service_credit)",
+        "warnings, escalation, clocks, monthly_allowance, service_credit, "
+        "opening_comment_is_reply)",
         "tiers.yaml:15:14: unknown key 'first_respons'; did you mean 'first_response'? (allowed: "
         "first_response, next_response, periodic_update, resolution)",
     ]
