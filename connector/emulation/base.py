@@ -82,9 +82,10 @@ class SimClock:
 class FaultRule:
     """Fail a share (`rate`) of the requests whose path matches `path` (and `method`, if given).
 
-    Either `status` (answered at once with the vendor's error body for that status, with
+    Either `status` (answered at once with the vendor's error body for that status, or `body`, with
     `Retry-After: retry_after` when given) or `timeout_s` (the response is stalled that long and then
-    processed normally, so a client that gave up does not know whether the write happened).
+    processed normally, so a client that gave up does not know whether the write happened). With
+    `times`, only the first `times` requests the rule picks fail.
     """
 
     path: str
@@ -94,10 +95,11 @@ class FaultRule:
     retry_after: int | None = None
     timeout_s: float | None = None
     body: str | None = None
+    times: int | None = None
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> FaultRule:
-        unknown = set(raw) - {"path", "method", "status", "rate", "retry_after", "timeout_s", "body"}
+        unknown = set(raw) - {"path", "method", "status", "rate", "retry_after", "timeout_s", "body", "times"}
         if unknown:
             raise ValueError(f"unknown fault keys: {sorted(unknown)}")
         if raw.get("status") is None and raw.get("timeout_s") is None:
@@ -111,6 +113,7 @@ class FaultRule:
             retry_after=(int(raw["retry_after"]) if raw.get("retry_after") is not None else None),
             timeout_s=(float(raw["timeout_s"]) if raw.get("timeout_s") is not None else None),
             body=raw.get("body"),
+            times=(int(raw["times"]) if raw.get("times") is not None else None),
         )
 
     def matches(self, method: str, path: str) -> bool:
@@ -125,19 +128,24 @@ class Faults:
     def __init__(self, seed: int = 0) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
+        self._picked: list[int] = []  # per rule: requests failed so far
         self._rng = random.Random(seed)
 
     def set_rules(self, rules: Iterable[FaultRule]) -> None:
         with self._lock:
             self._rules = list(rules)
+            self._picked = [0] * len(self._rules)
 
     def clear(self) -> None:
         self.set_rules([])
 
     def pick(self, method: str, path: str) -> FaultRule | None:
         with self._lock:
-            for rule in self._rules:
+            for i, rule in enumerate(self._rules):
+                if rule.times is not None and self._picked[i] >= rule.times:
+                    continue
                 if rule.matches(method, path) and self._rng.random() < rule.rate:
+                    self._picked[i] += 1
                     return rule
         return None
 

@@ -23,10 +23,11 @@ Pull
 Push
   One `PUT /issue/{id}` per issue carrying every field change (labels via `update` add/remove, never
   `set`; priority raised only - the current priority is read first; assignee; custom fields in their
-  Jira format; the `tierdesk` entity property). A 400 naming a field fails only the actions that
-  touched it and the rest is re-sent. Notes are JSM internal comments (`sd.public.comment` internal)
-  carrying the marker as the hidden comment property `tierdesk`; a note whose earlier send is
-  uncertain, or whose send in this push timed out, is looked up by marker before any resend.
+  Jira format; the `tierdesk` entity property), in `plugins.jira.push`. A 400 naming a field fails
+  only the actions that touched it, with Jira's message and the fix, and the rest is re-sent; one
+  naming no field sends the steps one by one. Notes are JSM internal comments (`sd.public.comment`
+  internal) carrying the marker as the hidden comment property `tierdesk`; a note whose earlier
+  send is uncertain, or whose send in this push timed out, is looked up by marker before any resend.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ import structlog
 from jira import JIRA, JIRAError
 from requests.adapters import HTTPAdapter
 
-from connector.domain.model import Organization, Priority
-from connector.domain.policy import ActionKind, ConnectionConfig
+from connector.domain.model import Organization
+from connector.domain.policy import ConnectionConfig
 from connector.domain.results import Action
-from connector.ports import ActionResult, Outcome, PullPage, SecretSource, SkippedRecord, TicketRecord
+from connector.ports import ActionResult, PullPage, SecretSource, SkippedRecord, TicketRecord
 from connector.retry import (
     ConflictError,
     HelpdeskError,
@@ -62,18 +63,12 @@ from connector.retry import (
 from connector.retry import RetryPolicy as SharedRetryPolicy
 from plugins.jira.translate import (
     ORGANIZATIONS_FIELD_TYPE,
-    EditContext,
     FieldInfo,
     IssueContext,
-    IssueEdit,
     MalformedRecord,
-    canonical_priority,
-    comment_markers,
     epoch_ms,
     issue_to_record,
-    note_body,
     parse_jira_datetime,
-    plan_issue_edit,
 )
 
 log = structlog.get_logger("tierdesk.jira")
@@ -110,10 +105,6 @@ class RetryPolicy(SharedRetryPolicy):
 
 
 JiraError = HelpdeskError  # this plugin's name for the shared base of the failure groups
-
-
-class UncertainWrite(HelpdeskError):
-    """A write without a marker may have landed; it cannot be checked, so it is not re-sent."""
 
 
 def _error_body(response: requests.Response | None) -> tuple[str, dict[str, str]]:
@@ -594,205 +585,11 @@ class JiraHelpdesk:
 
     # ------------------------------------------------------------------------------ push
     def push(self, actions: Sequence[Action], uncertain: frozenset[str] = frozenset()) -> list[ActionResult]:
-        results: dict[str, ActionResult] = {}
-        groups: dict[str, list[Action]] = {}
-        for action in actions:
-            groups.setdefault(action.ticket_id, []).append(action)
-        for issue_id, group in groups.items():
-            try:
-                self._push_issue(issue_id, group, uncertain, results)
-            except HelpdeskError as exc:
-                for action in group:
-                    if action.key not in results:
-                        results[action.key] = _result_for(action, exc)
-                self._log_failure(issue_id, group, exc)
-        return [results.get(a.key) or ActionResult(a.key, Outcome.RETRY, "not attempted") for a in actions]
+        """Apply `actions` (see `connector.ports.Helpdesk.push` and `plugins.jira.push`); one
+        result per action, in order."""
+        from plugins.jira.push import Push  # it builds on this module
 
-    def _push_issue(
-        self, issue_id: str, group: list[Action], uncertain: frozenset[str], results: dict[str, ActionResult]
-    ) -> None:
-        meta = self._metadata()
-        current: Priority | None = None
-        if any(ActionKind(a.kind) == ActionKind.SET_PRIORITY for a in group):
-            try:
-                issue = self._get("current priority", f"issue/{issue_id}", {"fields": "priority"})
-            except PermanentError as exc:
-                for action in group:
-                    results[action.key] = ActionResult(action.key, Outcome.FAILED, str(exc))
-                self._log_failure(issue_id, group, exc)
-                return
-            current = canonical_priority(
-                ((issue.get("fields") or {}).get("priority") or {}).get("name"), self.config.priority_map
-            )
-        self._load_options(group, meta)
-        context = EditContext(
-            field_aliases=self.config.fields,
-            field_info=meta.fields,
-            priority_map=self.config.priority_map,
-            current_priority=current,
-            adf=REST_API_VERSION == "3",
-        )
-        edit = plan_issue_edit(issue_id, group, context)
-        self._settle(edit, results)
-        if edit.has_edit:
-            self._apply_edit(issue_id, group, edit, context, results)
-        for action, accounts in edit.watchers:
-            results[action.key] = self._add_watchers(issue_id, action, accounts)
-        for note in edit.notes:
-            results[note.key] = self._send_note(issue_id, note, note.key in uncertain)
-
-    def _settle(self, edit: IssueEdit, results: dict[str, ActionResult]) -> None:
-        for key, (outcome, message) in edit.settled.items():
-            results[key] = ActionResult(key, Outcome(outcome), message)
-            if outcome == Outcome.FAILED:
-                log.warning(
-                    "jira.action_failed", connection=self.name, issue=edit.issue_id, action=key, error=message
-                )
-
-    def _apply_edit(
-        self,
-        issue_id: str,
-        group: list[Action],
-        edit: IssueEdit,
-        context: EditContext,
-        results: dict[str, ActionResult],
-    ) -> None:
-        remaining = [a for a in group if a.key in edit.parts]
-        for _round in range(4):
-            try:
-                self._send("edit issue", "PUT", f"issue/{issue_id}", edit.body())
-            except PermanentError as exc:
-                culprits = {
-                    key for key, touched in edit.parts.items() if any(f in exc.field_errors for f in touched)
-                }
-                if exc.status == 400 and culprits and len(culprits) < len(edit.parts):
-                    for key in culprits:
-                        touched = edit.parts[key]
-                        message = "; ".join(exc.field_errors[f] for f in touched if f in exc.field_errors)
-                        results[key] = ActionResult(key, Outcome.FAILED, f"HTTP 400 {message}")
-                    self._log_failure(issue_id, [a for a in remaining if a.key in culprits], exc)
-                    remaining = [a for a in remaining if a.key not in culprits]
-                    edit = plan_issue_edit(issue_id, remaining, context)
-                    continue
-                for action in remaining:
-                    results[action.key] = ActionResult(action.key, Outcome.FAILED, str(exc))
-                self._log_failure(issue_id, remaining, exc)
-                return
-            except HelpdeskError as exc:
-                for action in remaining:
-                    results[action.key] = _result_for(action, exc)
-                self._log_failure(issue_id, remaining, exc)
-                return
-            for action in remaining:
-                results[action.key] = ActionResult(action.key, Outcome.APPLIED)
-            return
-
-    def _load_options(self, group: list[Action], meta: _Metadata) -> None:
-        """Exact option values of select fields about to be set (so `enterprise` finds `Enterprise`)."""
-        for action in group:
-            if ActionKind(action.kind) != ActionKind.SET_FIELD or not action.field:
-                continue
-            field_id = self.config.fields.get(action.field, action.field)
-            info = meta.fields.get(field_id)
-            if info is None or field_id in self._options_cache:
-                continue
-            if info.type != "option" and info.items != "option":
-                continue
-            options: dict[str, str] = {}
-            try:
-                contexts = self._get("field contexts", f"field/{field_id}/context")
-                for ctx in contexts.get("values") or []:
-                    for option in self._paged(
-                        f"field/{field_id}/context/{ctx['id']}/option", "values", "options"
-                    ):
-                        options.setdefault(str(option["value"]).lower(), str(option["value"]))
-            except PermanentError as exc:
-                log.info("jira.options_unavailable", connection=self.name, field=field_id, error=str(exc))
-            self._options_cache[field_id] = options
-            meta.fields[field_id] = FieldInfo(
-                id=info.id,
-                name=info.name,
-                type=info.type,
-                items=info.items,
-                custom=info.custom,
-                options=options,
-            )
-
-    def _add_watchers(self, issue_id: str, action: Action, accounts: tuple[str, ...]) -> ActionResult:
-        try:
-            for account in accounts:
-                self._send("add watcher", "POST", f"issue/{issue_id}/watchers", account)
-        except HelpdeskError as exc:
-            self._log_failure(issue_id, [action], exc)
-            return _result_for(action, exc)
-        return ActionResult(action.key, Outcome.APPLIED)
-
-    def _markers(self, issue_id: str) -> set[str]:
-        page = self._get(
-            "comment markers",
-            f"issue/{issue_id}/comment",
-            {"expand": "properties", "orderBy": "-created", "maxResults": 100},
-        )
-        return comment_markers(page.get("comments") or [])
-
-    def _send_note(self, issue_id: str, action: Action, previously_uncertain: bool) -> ActionResult:
-        marker = action.marker
-        body = note_body(action.value or "", marker, REST_API_VERSION)
-        session = self._jira()._session
-        url = self._url(f"issue/{issue_id}/comment")
-        state = {"ambiguous": False, "check": previously_uncertain}
-
-        def attempt() -> Outcome:
-            if state["check"] and marker:
-                if marker in self._markers(issue_id):
-                    return Outcome.APPLIED if state["ambiguous"] else Outcome.ALREADY_APPLIED
-                state["check"] = False
-            try:
-                session.post(url, data=json.dumps(body))
-            except (JIRAError, requests.RequestException) as exc:
-                error = classify(exc, "add note")
-                if isinstance(error, TransientError) and error.ambiguous:
-                    state["ambiguous"] = True
-                    state["check"] = True
-                    if not marker:
-                        raise UncertainWrite(f"{error} (a note without marker is not re-sent)") from exc
-                raise error from exc
-            return Outcome.APPLIED
-
-        try:
-            outcome = self._call("add note", attempt)
-        except (TransientError, UncertainWrite) as exc:
-            message = str(exc) + (
-                " (the note may have been posted; its marker is checked next time)"
-                if state["ambiguous"]
-                else ""
-            )
-            return ActionResult(
-                action.key, Outcome.RETRY, message, uncertain=state["ambiguous"] or previously_uncertain
-            )
-        except HelpdeskError as exc:
-            self._log_failure(issue_id, [action], exc)
-            return _result_for(action, exc)
-        return ActionResult(action.key, outcome)
-
-    def _log_failure(self, issue_id: str, actions: Sequence[Action], exc: HelpdeskError) -> None:
-        if isinstance(exc, TransientError):
-            log.info(
-                "jira.action_deferred",
-                connection=self.name,
-                issue=issue_id,
-                actions=[a.key for a in actions],
-                error=str(exc),
-            )
-            return
-        log.warning(
-            "jira.action_failed",
-            connection=self.name,
-            issue=issue_id,
-            actions=[f"{a.kind}:{a.key}" for a in actions],
-            status=exc.status,
-            error=str(exc),
-        )
+        return Push(self, actions, uncertain).run()
 
     # ------------------------------------------------------------------------------ extras
     def vendor_sla(self, ticket_id: str) -> list[dict[str, Any]]:
@@ -804,14 +601,6 @@ class JiraHelpdesk:
         if self._client is not None:
             self._client.close()  # type: ignore[no-untyped-call]
             self._client = None
-
-
-def _result_for(action: Action, exc: HelpdeskError) -> ActionResult:
-    if isinstance(exc, TransientError):
-        return ActionResult(action.key, Outcome.RETRY, str(exc))
-    if isinstance(exc, ConflictError):
-        return ActionResult(action.key, Outcome.CONFLICT, str(exc))
-    return ActionResult(action.key, Outcome.FAILED, str(exc))
 
 
 __all__ = [

@@ -12,9 +12,10 @@ from connector.domain.policy import ConnectionConfig
 from connector.emulation.base import ClockMode, EmulatorApp
 from connector.ports import SecretSource
 from connector.retry import MissingCredentials, credentials_for, policy_from_options
-from plugins.zendesk.client import PullCursor, RetryPolicy, ZendeskHelpdesk
+from plugins.zendesk.client import RetryPolicy, ZendeskHelpdesk
 from plugins.zendesk.emulator import INTEGRATION_EMAIL, SeedInfo, seed_demo, seed_volume
 from plugins.zendesk.emulator import build as _build_emulator
+from plugins.zendesk.pull_state import PullCursor
 from plugins.zendesk.translate import ReadContext
 
 __all__ = [
@@ -42,11 +43,12 @@ def connect(
 ) -> ZendeskHelpdesk:
     """The Helpdesk adapter for one Zendesk connection.
 
-    Credentials: `config.email_env` / `config.token_env` name the secrets (an API token of an
-    admin, see the README). Against a local emulator (127.0.0.1 / localhost) missing credentials
-    default to the emulator's integration user. `config.fields` maps logical field names (tier,
-    sla_due, sla_state, ...) to Zendesk ticket field ids. `config.options` may set
-    `timeout_seconds`, `max_attempts`, `max_total_wait`, `job_poll_interval`."""
+        Credentials: `config.email_env` / `config.token_env` name the secrets (an API token of an
+        admin, see the README). Against a local emulator (127.0.0.1 / localhost) missing credentials
+        default to the emulator's integration user. `config.fields` maps logical field names (tier,
+        sla_due, sla_state, ...) to Zendesk ticket field ids; `config.aliases` (escalation targets -> ids)
+    are named in the fix of a step Zendesk rejects. `config.options` may set
+        `timeout_seconds`, `max_attempts`, `max_total_wait`, `job_poll_interval`."""
     email, token = credentials_for(
         config,
         secrets,
@@ -70,6 +72,7 @@ def connect(
         email,
         token,
         field_ids={k: str(v) for k, v in config.fields.items()},
+        aliases={k: str(v) for k, v in config.aliases.items()},
         context=context,
         retry=policy,
         sleep=sleep,

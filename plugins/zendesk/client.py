@@ -20,22 +20,16 @@ Pull
   the ticket read through show_many.
 
 Push
-  Actions are grouped per ticket into one Update Many entry (100 per call); job statuses are polled
-  with show_many; each ticket's result answers its actions. Notes carry a marker line; for notes
-  whose earlier send is uncertain the ticket's comments are searched first. A write whose outcome
-  is unknown (timeout, connection error, 5xx) is re-sent without its notes, which are answered
-  RETRY with `uncertain=True` and checked next time.
+  `plugins.zendesk.push`: one Update Many entry per ticket (100 per call), job statuses polled with
+  show_many, note markers, and rounds that isolate a step Zendesk rejects as invalid.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import itertools
 import json
 import random
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,9 +46,8 @@ from zenpy.lib.api_objects import Ticket as ZTicket
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
 from connector.domain.model import Event, EventKind, Organization
-from connector.domain.policy import ActionKind
 from connector.domain.results import Action
-from connector.ports import ActionResult, Outcome, PullPage, SkippedRecord, TicketRecord
+from connector.ports import ActionResult, PullPage, SkippedRecord, TicketRecord
 from connector.retry import (
     ConflictError,
     HelpdeskError,
@@ -63,17 +56,21 @@ from connector.retry import (
     retrying,
 )
 from connector.retry import RetryPolicy as SharedRetryPolicy
+from plugins.zendesk.pull_state import EventWindow, PullCursor
+from plugins.zendesk.push import Push
+from plugins.zendesk.rejections import RejectedUpdate, from_error_body
 from plugins.zendesk.translate import (
     MalformedRecord,
     People,
     ReadContext,
-    TicketUpdate,
     events_from_audit,
     events_from_ticket_event,
     is_deleted,
     markers_in,
     organization_from_json,
     parse_time,
+    req_int,
+    req_time,
     ticket_from_json,
 )
 
@@ -170,61 +167,6 @@ class CountingSession(requests.Session):
         return response
 
 
-# ------------------------------------------------------------------------------------ cursor
-@dataclass(frozen=True)
-class PullCursor:
-    """What a restart needs: the export cursor (or start time), the instant up to which ticket
-    events were consumed, and the events still waiting for their ticket (the oldest one's time and
-    the tickets they belong to; on an initial sync these can be thousands, kept compressed)."""
-
-    export_cursor: str | None
-    start_time: int
-    events_done: int
-    oldest_waiting: int | None = None
-    waiting_tickets: tuple[int, ...] = ()
-
-    def encode(self) -> str:
-        raw = json.dumps(
-            {
-                "c": self.export_cursor,
-                "s": self.start_time,
-                "e": self.events_done,
-                "w": self.oldest_waiting,
-                "i": _pack_ids(self.waiting_tickets),
-            },
-            separators=(",", ":"),
-        )
-        return "zd1." + base64.urlsafe_b64encode(raw.encode()).decode()
-
-    @classmethod
-    def decode(cls, text: str) -> PullCursor:
-        if not text.startswith("zd1."):
-            raise ValueError(f"not a Zendesk pull cursor: {text[:20]!r}")
-        raw = json.loads(base64.urlsafe_b64decode(text[4:].encode()))
-        return cls(raw["c"], int(raw["s"]), int(raw["e"]), raw.get("w"), _unpack_ids(raw.get("i") or ""))
-
-
-def _pack_ids(ids: tuple[int, ...]) -> str:
-    if not ids:
-        return ""
-    ordered = sorted(set(ids))
-    deltas = [ordered[0]] + [b - a for a, b in itertools.pairwise(ordered)]
-    packed = zlib.compress(",".join(map(str, deltas)).encode(), 9)
-    return base64.urlsafe_b64encode(packed).decode()
-
-
-def _unpack_ids(text: str) -> tuple[int, ...]:
-    if not text:
-        return ()
-    deltas = [int(x) for x in zlib.decompress(base64.urlsafe_b64decode(text.encode())).decode().split(",")]
-    out: list[int] = []
-    total = 0
-    for d in deltas:
-        total += d
-        out.append(total)
-    return tuple(out)
-
-
 # ------------------------------------------------------------------------------------ adapter
 def _point_zenpy_at(client: Zenpy, scheme: str) -> None:
     """Use `scheme` for every zenpy API object (the emulator speaks plain http)."""
@@ -279,6 +221,7 @@ class ZendeskHelpdesk:
         token: str,
         *,
         field_ids: Mapping[str, str] | None = None,
+        aliases: Mapping[str, str] | None = None,
         context: ReadContext | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -288,6 +231,7 @@ class ZendeskHelpdesk:
         self.url = url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.field_ids = dict(field_ids or {})
+        self.aliases = dict(aliases or {})  # escalation alias -> Zendesk id, named in FAILED fixes
         self.context = context or ReadContext(
             connection=name, field_names={v: k for k, v in self.field_ids.items()}
         )
@@ -300,6 +244,7 @@ class ZendeskHelpdesk:
         self._orgs: dict[str, Organization] = {}
         self._me: str | None = None
         self._uncertain: set[str] = set()  # note keys whose send outcome is unknown (this process)
+        self._titles: dict[str, str] | None = None  # ticket field titles, read on first need
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -402,7 +347,7 @@ class ZendeskHelpdesk:
             start = int(since.timestamp()) if since is not None else 0
             state = PullCursor(None, start, start - 1, None)
         me = self.me()
-        events = _EventWindow(self, state)
+        events = EventWindow(self, state)
         export_cursor = state.export_cursor
         while True:
             params: dict[str, Any] = {"include": EXPORT_INCLUDE}
@@ -503,7 +448,7 @@ class ZendeskHelpdesk:
         ordered = tuple(sorted(events.values(), key=lambda e: (e.at, e.kind != EventKind.CREATED, e.id)))
         return TicketRecord(ticket=ticket, events=ordered)
 
-    def _flush(self, window: _EventWindow, me: str) -> tuple[list[TicketRecord], list[SkippedRecord]]:
+    def _flush(self, window: EventWindow, me: str) -> tuple[list[TicketRecord], list[SkippedRecord]]:
         """Deliver events still waiting for their ticket, with the ticket read now."""
         waiting = window.take_all()
         if not waiting:
@@ -535,7 +480,7 @@ class ZendeskHelpdesk:
         audits: dict[str, list[Mapping[str, Any]]] = {}
         for raw in tickets:
             tid = str(raw.get("id"))
-            if known is not None and tid in known and _updated_at(raw) == known[tid]:
+            if known is not None and tid in known and _raw_updated_at(raw) == known[tid]:
                 continue
             audits[tid] = self._audits(tid)
         records, _ = self._records(tickets, audits, me)
@@ -555,82 +500,9 @@ class ZendeskHelpdesk:
 
     # ------------------------------------------------------------------ push
     def push(self, actions: Sequence[Action], uncertain: frozenset[str] = frozenset()) -> list[ActionResult]:
-        """Apply `actions` (see `connector.ports.Helpdesk.push`); one result per action, in order."""
-        results: dict[str, ActionResult] = {}
-        by_ticket: dict[str, list[Action]] = {}
-        for action in actions:
-            by_ticket.setdefault(action.ticket_id, []).append(action)
-        doubtful = set(uncertain) | self._uncertain
-        me = int(self.me())
-        updates: list[TicketUpdate] = []
-        for ticket_id, planned in by_ticket.items():
-            if not ticket_id.isdigit():
-                for a in planned:
-                    results[a.key] = self._failed(a, f"not a Zendesk ticket id: {ticket_id!r}")
-                continue
-            group = self._skip_notes_already_there(ticket_id, planned, doubtful, results)
-            update = TicketUpdate.build(int(ticket_id), group, self.field_ids, author_id=me)
-            for key in update.applied_without_call:
-                results[key] = ActionResult(
-                    key, Outcome.APPLIED, "nothing to send: Zendesk has no issue properties"
-                )
-            by_key = {a.key: a for a in group}
-            for key, why in update.failed.items():
-                results[key] = self._failed(by_key[key], why)
-            if update.action_keys and update.has_changes:
-                updates.append(update)
-            else:
-                for key in update.action_keys:
-                    results[key] = ActionResult(key, Outcome.APPLIED, "no change to send")
-        jobs: list[tuple[str, list[TicketUpdate]]] = []
-        for start in range(0, len(updates), BATCH):
-            batch = updates[start : start + BATCH]
-            job_id, sent = self._submit(batch, results)
-            if job_id is not None:
-                jobs.append((job_id, sent))
-        self._collect(jobs, results)
-        for key, result in results.items():
-            if result.outcome in (Outcome.APPLIED, Outcome.ALREADY_APPLIED, Outcome.FAILED, Outcome.CONFLICT):
-                self._uncertain.discard(key)
-        return [results.get(a.key) or ActionResult(a.key, Outcome.RETRY, "not attempted") for a in actions]
-
-    def _failed(self, action: Action, why: str) -> ActionResult:
-        log.warning(
-            "zendesk.action_failed",
-            connection=self.name,
-            key=action.key,
-            ticket=action.ticket_id,
-            kind=action.kind.value,
-            error=why,
-        )
-        return ActionResult(action.key, Outcome.FAILED, why)
-
-    def _skip_notes_already_there(
-        self, ticket_id: str, group: list[Action], doubtful: set[str], results: dict[str, ActionResult]
-    ) -> list[Action]:
-        """Answer ALREADY_APPLIED for uncertain notes whose marker is on the ticket."""
-        check = [a for a in group if a.kind == ActionKind.ADD_NOTE and a.key in doubtful and a.marker]
-        if not check:
-            return group
-        try:
-            found = self._markers_on(ticket_id)
-        except TransientError as exc:
-            for a in check:
-                results[a.key] = ActionResult(a.key, Outcome.RETRY, f"could not check the note marker: {exc}")
-            return [a for a in group if a not in check]
-        except HelpdeskError as exc:
-            for a in check:
-                results[a.key] = self._failed(a, f"could not check the note marker: {exc}")
-            return [a for a in group if a not in check]
-        keep = []
-        for a in group:
-            if a in check and a.marker in found:
-                results[a.key] = ActionResult(
-                    a.key, Outcome.ALREADY_APPLIED, "note marker found on the ticket"
-                )
-            else:
-                keep.append(a)
-        return keep
+        """Apply `actions` (see `connector.ports.Helpdesk.push` and `plugins.zendesk.push`); one
+        result per action, in order."""
+        return Push(self, actions, uncertain).run()
 
     def _markers_on(self, ticket_id: str) -> set[str]:
         def read() -> set[str]:
@@ -641,134 +513,49 @@ class ZendeskHelpdesk:
 
         return self._call(read)
 
-    def _submit(
-        self, batch: list[TicketUpdate], results: dict[str, ActionResult]
-    ) -> tuple[str | None, list[TicketUpdate]]:
-        """Send one Update Many batch; returns the job id and the updates it carried."""
-        pending = list(batch)
+    def _update_many(self, payloads: Sequence[Mapping[str, Any]]) -> str:
+        """Submit one Update Many batch (one attempt); returns the job id. Errors come out
+        classified; a 422 naming invalid parts as `RejectedUpdate`."""
         try:
-            for attempt in self._retrying():
-                with attempt:
-                    try:
-                        job = self.zenpy.tickets.update([ZTicket(**u.payload) for u in pending])
-                        return str(job.id), pending
-                    except Exception as exc:
-                        error = classify(exc)
-                        if isinstance(error, TransientError) and error.ambiguous:
-                            pending = self._hold_notes(pending, results, str(error))
-                            if not pending:
-                                return None, []
-                        raise error from exc
-        except ConflictError as exc:
-            self._answer(pending, Outcome.CONFLICT, str(exc), results)
-        except TransientError as exc:
-            self._answer(pending, Outcome.RETRY, f"gave up after retries: {exc}", results)
-        except HelpdeskError as exc:
-            self._answer(pending, Outcome.FAILED, str(exc), results)
-        return None, []
-
-    def _hold_notes(
-        self, pending: list[TicketUpdate], results: dict[str, ActionResult], why: str
-    ) -> list[TicketUpdate]:
-        """After a write with unknown outcome, keep re-sending everything but the notes."""
-        kept: list[TicketUpdate] = []
-        for u in pending:
-            for key in u.note_keys:
-                self._uncertain.add(key)
-                results[key] = ActionResult(
-                    key,
-                    Outcome.RETRY,
-                    f"send outcome unknown ({why}); the marker is checked before the next send",
-                    uncertain=True,
-                )
-            rest = u.without_notes() if u.note_keys else u
-            if rest.action_keys and rest.has_changes:
-                kept.append(rest)
-        return kept
-
-    def _answer(
-        self,
-        updates: Sequence[TicketUpdate],
-        outcome: Outcome,
-        message: str,
-        results: dict[str, ActionResult],
-    ) -> None:
-        """Answer every action of `updates`; a FAILED answer is logged, a RETRY of a note is
-        remembered as uncertain."""
-        for u in updates:
-            for key in u.action_keys:
-                if outcome == Outcome.FAILED:
-                    log.warning(
-                        "zendesk.action_failed",
-                        connection=self.name,
-                        key=key,
-                        ticket=u.ticket_id,
-                        error=message,
-                    )
-                doubtful = outcome == Outcome.RETRY and key in u.note_keys
-                if doubtful:
-                    self._uncertain.add(key)
-                results[key] = ActionResult(key, outcome, message, uncertain=doubtful)
-
-    def _collect(self, jobs: list[tuple[str, list[TicketUpdate]]], results: dict[str, ActionResult]) -> None:
-        """Poll all jobs together (show_many) until each is done or the poll budget is spent."""
-        open_jobs = dict(jobs)
-        waited = 0.0
-        while open_jobs:
-            if waited >= self.retry.job_poll_budget:
-                for updates in open_jobs.values():
-                    self._answer(updates, Outcome.RETRY, "job did not finish in time", results)
-                return
-            self._sleep(self.retry.job_poll_interval)
-            waited += self.retry.job_poll_interval
-            ids = list(open_jobs)
-            for start in range(0, len(ids), BATCH):
-                chunk = ids[start : start + BATCH]
+            job = self.zenpy.tickets.update([ZTicket(**p) for p in payloads])
+        except Exception as exc:
+            error = classify(exc)
+            response = getattr(exc, "response", None)
+            if error.status == 422 and isinstance(response, requests.Response):
                 try:
-                    statuses = self._call(functools.partial(self._job_statuses, chunk))
-                except HelpdeskError as exc:
-                    if isinstance(exc, TransientError):
-                        continue
-                    for job_id in chunk:
-                        self._answer(
-                            open_jobs.pop(job_id), Outcome.RETRY, f"job status unreadable: {exc}", results
-                        )
-                    continue
-                for status in statuses:
-                    job_id = str(status.id)
-                    if job_id not in open_jobs or status.status not in ("completed", "failed", "killed"):
-                        continue
-                    self._job_done(status, open_jobs.pop(job_id), results)
+                    rejections = from_error_body(response.json())
+                except ValueError:
+                    rejections = None
+                if rejections is not None:
+                    raise RejectedUpdate(str(error), rejections) from exc
+            raise error from exc
+        return str(job.id)
 
-    def _job_done(self, status: Any, updates: list[TicketUpdate], results: dict[str, ActionResult]) -> None:
-        per_ticket: dict[int, Any] = {}
-        for item in status.results or []:
-            tid = getattr(item, "id", None)
-            if tid is not None:
-                per_ticket[int(tid)] = item
-        for u in updates:
-            item = per_ticket.get(u.ticket_id)
-            if status.status != "completed" or item is None:
-                self._answer(
-                    [u],
-                    Outcome.RETRY,
-                    f"job {status.id} ended {status.status} without a result for this ticket",
-                    results,
-                )
-                continue
-            if getattr(item, "success", False):
-                self._answer([u], Outcome.APPLIED, "", results)
-                continue
-            error = str(getattr(item, "error", "") or "")
-            details = str(getattr(item, "details", "") or "")
-            message = f"{error}: {details}".strip(": ")
-            if error == "UpdateConflict":
-                self._answer([u], Outcome.CONFLICT, message, results)
-            else:
-                self._answer([u], Outcome.FAILED, message, results)
+    def _updated_at(self, ticket_ids: Sequence[int]) -> dict[int, datetime]:
+        """The current `updated_at` of tickets (show_many, 100 per call)."""
+        found: dict[int, datetime] = {}
+        for raw in self._show_many([str(t) for t in ticket_ids]):
+            try:
+                found[req_int(raw, "id", "tickets[]")] = req_time(raw, "updated_at", "tickets[]")
+            except MalformedRecord as exc:
+                log.warning("zendesk.malformed_ticket", connection=self.name, error=str(exc))
+        return found
+
+    def _field_titles(self) -> dict[str, str]:
+        """Ticket field titles (lower case) -> field ids, read once per process; empty when the
+        fields cannot be read (a rejection naming a field by title then stays unplaced)."""
+        if self._titles is None:
+            try:
+                fields: list[Any] = self._call(lambda: list(self.zenpy.ticket_fields()))
+            except HelpdeskError as exc:
+                log.info("zendesk.ticket_fields_unreadable", connection=self.name, error=str(exc))
+                return {}
+            self._titles = {str(f.title).strip().lower(): str(f.id) for f in fields}
+        return self._titles
 
 
-def _updated_at(raw: Mapping[str, Any]) -> datetime | None:
+def _raw_updated_at(raw: Mapping[str, Any]) -> datetime | None:
+    """A vendor ticket's `updated_at`, None when it is missing or not a time."""
     value = raw.get("updated_at")
     if not isinstance(value, str):
         return None
@@ -776,91 +563,3 @@ def _updated_at(raw: Mapping[str, Any]) -> datetime | None:
         return parse_time(value, "ticket.updated_at")
     except MalformedRecord:
         return None
-
-
-class _EventWindow:
-    """The ticket events export, read forward in time and handed out per ticket.
-
-    `done`: events up to this instant have been consumed (delivered or waiting). Waiting events
-    belong to tickets not seen yet; `oldest_waiting` goes into the cursor so a restart re-reads
-    from there."""
-
-    def __init__(self, client: ZendeskHelpdesk, state: PullCursor) -> None:
-        self.client = client
-        self.done = state.events_done
-        start = state.events_done + 1
-        if state.oldest_waiting is not None:
-            start = min(start, state.oldest_waiting)
-        self.next_start = max(start, 0)
-        self.fetched: list[Mapping[str, Any]] = []  # read but not consumed (later than `done`)
-        self.waiting: dict[str, list[Mapping[str, Any]]] = {}
-        self.seen: set[int] = set()
-        # re-read after a restart: events up to `replay_until` matter only for tickets that were
-        # waiting then; every other ticket's events were delivered before the restart
-        self.replay_until = state.events_done if state.oldest_waiting is not None else None
-        self.replay_tickets = {str(t) for t in state.waiting_tickets}
-
-    def _read_until(self, instant: int) -> None:
-        while self.next_start <= instant:
-            try:
-                page = self.client._get_json(
-                    "/api/v2/incremental/ticket_events.json",
-                    {"start_time": self.next_start, "include": "comment_events"},
-                )
-            except PermanentError as exc:
-                if "StartTimeTooRecent" in str(exc):
-                    return
-                raise
-            for ev in page.get("ticket_events") or []:
-                ev_id = ev.get("id") if isinstance(ev, Mapping) else None
-                if not isinstance(ev_id, int) or ev_id in self.seen:
-                    continue
-                ts = ev.get("timestamp")
-                if (
-                    self.replay_until is not None
-                    and isinstance(ts, int)
-                    and ts <= self.replay_until
-                    and str(ev.get("ticket_id")) not in self.replay_tickets
-                ):
-                    continue
-                self.seen.add(ev_id)
-                self.fetched.append(ev)
-            end_time = int(page.get("end_time") or self.next_start)
-            if page.get("end_of_stream"):
-                self.next_start = max(end_time, self.next_start)
-                return
-            if end_time <= self.next_start:
-                # a page that did not move forward would be served again forever
-                log.warning(
-                    "zendesk.events_page_stuck", connection=self.client.name, start_time=self.next_start
-                )
-                end_time = self.next_start + 1
-            self.next_start = end_time
-
-    def consume_through(self, instant: int) -> None:
-        """Read every event up to `instant` and sort it to its ticket."""
-        self._read_until(instant)
-        later: list[Mapping[str, Any]] = []
-        for ev in self.fetched:
-            ts = ev.get("timestamp")
-            if isinstance(ts, int) and ts > instant:
-                later.append(ev)
-                continue
-            self.waiting.setdefault(str(ev.get("ticket_id")), []).append(ev)
-        self.fetched = later
-        self.done = max(self.done, instant)
-
-    def take(self, ticket_ids: set[str]) -> dict[str, list[Mapping[str, Any]]]:
-        return {tid: self.waiting.pop(tid) for tid in ticket_ids if tid in self.waiting}
-
-    def take_all(self) -> dict[str, list[Mapping[str, Any]]]:
-        out, self.waiting = self.waiting, {}
-        return out
-
-    def waiting_tickets(self) -> tuple[int, ...]:
-        return tuple(int(t) for t in self.waiting if t.isdigit())
-
-    def oldest_waiting(self) -> int | None:
-        times = [ev.get("timestamp") for evs in self.waiting.values() for ev in evs]
-        valid = [t for t in times if isinstance(t, int)]
-        return min(valid) if valid else None

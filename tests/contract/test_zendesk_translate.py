@@ -16,15 +16,14 @@ from plugins.zendesk.translate import (
     MalformedRecord,
     People,
     ReadContext,
-    TicketUpdate,
     events_from_audit,
     events_from_ticket_event,
     markers_in,
-    normalise_iso,
     note_body,
     organization_from_json,
     ticket_from_json,
 )
+from plugins.zendesk.update import TicketUpdate, normalise_iso
 
 FIXTURES = Path(__file__).parent / "zendesk_fixtures"
 RECORDED: dict[str, Any] = json.loads((FIXTURES / "recorded_exchanges.json").read_text())

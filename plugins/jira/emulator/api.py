@@ -952,13 +952,16 @@ class JiraEmulator:
                 )
             return value
         if kind == "datetime":
+            invalid_format = FieldError(
+                fid,
+                "Invalid date format. Please enter the date in the format \"yyyy-MM-dd'T'HH:mm:ss.SSSZ\".",
+            )
             if not isinstance(value, str) or not DATETIME_INPUT.match(value):
-                raise FieldError(
-                    fid,
-                    "Invalid date format. Please enter the date in the format "
-                    "\"yyyy-MM-dd'T'HH:mm:ss.SSSZ\".",
-                )
-            return _parse_input_datetime(value)
+                raise invalid_format
+            try:
+                return _parse_input_datetime(value)
+            except ValueError:  # the right shape, an impossible instant (month 13)
+                raise invalid_format from None
         if kind == "date":
             if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise FieldError(

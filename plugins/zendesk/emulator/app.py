@@ -21,13 +21,12 @@ from werkzeug.wrappers import Request, Response
 
 from connector.emulation.base import SimClock
 from plugins.zendesk.emulator.ratelimit import RateLimiter, Verdict
-from plugins.zendesk.emulator.store import (
+from plugins.zendesk.emulator.records import (
     ACCOUNT_ID,
     BRAND_ID,
     CONFLICT_DESCRIPTION,
     CUSTOM_STATUS_IDS,
     TICKET_FORM_ID,
-    Account,
     ApiError,
     Audit,
     Comment,
@@ -39,9 +38,11 @@ from plugins.zendesk.emulator.store import (
     TicketField,
     User,
     invalid,
+    job_failure,
     not_found,
     too_many_values,
 )
+from plugins.zendesk.emulator.store import Account
 
 MAX_BULK = 100
 EXPORT_PAGE = 1000
@@ -808,15 +809,7 @@ class ZendeskAPI:
                 self.account.update_ticket(tid, change, user.id, now)
                 results.append({"action": "update", "status": "Updated", "success": True, "id": tid})
             except ApiError as exc:
-                results.append(
-                    {
-                        "id": tid,
-                        "action": "update",
-                        "success": False,
-                        "error": str(exc.body.get("error")),
-                        "details": str(exc.body.get("description")),
-                    }
-                )
+                results.append(job_failure(tid, exc))
         job = self.account.new_job("bulk_update", results, now, "Updating")
         return _json({"job_status": self._job_json(self._base(request), job)})
 

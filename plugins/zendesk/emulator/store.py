@@ -17,198 +17,42 @@ import bisect
 import hashlib
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
-TICKET_TYPES = ("problem", "incident", "question", "task")
-
-ACCOUNT_ID = 18525119
-FIRST_USER_ID = 36_000_000_001
-FIRST_ORG_ID = 37_000_000_001
-FIRST_GROUP_ID = 38_000_000_001
-FIRST_FIELD_ID = 39_000_000_001
-FIRST_OPTION_ID = 39_500_000_001
-FIRST_EVENT_ID = 40_000_000_001  # audits, audit events and comments share one id space
-FIRST_METRIC_EVENT_ID = 45_000_000_001
-BRAND_ID = 36_000_000_000 - 11
-TICKET_FORM_ID = 36_000_000_000 - 22
-CUSTOM_STATUS_IDS = {status: 36_000_000_000 - 100 + i for i, status in enumerate(STATUSES)}
-
-
-class ApiError(Exception):
-    """A vendor error: HTTP status plus the JSON body Zendesk sends for it."""
-
-    def __init__(self, status: int, body: Mapping[str, Any]) -> None:
-        super().__init__(f"{status} {body}")
-        self.status = status
-        self.body = dict(body)
-
-
-def not_found() -> ApiError:
-    return ApiError(404, {"error": "RecordNotFound", "description": "Not found"})
-
-
-def invalid(description: str, details: Mapping[str, Any] | None = None) -> ApiError:
-    body: dict[str, Any] = {"error": "RecordInvalid", "description": "Record validation errors"}
-    body["details"] = dict(details) if details else {"base": [{"description": description}]}
-    return ApiError(422, body)
-
-
-def too_many_values() -> ApiError:
-    # The double space is what Zendesk sends (recorded).
-    return ApiError(
-        400,
-        {
-            "error": "TooManyValues",
-            "description": "Parameter  cannot specify more than 100 values",
-            "max_count": 100,
-        },
-    )
-
-
-CONFLICT_DESCRIPTION = (
-    "Safe Update prevented the update due to outdated ticket data. "
-    "Please fetch the latest ticket data and try again."
+from plugins.zendesk.emulator.checks import (
+    CheckedUpdate,
+    as_tag_list,
+    check_agent,
+    check_custom_field,
+    check_group,
+    check_organization,
+    check_update,
+    check_user,
 )
-
-
-@dataclass
-class User:
-    id: int
-    name: str
-    email: str | None
-    role: str  # end-user | agent | admin
-    created_at: int
-    updated_at: int
-    organization_id: int | None = None
-    external_id: str | None = None
-    tags: list[str] = field(default_factory=list)
-    default_group_id: int | None = None
-    time_zone: str = "America/New_York"
-
-
-@dataclass
-class Organization:
-    id: int
-    name: str
-    created_at: int
-    updated_at: int
-    external_id: str | None = None
-    tags: list[str] = field(default_factory=list)
-    domain_names: list[str] = field(default_factory=list)
-    details: str | None = None
-    notes: str | None = None
-    group_id: int | None = None
-    organization_fields: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Group:
-    id: int
-    name: str
-    created_at: int
-    updated_at: int
-    description: str = ""
-    is_public: bool = True
-    default: bool = False
-
-
-@dataclass
-class TicketField:
-    id: int
-    type: str  # text | textarea | tagger | multiselect | date | integer | decimal | checkbox | regexp
-    title: str
-    created_at: int
-    updated_at: int
-    description: str = ""
-    active: bool = True
-    required: bool = False
-    tag: str | None = None
-    key: str | None = None
-    position: int = 0
-    # tagger/multiselect options: {"id", "name", "raw_name", "value", "default"}
-    options: list[dict[str, Any]] = field(default_factory=list)
-
-    def option_values(self) -> set[str]:
-        return {str(o["value"]) for o in self.options}
-
-
-@dataclass
-class Comment:
-    id: int
-    audit_id: int
-    author_id: int
-    body: str
-    html_body: str
-    public: bool
-    created_at: int
-    via_channel: str = "api"
-
-
-@dataclass
-class Audit:
-    id: int
-    ticket_id: int
-    author_id: int
-    created_at: int
-    via_channel: str
-    # audit-style events: {"id", "type": Comment|Create|Change|..., "field_name", "value", "previous_value"}
-    events: list[dict[str, Any]]
-    comment: Comment | None = None
-    custom_metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Ticket:
-    id: int
-    created_at: int
-    updated_at: int
-    generated_timestamp: int
-    subject: str
-    description: str
-    status: str
-    requester_id: int
-    submitter_id: int
-    priority: str | None = None
-    type: str | None = None
-    assignee_id: int | None = None
-    organization_id: int | None = None
-    group_id: int | None = None
-    external_id: str | None = None
-    tags: list[str] = field(default_factory=list)
-    custom_fields: dict[int, Any] = field(default_factory=dict)
-    follower_ids: list[int] = field(default_factory=list)
-    collaborator_ids: list[int] = field(default_factory=list)
-    due_at: int | None = None
-    is_public: bool = True
-    via_channel: str = "api"
-    deleted: bool = False
-    audits: list[Audit] = field(default_factory=list)
-    comments: list[Comment] = field(default_factory=list)
-
-
-@dataclass
-class MetricEvent:
-    id: int
-    ticket_id: int
-    metric: str
-    instance_id: int
-    type: str
-    time: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Job:
-    id: str
-    job_type: str
-    total: int
-    results: list[dict[str, Any]]
-    created_at: int
-    polls: int = 0
-    action_verb: str = "Updating"
+from plugins.zendesk.emulator.records import (
+    CONFLICT_DESCRIPTION,
+    FIRST_EVENT_ID,
+    FIRST_FIELD_ID,
+    FIRST_GROUP_ID,
+    FIRST_METRIC_EVENT_ID,
+    FIRST_OPTION_ID,
+    FIRST_ORG_ID,
+    FIRST_USER_ID,
+    PRIORITIES,
+    STATUSES,
+    ApiError,
+    Audit,
+    Comment,
+    Group,
+    Job,
+    MetricEvent,
+    Organization,
+    Ticket,
+    TicketField,
+    User,
+    invalid,
+    not_found,
+)
 
 
 class SortedIndex:
@@ -245,16 +89,6 @@ def _text_to_html(body: str) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _as_tag_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [t for t in value.replace(",", " ").split() if t]
-    if isinstance(value, Iterable):
-        return [str(t).strip() for t in value if str(t).strip()]
-    raise invalid(f"tags must be a list, not {type(value).__name__}")
 
 
 class Account:
@@ -317,7 +151,7 @@ class Account:
                 updated_at=now,
                 organization_id=int(org_id) if org_id is not None else None,
                 external_id=raw.get("external_id"),
-                tags=_as_tag_list(raw.get("tags")),
+                tags=as_tag_list(raw.get("tags")),
                 default_group_id=raw.get("default_group_id"),
             )
             self._next_user += 1
@@ -344,7 +178,7 @@ class Account:
                 created_at=now,
                 updated_at=now,
                 external_id=raw.get("external_id"),
-                tags=_as_tag_list(raw.get("tags")),
+                tags=as_tag_list(raw.get("tags")),
                 domain_names=list(raw.get("domain_names") or []),
                 details=raw.get("details"),
                 notes=raw.get("notes"),
@@ -410,18 +244,9 @@ class Account:
             return tfield
 
     # ---------------------------------------------------------------- tickets
-    def _check_user(self, user_id: Any, what: str) -> int:
-        try:
-            uid = int(user_id)
-        except (TypeError, ValueError):
-            raise invalid(f"{what}: is invalid") from None
-        if uid not in self.users:
-            raise invalid(f"{what}: is invalid")
-        return uid
-
     def _resolve_requester(self, raw: Mapping[str, Any], author_id: int, now: int) -> int:
         if raw.get("requester_id") is not None:
-            return self._check_user(raw["requester_id"], "Requester")
+            return check_user(self, raw["requester_id"], "Requester")
         requester = raw.get("requester")
         if isinstance(requester, Mapping) and requester.get("email"):
             existing = self.user_by_email(str(requester["email"]))
@@ -460,10 +285,11 @@ class Account:
             if priority is not None and priority not in PRIORITIES:
                 raise invalid(f"Priority: {priority} is not valid")
             org_id = raw.get("organization_id")
-            if org_id is None:
-                org_id = self.users[requester_id].organization_id
-            elif int(org_id) not in self.organizations:
-                raise invalid("Organization: is invalid")
+            org_id = (
+                self.users[requester_id].organization_id
+                if org_id is None
+                else check_organization(self, org_id)
+            )
             first = comments_raw[0] if comments_raw else {"body": raw.get("subject") or ""}
             ticket = Ticket(
                 id=self._next_ticket,
@@ -477,19 +303,21 @@ class Account:
                 submitter_id=author_id if not imported else requester_id,
                 priority=priority,
                 type=raw.get("type"),
-                assignee_id=self._check_user(raw["assignee_id"], "Assignee")
+                assignee_id=check_agent(self, raw["assignee_id"], "Assignee")
                 if raw.get("assignee_id")
                 else None,
                 organization_id=int(org_id) if org_id is not None else None,
-                group_id=self._check_group(raw.get("group_id")),
+                group_id=check_group(self, raw.get("group_id")),
                 external_id=raw.get("external_id"),
                 is_public=bool(first.get("public", True)),
             )
             self._next_ticket += 1
             ticket.tags = []
-            self._add_tags(ticket, _as_tag_list(raw.get("tags")))
+            self._add_tags(ticket, as_tag_list(raw.get("tags")))
             for cf in raw.get("custom_fields") or []:
-                self._set_custom_field(ticket, cf, [])
+                found = check_custom_field(self, cf)
+                if found is not None:
+                    self._apply_custom_field(ticket, *found, [])
             self.tickets[ticket.id] = ticket
             create_events: list[dict[str, Any]] = []
             audit = self._new_audit(
@@ -547,17 +375,6 @@ class Account:
             self._index_audit(audit)
             self.ticket_index.add((ticket.generated_timestamp, ticket.id))
             return ticket, audit
-
-    def _check_group(self, group_id: Any) -> int | None:
-        if group_id is None:
-            return None
-        try:
-            gid = int(group_id)
-        except (TypeError, ValueError):
-            raise invalid("Group: is invalid") from None
-        if gid not in self.groups:
-            raise invalid("Group: is invalid")
-        return gid
 
     def _new_audit(self, ticket: Ticket, author_id: int, at: int, events: list[dict[str, Any]]) -> Audit:
         audit = Audit(
@@ -639,31 +456,11 @@ class Account:
                 removed.append(tag)
         return removed
 
-    def _set_custom_field(self, ticket: Ticket, raw: Any, events: list[dict[str, Any]]) -> None:
-        if not isinstance(raw, Mapping) or "id" not in raw:
-            raise invalid("Custom fields: each entry needs an id")
-        try:
-            fid = int(raw["id"])
-        except (TypeError, ValueError):
-            raise invalid("Custom fields: id is invalid") from None
-        tfield = self.fields.get(fid)
-        if tfield is None:
-            return  # unknown field ids are ignored, as Zendesk does
-        value = raw.get("value")
-        if tfield.type == "tagger":
-            if value is not None and str(value) not in tfield.option_values():
-                return  # unknown dropdown values are silently dropped
-        elif tfield.type == "multiselect":
-            values = value if isinstance(value, list) else ([] if value is None else [value])
-            value = [str(v) for v in values if str(v) in tfield.option_values()]
-        elif tfield.type == "date" and value:
-            value = str(value)[:10]  # date fields keep the date only
-        elif tfield.type == "checkbox":
-            value = bool(value)
-        elif value is not None and not isinstance(value, str | int | float | bool):
-            raise invalid(f"{tfield.title}: is invalid")
-        elif value is not None:
-            value = str(value)
+    def _apply_custom_field(
+        self, ticket: Ticket, tfield: TicketField, value: Any, events: list[dict[str, Any]]
+    ) -> None:
+        """Store a checked custom field value (see `check_custom_field`)."""
+        fid = tfield.id
         previous = ticket.custom_fields.get(fid)
         if previous == value:
             return
@@ -687,7 +484,8 @@ class Account:
     def update_ticket(
         self, ticket_id: int, raw: Mapping[str, Any], author_id: int, now: int
     ) -> tuple[Ticket, Audit | None]:
-        """Apply one ticket update (Update Ticket or one entry of Update Many). Raises ApiError."""
+        """Apply one ticket update (Update Ticket or one entry of Update Many). Raises ApiError; a
+        rejected update changes nothing, and its 422 lists every invalid part (see `checks`)."""
         with self.lock:
             ticket = self.tickets.get(ticket_id)
             if ticket is None or ticket.deleted:
@@ -698,128 +496,85 @@ class Account:
                 stamp = _epoch(raw.get("updated_stamp"), None)
                 if stamp is None or ticket.updated_at > stamp:
                     raise ApiError(409, {"error": "UpdateConflict", "description": CONFLICT_DESCRIPTION})
-            events: list[dict[str, Any]] = []
+            return self._apply_update(ticket, check_update(self, raw, author_id), raw, author_id, now)
 
-            def change(name: str, new: Any) -> None:
-                old = getattr(ticket, name)
-                if old != new:
-                    setattr(ticket, name, new)
-                    events.append(
-                        {
-                            "id": self._event_id(),
-                            "type": "Change",
-                            "field_name": name,
-                            "value": str(new) if isinstance(new, int) and not isinstance(new, bool) else new,
-                            "previous_value": str(old)
-                            if isinstance(old, int) and not isinstance(old, bool)
-                            else old,
-                        }
-                    )
+    def _apply_update(
+        self, ticket: Ticket, checked: CheckedUpdate, raw: Mapping[str, Any], author_id: int, now: int
+    ) -> tuple[Ticket, Audit | None]:
+        events: list[dict[str, Any]] = []
 
-            if "status" in raw:
-                status = raw["status"]
-                if status not in STATUSES:
-                    raise invalid(f"Status: {status} is not valid")
-                change("status", status)
-            if "priority" in raw:
-                priority = raw["priority"]
-                if priority is not None and priority not in PRIORITIES:
-                    raise invalid(f"Priority: {priority} is not valid")
-                change("priority", priority)
-            if "type" in raw:
-                if raw["type"] is not None and raw["type"] not in TICKET_TYPES:
-                    raise invalid(f"Type: {raw['type']} is not valid")
-                change("type", raw["type"])
-            if raw.get("subject"):
-                change("subject", str(raw["subject"]))
-            if "group_id" in raw:
-                change("group_id", self._check_group(raw["group_id"]))
-            if "assignee_id" in raw:
-                change(
-                    "assignee_id",
-                    self._check_user(raw["assignee_id"], "Assignee")
-                    if raw["assignee_id"] is not None
-                    else None,
-                )
-            if "requester_id" in raw:
-                change("requester_id", self._check_user(raw["requester_id"], "Requester"))
-            if "organization_id" in raw:
-                org = raw["organization_id"]
-                if org is not None and int(org) not in self.organizations:
-                    raise invalid("Organization: is invalid")
-                change("organization_id", int(org) if org is not None else None)
-            if "external_id" in raw:
-                change("external_id", raw["external_id"])
-            before_tags = list(ticket.tags)
-            if "tags" in raw:
-                ticket.tags = []
-                self._add_tags(ticket, _as_tag_list(raw["tags"]))
-            if "additional_tags" in raw:
-                self._add_tags(ticket, _as_tag_list(raw["additional_tags"]))
-            if "remove_tags" in raw:
-                self._remove_tags(ticket, _as_tag_list(raw["remove_tags"]))
-            for cf in raw.get("custom_fields") or []:
-                self._set_custom_field(ticket, cf, events)
-            if ticket.tags != before_tags and set(ticket.tags) != set(before_tags):
+        def change(name: str, new: Any) -> None:
+            old = getattr(ticket, name)
+            if old != new:
+                setattr(ticket, name, new)
                 events.append(
                     {
                         "id": self._event_id(),
                         "type": "Change",
-                        "field_name": "tags",
-                        "value": list(ticket.tags),
-                        "previous_value": before_tags,
+                        "field_name": name,
+                        "value": str(new) if isinstance(new, int) and not isinstance(new, bool) else new,
+                        "previous_value": str(old)
+                        if isinstance(old, int) and not isinstance(old, bool)
+                        else old,
                     }
                 )
-            for follower in raw.get("followers") or []:
-                uid = self._check_user(follower.get("user_id"), "Follower")
-                if follower.get("action", "put") == "delete":
-                    if uid in ticket.follower_ids:
-                        ticket.follower_ids.remove(uid)
-                        events.append(
-                            {
-                                "id": self._event_id(),
-                                "type": "FollowerChange",
-                                "previous_followers": [],
-                                "current_followers": list(ticket.follower_ids),
-                            }
-                        )
-                elif uid not in ticket.follower_ids:
-                    ticket.follower_ids.append(uid)
-                    events.append(
-                        {
-                            "id": self._event_id(),
-                            "type": "FollowerChange",
-                            "previous_followers": [],
-                            "current_followers": list(ticket.follower_ids),
-                        }
-                    )
-            raw_comment = raw.get("comment")
-            comment: Mapping[str, Any] = raw_comment if isinstance(raw_comment, Mapping) else {}
-            has_comment = bool(comment.get("body") or comment.get("html_body"))
-            if not events and not has_comment:
-                return ticket, None  # nothing changed: no audit, updated_at stays
-            c_author = author_id
-            if has_comment and comment.get("author_id") is not None:
-                c_author = self._check_user(comment["author_id"], "Author")
-            audit = self._new_audit(ticket, author_id, now, events)
-            if has_comment:
-                self._add_comment(ticket, audit, comment, c_author, now)
-            for ev in events:
-                if ev.get("field_name") == "status":
-                    if ev["value"] == "solved":
-                        self._metric(ticket.id, "resolution_time", "fulfill", now)
-                    elif ev["previous_value"] in ("solved",):
-                        self._metric(ticket.id, "resolution_time", "activate", now)
-                    if ev["value"] in ("pending", "hold"):
-                        self._metric(ticket.id, "pausable_update_time", "pause", now)
-            metadata = raw.get("metadata")
-            if isinstance(metadata, Mapping):
-                audit.custom_metadata = dict(metadata)
-            if ticket.status == "new" and ticket.assignee_id is not None and "status" not in raw:
-                change("status", "open")  # assigning a new ticket opens it
-            self._touch(ticket, now, event=True)
-            self._index_audit(audit)
-            return ticket, audit
+
+        for name, value in checked.scalars:
+            change(name, value)
+        before_tags = list(ticket.tags)
+        if checked.replace_tags is not None:
+            ticket.tags = []
+            self._add_tags(ticket, checked.replace_tags)
+        self._add_tags(ticket, checked.add_tags)
+        self._remove_tags(ticket, checked.remove_tags)
+        for tfield, value in checked.custom_fields:
+            self._apply_custom_field(ticket, tfield, value, events)
+        if ticket.tags != before_tags and set(ticket.tags) != set(before_tags):
+            events.append(
+                {
+                    "id": self._event_id(),
+                    "type": "Change",
+                    "field_name": "tags",
+                    "value": list(ticket.tags),
+                    "previous_value": before_tags,
+                }
+            )
+        for uid, add in checked.followers:
+            if add == (uid in ticket.follower_ids):
+                continue
+            if add:
+                ticket.follower_ids.append(uid)
+            else:
+                ticket.follower_ids.remove(uid)
+            events.append(
+                {
+                    "id": self._event_id(),
+                    "type": "FollowerChange",
+                    "previous_followers": [],
+                    "current_followers": list(ticket.follower_ids),
+                }
+            )
+        if not events and checked.comment is None:
+            return ticket, None  # nothing changed: no audit, updated_at stays
+        audit = self._new_audit(ticket, author_id, now, events)
+        if checked.comment is not None:
+            self._add_comment(ticket, audit, checked.comment, checked.comment_author, now)
+        for ev in events:
+            if ev.get("field_name") == "status":
+                if ev["value"] == "solved":
+                    self._metric(ticket.id, "resolution_time", "fulfill", now)
+                elif ev["previous_value"] in ("solved",):
+                    self._metric(ticket.id, "resolution_time", "activate", now)
+                if ev["value"] in ("pending", "hold"):
+                    self._metric(ticket.id, "pausable_update_time", "pause", now)
+        metadata = raw.get("metadata")
+        if isinstance(metadata, Mapping):
+            audit.custom_metadata = dict(metadata)
+        if ticket.status == "new" and ticket.assignee_id is not None and "status" not in raw:
+            change("status", "open")  # assigning a new ticket opens it
+        self._touch(ticket, now, event=True)
+        self._index_audit(audit)
+        return ticket, audit
 
     def _touch(self, ticket: Ticket, now: int, *, event: bool) -> None:
         """Record a change: `updated_at` moves only for event-generating changes, the export's
@@ -849,7 +604,7 @@ class Account:
     def set_tags(self, ticket_id: int, tags: Any, mode: str, author_id: int, now: int) -> Ticket:
         """Tags endpoints: mode add (PUT), set (POST), remove (DELETE)."""
         key = {"add": "additional_tags", "set": "tags", "remove": "remove_tags"}[mode]
-        ticket, _ = self.update_ticket(ticket_id, {key: _as_tag_list(tags)}, author_id, now)
+        ticket, _ = self.update_ticket(ticket_id, {key: as_tag_list(tags)}, author_id, now)
         return ticket
 
     # ---------------------------------------------------------------- jobs
