@@ -233,7 +233,7 @@ def decided_outcome(
         if stop > observed_us:
             return None
         decided, elapsed = clock.stopped_at, clock.elapsed
-        reason = f"met: {_stop_kind(h, stop)} at {iso_us(stop)}, {human(elapsed)} of {human(clock.target)}"
+        reason = f"met: {_stop_kind(h, stop)} at {iso_us(stop)}"
     elif state is ClockState.BREACHED:
         assert due is not None and clock.breached_at is not None
         if due > observed_us:
