@@ -254,6 +254,32 @@ def jira_issue_state(site: JiraSite) -> dict[str, tuple[Any, ...]]:
     }
 
 
+def customer_of(site: ZendeskSite, organization: str = "Acme Corp", email: str = "ann@acme.example") -> int:
+    """A customer of `organization` (Acme Corp is Enterprise in the example mappings), made
+    through the Users API; its user id."""
+    call = http_caller(site.app)
+    user = {
+        "name": email.split("@", maxsplit=1)[0].title(),
+        "email": email,
+        "organization_id": site.info.organizations[organization],
+    }
+    return int(call("POST", "/api/v2/users.json", {"user": user})["user"]["id"])
+
+
+def open_ticket(
+    site: ZendeskSite, requester: int, subject: str = "Checkout is down", body: str = "Nobody can pay."
+) -> int:
+    """A ticket the customer opens now (Tickets API, public opening comment by the customer); its id.
+    "Checkout is down" is critical severity in the example triage rules."""
+    call = http_caller(site.app)
+    ticket = {
+        "subject": subject,
+        "requester_id": requester,
+        "comment": {"body": body, "author_id": requester},
+    }
+    return int(call("POST", "/api/v2/tickets.json", {"ticket": ticket})["ticket"]["id"])
+
+
 AGENT_TAG = "agent_keep"
 
 

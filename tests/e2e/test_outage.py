@@ -32,12 +32,13 @@ from connector.report.report import build_report
 from connector.retry import HelpdeskError
 from connector.scheduler import Worker
 from plugins.zendesk import connect
-from plugins.zendesk.emulator.seed import http_caller
 from plugins.zendesk.testing import FAST_RETRY
 from tests.e2e.support import (
     CONNECTION,
     ZendeskSite,
+    customer_of,
     note_markers,
+    open_ticket,
     outbox_entries,
     seed_tickets,
     ticket_state,
@@ -246,24 +247,7 @@ def test_a_reply_made_during_the_outage_withdraws_the_breach_planned_from_stale_
     created = START - timedelta(minutes=5)  # critical, first response 15m: 50% at START+2.5m, breach +10m
     with zendesk_emulator(created) as site:
         site.unlimited()
-        call = http_caller(site.app)
-        org = site.info.organizations["Acme Corp"]
-        requester = call(
-            "POST",
-            "/api/v2/users.json",
-            {"user": {"name": "Ann Acme", "email": "ann@acme.example", "organization_id": org}},
-        )["user"]["id"]
-        ticket_id = call(
-            "POST",
-            "/api/v2/tickets.json",
-            {
-                "ticket": {
-                    "subject": "Checkout is down",
-                    "requester_id": requester,
-                    "comment": {"body": "Nobody can pay.", "author_id": requester},
-                }
-            },
-        )["ticket"]["id"]
+        ticket_id = open_ticket(site, customer_of(site))
         copy_ = _open(site, tmp_path)
         try:
             _tick(copy_, START)
@@ -310,18 +294,7 @@ def test_a_ticket_opened_breached_and_answered_late_during_the_outage_is_recorde
     breaches and Acme's credit), and no escalation is sent for a clock that has long stopped."""
     with zendesk_emulator(START) as site:
         site.unlimited()
-        call = http_caller(site.app)
-        requester = call(
-            "POST",
-            "/api/v2/users.json",
-            {
-                "user": {
-                    "name": "Ann Acme",
-                    "email": "ann@acme.example",
-                    "organization_id": site.info.organizations["Acme Corp"],
-                }
-            },
-        )["user"]["id"]
+        requester = customer_of(site)
         run = _open(site, tmp_path)
         try:
             _tick(run, START)

@@ -31,7 +31,14 @@ from connector.mappings import load_policy
 from connector.report.report import build_report
 from connector.store.repository import Store
 from plugins.zendesk.emulator.seed import http_caller
-from tests.e2e.support import CONNECTION, ZendeskSite, run_cli, write_mappings, zendesk_emulator
+from tests.e2e.support import (
+    CONNECTION,
+    ZendeskSite,
+    customer_of,
+    run_cli,
+    write_mappings,
+    zendesk_emulator,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -106,13 +113,7 @@ class Account:
 def acme(tmp: Path) -> Iterator[Account]:
     with zendesk_emulator(START - 6 * H) as site:
         site.unlimited()
-        call = http_caller(site.app)
-        org = site.info.organizations["Acme Corp"]
-        requester = call(
-            "POST",
-            "/api/v2/users.json",
-            {"user": {"name": "Ann Acme", "email": "ann@acme.example", "organization_id": org}},
-        )["user"]["id"]
+        requester = customer_of(site)
         mappings = write_mappings(
             tmp / "mappings", {"zendesk": site.connection()}, options={"zendesk": {"job_poll_interval": "0"}}
         )

@@ -27,13 +27,14 @@ from connector.domain.results import ClockState
 from connector.policy_holder import PolicyHolder
 from connector.scheduler import Worker
 from plugins.zendesk import connect
-from plugins.zendesk.emulator.seed import http_caller
 from plugins.zendesk.testing import FAST_RETRY
 from tests.e2e.support import (
     CONNECTION,
     OutboxEntry,
     ZendeskSite,
+    customer_of,
     jira_emulator,
+    open_ticket,
     outbox_entries,
     write_mappings,
     zendesk_emulator,
@@ -66,24 +67,7 @@ class Run:
 def outage_ticket(tmp: Path) -> Iterator[Run]:
     with zendesk_emulator(OPENED) as site:
         site.unlimited()
-        call = http_caller(site.app)
-        org = site.info.organizations["Acme Corp"]  # enterprise
-        requester = call(
-            "POST",
-            "/api/v2/users.json",
-            {"user": {"name": "Ann Acme", "email": "ann@acme.example", "organization_id": org}},
-        )["user"]["id"]
-        ticket_id = call(
-            "POST",
-            "/api/v2/tickets.json",
-            {
-                "ticket": {
-                    "subject": "Checkout is down",
-                    "requester_id": requester,
-                    "comment": {"body": "Nobody can pay.", "author_id": requester},
-                }
-            },
-        )["ticket"]["id"]
+        ticket_id = open_ticket(site, customer_of(site))  # Acme: enterprise
         mappings = write_mappings(
             tmp / "mappings", {"zendesk": site.connection()}, options={"zendesk": {"job_poll_interval": "0"}}
         )

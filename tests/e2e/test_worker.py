@@ -16,9 +16,8 @@ import pytest
 from connector.bootstrap import build_app
 from connector.clock import ScaledClock
 from connector.scheduler import Worker
-from plugins.zendesk.emulator.seed import http_caller
 from plugins.zendesk.translate import markers_in
-from tests.e2e.support import write_mappings, zendesk_emulator
+from tests.e2e.support import customer_of, open_ticket, write_mappings, zendesk_emulator
 
 pytestmark = pytest.mark.e2e
 
@@ -49,24 +48,7 @@ def test_the_deadline_job_posts_each_warning_within_seconds_of_its_threshold(tmp
         # warning comes due 3 simulated minutes (6 real seconds) from now, 75% 3.75 minutes later
         created = clock.now() - timedelta(minutes=4, seconds=30)
         site.set_clock(created)
-        call = http_caller(site.app)
-        org = site.info.organizations["Acme Corp"]
-        requester = call(
-            "POST",
-            "/api/v2/users.json",
-            {"user": {"name": "Ann Acme", "email": "ann@acme.example", "organization_id": org}},
-        )["user"]["id"]
-        ticket_id = call(
-            "POST",
-            "/api/v2/tickets.json",
-            {
-                "ticket": {
-                    "subject": "Checkout is down",
-                    "requester_id": requester,
-                    "comment": {"body": "Nobody can pay.", "author_id": requester},
-                }
-            },
-        )["ticket"]["id"]
+        ticket_id = open_ticket(site, customer_of(site))
         site.app.clock.follow(clock.now)
         thresholds = [created + TARGET * 0.5, created + TARGET * 0.75]
         try:
