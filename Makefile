@@ -1,18 +1,27 @@
 # tierdesk: `make test` and `make demo` each build their own virtual environment first.
+# The environment installs the exact versions pinned in constraints.txt (`make lock` regenerates it
+# from pyproject.toml; `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest allowed).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK_FLAGS ?=
 
-.PHONY: test demo lint typecheck unit venv bench clean
+.PHONY: test demo lint typecheck unit venv bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet 'uv>=0.5'
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--custom-compile-command 'make lock' $(LOCK_FLAGS) -o constraints.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check connector plugins tests bench worker.py
