@@ -46,6 +46,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("get", "/rest/api/3/status", "200"),
     ("get", "/rest/api/3/priority", "200"),
     ("get", "/rest/api/3/project", "200"),
+    ("get", "/rest/api/3/project/search", "200"),
     ("get", "/rest/api/3/user/search", "200"),
     ("get", "/rest/api/3/search/jql", "200"),
     ("post", "/rest/api/3/search/jql", "200"),
@@ -197,6 +198,7 @@ def test_site_metadata_endpoints_validate(site: tuple[Harness, dict[str, str]]) 
     _check("GET", "/rest/api/3/status", "200", _get(h, "/rest/api/3/status"))
     _check("GET", "/rest/api/3/priority", "200", _get(h, "/rest/api/3/priority"))
     _check("GET", "/rest/api/3/project", "200", _get(h, "/rest/api/3/project"))
+    _check("GET", "/rest/api/3/project/search", "200", _get(h, "/rest/api/3/project/search", maxResults=1))
     _check("GET", "/rest/api/3/user/search", "200", _get(h, "/rest/api/3/user/search", query="ada"))
     contexts = _get(h, f"/rest/api/3/field/{fields['tier']}/context")
     _check("GET", "/rest/api/3/field/{fieldId}/context", "200", contexts)

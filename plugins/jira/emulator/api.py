@@ -32,7 +32,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from connector.emulation.base import SimClock
-from plugins.jira.emulator import jql
+from plugins.jira.emulator import jql, project_search
 from plugins.jira.emulator.model import (
     CUSTOM_FIELD_TYPES,
     Comment,
@@ -338,6 +338,7 @@ class JiraEmulator:
             ("GET", r"resolution", self.list_resolutions),
             ("GET", r"project", self.list_projects),
             ("POST", r"project", self.create_project),
+            ("GET", r"project/search", self.search_projects),
             ("GET", r"project/(?P<project_ref>[^/]+)", self.get_project),
             ("GET", r"search/jql", self.search),
             ("POST", r"search/jql", self.search),
@@ -518,6 +519,18 @@ class JiraEmulator:
 
     def list_projects(self, ctx: Ctx) -> Response:
         return _json([ctx.view.project(p, full=True) for p in self.site.projects.values()])
+
+    def search_projects(self, ctx: Ctx) -> Response:
+        try:
+            body = project_search.search_page(
+                list(self.site.projects.values()),
+                ctx.request.args,
+                f"{ctx.view.api}/project/search",
+                ctx.view.project,
+            )
+        except project_search.BadArgument as exc:
+            raise platform_error(400, [str(exc)]) from None
+        return _json(body)
 
     def get_project(self, ctx: Ctx, project_ref: str) -> Response:
         project = self.site.project_by_ref(project_ref)

@@ -20,6 +20,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from connector.emulation.base import SimClock
+from plugins.zendesk.emulator import metric_events
 from plugins.zendesk.emulator.ratelimit import RateLimiter, Verdict
 from plugins.zendesk.emulator.records import (
     ACCOUNT_ID,
@@ -1030,6 +1031,22 @@ class ZendeskAPI:
     def _h_export_metric_events(self, request: Request, user: User) -> Response:
         start = self._start_time(request)
         self._check_recent(start)
+        if metric_events.wants_cursor(request.args):
+            size = metric_events.page_size(request.args)
+            after = request.args.get("page[after]")
+            events, more = metric_events.cursor_page(
+                self.account, start, self._cutoff(), size, decode_cbp_cursor(after) if after else None
+            )
+            body = metric_events.cursor_body(
+                url=f"{self._base(request)}{request.path}",
+                args=request.args,
+                events=events,
+                more=more,
+                size=size,
+                encode=encode_cbp_cursor,
+                render=self._metric_event_json,
+            )
+            return _json(body)
         page = self.account.metric_events_page(start, self._cutoff(), EXPORT_PAGE)
         return self._time_export(
             request,
