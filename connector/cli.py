@@ -128,18 +128,58 @@ def worker(
     ] = None,
 ) -> None:
     """Run the scheduled background sync until SIGTERM."""
+    from connector.health import serve_status
     from connector.metrics import WorkerMetrics
     from connector.scheduler import Worker
 
     logs.configure()
     built = _build(mappings, db)
     metrics = WorkerMetrics()
+    scheduled = Worker(built, metrics=metrics)
     if metrics_port is not None:
-        metrics.serve(metrics_port)
+        serve_status(scheduled.health, metrics.registry, metrics_port)  # /metrics and /healthz
     try:
-        Worker(built, metrics=metrics).run_forever()
+        scheduled.run_forever()
     finally:
         built.close()
+
+
+@app.command()
+def health(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Health endpoint to ask (default http://127.0.0.1:$TIERDESK_METRICS_PORT/healthz, port 9464).",
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 5.0,
+) -> None:
+    """Ask a running worker whether it is healthy: exit 0 when /healthz answers 200, else 1 with the
+    reason (the Docker HEALTHCHECK; needs no curl)."""
+    import urllib.error
+    import urllib.request
+
+    from connector.health import DEFAULT_PORT
+
+    target = url or f"http://127.0.0.1:{os.environ.get('TIERDESK_METRICS_PORT') or DEFAULT_PORT}/healthz"
+    try:
+        with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310 - an operator-given URL
+            body = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            problems = json.loads(exc.read() or b"{}").get("problems") or []
+        except ValueError:
+            problems = []
+        err.print(
+            f"unhealthy ({exc.code}): {'; '.join(problems) or exc.reason}", markup=False, highlight=False
+        )
+        raise typer.Exit(1) from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        err.print(f"unhealthy: no answer from {target} ({reason})", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"healthy: outbox backlog {body.get('outbox_backlog')}", markup=False, highlight=False)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connector.bootstrap import App
+from connector.health import DEFAULT_MISSED_PULLS, WorkerHealth
 from connector.metrics import WorkerMetrics
 from connector.sync import CycleReport
 
@@ -43,10 +44,25 @@ def _to_real(app: App, instant: datetime) -> datetime:
 
 class Worker:
     def __init__(
-        self, app: App, *, drain_interval: float = 10.0, metrics: WorkerMetrics | None = None
+        self,
+        app: App,
+        *,
+        drain_interval: float = 10.0,
+        metrics: WorkerMetrics | None = None,
+        missed_pulls: int = DEFAULT_MISSED_PULLS,
     ) -> None:
         self.app = app
         self.metrics = metrics
+        self.health = WorkerHealth(
+            app.clock,
+            app.store,
+            {
+                config.name: config.pull_interval_seconds
+                for config in app.policies.policy.connections
+                if config.name in app.service.helpdesks
+            },
+            missed_pulls=missed_pulls,
+        )
         self.drain_interval = drain_interval
         # A run that finds the previous one still busy is coalesced by design; APScheduler would
         # log each skipped run as a warning.
@@ -75,7 +91,12 @@ class Worker:
     def pull_job(self, connection: str) -> None:
         service = self.app.service
         service.policies.reload_if_changed()
-        report = service.pull(connection)
+        try:
+            report = service.pull(connection)
+        except Exception as exc:
+            self.health.pull_failed(connection, str(exc) or type(exc).__name__)
+            raise
+        self.health.pull_succeeded(connection)
         report.merge(service.evaluate_due())
         report.merge(service.push(connection))
         self._record(report)
@@ -133,6 +154,8 @@ class Worker:
     def _after_job(self, event: JobExecutionEvent) -> None:
         if event.exception is not None:
             log.error("job failed", job=event.job_id, error=repr(event.exception))
+            if not event.job_id.startswith("pull:"):  # a pull's failure is recorded by the job
+                self.health.job_failed(event.job_id, str(event.exception) or repr(event.exception))
         if event.job_id == "deadline":
             self._deadline = None
         self.plan_deadline()
@@ -141,6 +164,7 @@ class Worker:
 
     def start(self) -> None:
         now = datetime.now(UTC)
+        self.health.started()
         for config in self.app.policies.policy.connections:
             if config.name not in self.app.service.helpdesks:
                 continue
