@@ -172,12 +172,17 @@ def health(
         except ValueError:
             problems = []
         err.print(
-            f"unhealthy ({exc.code}): {'; '.join(problems) or exc.reason}", markup=False, highlight=False
+            f"unhealthy ({exc.code}): {'; '.join(problems) or exc.reason}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        err.print(f"unhealthy: no answer from {target} ({reason})", markup=False, highlight=False)
+        err.print(
+            f"unhealthy: no answer from {target} ({reason})", markup=False, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     console.print(f"healthy: outbox backlog {body.get('outbox_backlog')}", markup=False, highlight=False)
 

@@ -37,7 +37,9 @@ class OutboxCounts(Protocol):
 
 
 def _iso(instant: datetime | None) -> str | None:
-    return instant.isoformat().replace("+00:00", "Z") if instant is not None else None
+    if instant is None:
+        return None
+    return instant.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _clean(error: str) -> str:
