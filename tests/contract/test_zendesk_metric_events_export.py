@@ -1,10 +1,13 @@
 """The ticket metric events export answers in both of Zendesk's shapes, and every incremental export
-refuses a decimal `start_time` as the API (whose parameter is an integer) does.
+refuses a decimal `start_time`.
 
 Sources: the Zendesk Support OpenAPI spec (`ListTicketMetricEvents`: "Cursor pagination returns a
 maximum of 100 records per page ... If the results are not paginated, events will be returned as a
-time-based incremental export"; `start_time` is `type: integer` on every incremental export) and the
-recorded cursor-paginated bodies (`meta` + `links`, `links.next` present on the last page too).
+time-based incremental export"; `start_time` is `type: integer` on every incremental export, "a Unix
+epoch time in seconds" in the export guide) and the recorded cursor-paginated bodies (`meta` +
+`links`, `links.next` present on the last page too). Every recorded `start_time` is an integer and
+zenpy sends `int(...)`; no recording shows the body Zendesk answers to a decimal, so the emulator's
+400 `InvalidValue` body is its own wording.
 """
 
 from __future__ import annotations
