@@ -2,7 +2,9 @@
 asks.
 
 Healthy means every connection had a successful pull within `missed_pulls` of its pull intervals
-(counted from the worker's start until its first success) and the store answers. The body is a
+(counted from the worker's start until its first success) and the store answers. A page stored
+during a pull counts as progress, so a first sync of a large account that runs for longer than the
+bound stays healthy while its pages keep arriving. The body is a
 small JSON: status, per connection the last successful pull and the last error, the outbox backlog
 (pending + sending actions), and the problems found when unhealthy. Time is the app's clock, so a
 simulated or fixed clock in tests moves it.
@@ -52,6 +54,7 @@ def _clean(error: str) -> str:
 class _ConnectionHealth:
     interval: timedelta
     last_success: datetime | None = None
+    last_page: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
 
@@ -99,6 +102,12 @@ class WorkerHealth:
             if entry is not None:
                 entry.last_success = self._clock.now()
 
+    def page_pulled(self, connection: str) -> None:
+        with self._lock:
+            entry = self._connections.get(connection)
+            if entry is not None:
+                entry.last_page = self._clock.now()
+
     def pull_failed(self, connection: str, error: str) -> None:
         with self._lock:
             now, text = self._clock.now(), _clean(error)
@@ -126,7 +135,7 @@ class WorkerHealth:
             for name, entry in self._connections.items():
                 bound = entry.interval * self._missed_pulls
                 since = entry.last_success or self._started
-                stale = now - since > bound
+                stale = now - max(since, entry.last_page or since) > bound
                 if stale:
                     seconds = int(bound.total_seconds())
                     problems.append(
@@ -138,6 +147,7 @@ class WorkerHealth:
                     )
                 connections[name] = {
                     "last_success": _iso(entry.last_success),
+                    "last_page": _iso(entry.last_page),
                     "last_error": entry.last_error,
                     "last_error_at": _iso(entry.last_error_at),
                     "stale": stale,

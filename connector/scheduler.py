@@ -92,7 +92,7 @@ class Worker:
         service = self.app.service
         service.policies.reload_if_changed()
         try:
-            report = service.pull(connection)
+            report = service.pull(connection, lambda name, _pulled: self.health.page_pulled(name))
         except Exception as exc:
             self.health.pull_failed(connection, str(exc) or type(exc).__name__)
             raise

@@ -129,6 +129,17 @@ def test_a_worker_that_never_pulled_is_unhealthy_once_the_bound_has_passed_since
     )
 
 
+def test_pages_arriving_keep_a_long_first_pull_healthy_past_the_bound() -> None:
+    clock = FixedClock(START)
+    health = WorkerHealth(clock, _Store({}), {"zd": 60})
+    for minute in range(1, 10):  # a first sync that runs for nine minutes, a page every minute
+        clock.set(START + timedelta(minutes=minute))
+        health.page_pulled("zd")
+        assert health.report().healthy, minute
+    clock.set(START + timedelta(minutes=9, seconds=181))  # then the pages stop coming
+    assert not health.report().healthy
+
+
 def test_an_unreachable_store_makes_the_worker_unhealthy() -> None:
     health = WorkerHealth(FixedClock(START), _Store(None), {"zd": 60})
     health.pull_succeeded("zd")
