@@ -116,3 +116,33 @@ def test_a_single_file_can_be_checked_on_its_own() -> None:
         "tiers.yaml:15:14: unknown key 'first_respons'; did you mean 'first_response'? (allowed: "
         "first_response, next_response, periodic_update, resolution)",
     ]
+
+
+def test_an_unclosed_bracket_is_found_past_brackets_in_comments_quotes_and_block_notes(
+    tmp_path: Path,
+) -> None:
+    directory = assemble(CASES_DIR / "yaml_tab_indentation", tmp_path / "mappings")
+    (directory / "writeback.yaml").write_text(
+        "# tags look like [tier_gold] {see docs\n"
+        "writeback:\n"
+        "  tag_prefix: '[td'\n"
+        "  fields: [tier,\n"
+        "    sla_due, {x: [1]}\n"
+        "  notes: true\n"
+    )
+    (directory / "escalations.yaml").write_text(
+        "escalations:\n  gold:\n    levels:\n      - at: breach\n        actions:\n"
+        "          - note: |\n              {metric} [breached\n          - add_tags: [a, b\n"
+    )
+
+    lines = rendered(check(directory), directory)
+
+    assert [line.split(": YAML syntax error: ")[0] for line in lines] == [
+        "escalations.yaml:8:23",
+        "writeback.yaml:4:11",
+    ]
+    assert lines[0].endswith(
+        "unclosed '[' begun here; parser stopped at 9:1: expected ',' or ']', but got "
+        "'<stream end>'; close the list with ']'"
+    )
+    assert "parser stopped at 6:3:" in lines[1]
