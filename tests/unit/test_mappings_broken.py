@@ -113,6 +113,8 @@ def test_a_single_file_can_be_checked_on_its_own() -> None:
         "tiers.yaml:4:5: unknown key 'calender'; did you mean 'calendar'? (allowed: label, calendar, targets, "
         "warnings, escalation, clocks, monthly_allowance, service_credit, "
         "opening_comment_is_reply)",
+        "tiers.yaml:10:17: unknown escalation chain 'gold' (known: none defined)",
+        "tiers.yaml:12:15: unknown calendar 'office' (known: 24x7)",
         "tiers.yaml:15:14: unknown key 'first_respons'; did you mean 'first_response'? (allowed: "
         "first_response, next_response, periodic_update, resolution)",
     ]
@@ -146,3 +148,16 @@ def test_an_unclosed_bracket_is_found_past_brackets_in_comments_quotes_and_block
         "'<stream end>'; close the list with ']'"
     )
     assert "parser stopped at 6:3:" in lines[1]
+
+
+def test_a_calendar_with_a_bad_time_zone_and_a_bad_window_reports_both(tmp_path: Path) -> None:
+    directory = assemble(CASES_DIR / "yaml_tab_indentation", tmp_path / "mappings")
+    (directory / "writeback.yaml").write_text("writeback:\n  notes: true\n")
+    (directory / "calendars.yaml").write_text(
+        "calendars:\n  office:\n    timezone: Mars/Olympus\n    hours:\n      mon-fri: ['09:00-1700']\n"
+    )
+
+    lines = rendered(check(directory), directory)
+
+    assert [line.split(": ", 1)[0] for line in lines] == ["calendars.yaml:3:15", "calendars.yaml:5:17"]
+    assert "unknown time zone 'Mars/Olympus'" in lines[0] and "bad window '09:00-1700'" in lines[1]
