@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit venv bench clean
+.PHONY: test demo lint typecheck unit venv bench clean schema
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ unit: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tierdesk demo
+
+# The JSON Schema the example mappings name on their first line (yaml-language-server).
+schema: $(STAMP)
+	$(BIN)/tierdesk schema > mappings/tierdesk.schema.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py

@@ -112,7 +112,7 @@ def test_customer_rules_in_order_with_sources(policy: Policy) -> None:
         ("standard-organizations-by-name", "standard"),
     ]
     first = policy.tier_rules[0]
-    assert first.source == f"{EXAMPLES / 'customers.yaml'}:9"
+    assert first.source == f"{EXAMPLES / 'customers.yaml'}:10"
     assert first.conditions[0].kind is ConditionKind.ORGANIZATION_TAG
     assert first.conditions[0].values == ("enterprise",)
     assert policy.tier_rules[3].calendar == "new-york-office"
