@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from connector.domain.policy import ConnectionConfig
 from connector.domain.rules import first_match
 from connector.emulation.base import EmulatorApp, EmulatorServer
 from connector.mappings import load_policy
@@ -161,6 +162,44 @@ def test_jira_organizations_get_the_tier_the_seed_means_and_partner_requests_pri
             seen[(issue.project.key, meant)] += 1
     assert all(seen[("SUP", t)] > 50 for t in TIERS) and seen[("SUP", "unmatched")] > 10, seen
     assert seen[("PARTNER", "priority")] > 5, seen
+
+
+def _connection(synced: Synced, kind: str) -> ConnectionConfig:
+    return next(c for c in load_policy(synced.mappings).connections if c.kind == kind)
+
+
+def _rule_values(synced: Synced, rule: str, field: str) -> set[str]:
+    policy = load_policy(synced.mappings)
+    (found,) = [r for r in policy.severity_rules if r.name == rule]
+    return {v for c in found.conditions if c.field == field for v in c.values}
+
+
+def test_every_zendesk_id_the_shipped_connection_names_exists_in_the_demo_seed(synced: Synced) -> None:
+    connection = _connection(synced, "zendesk")
+    account = synced.account
+    assert {name: account.fields[int(fid)].key for name, fid in connection.fields.items()} == {
+        name: name for name in connection.fields
+    }
+    agents = {uid for uid, user in account.users.items() if user.role in ("agent", "admin")}
+    for alias, target in connection.aliases.items():
+        assert int(target) in set(account.groups) | agents, alias
+    # the dropdown value the Outage option stores is one the full-outage rule lists
+    uptime = account.fields[int(connection.fields["uptime_impact"])]
+    (outage,) = [o["value"] for o in uptime.options if o["name"] == "Outage"]
+    assert outage in _rule_values(synced, "full-outage", "uptime_impact")
+
+
+def test_every_jira_id_the_shipped_connection_names_exists_in_the_demo_seed(synced: Synced) -> None:
+    connection = _connection(synced, "jira")
+    site = emulator_of(synced.jira).site
+    assert set(connection.projects) == set(site.projects_by_key) == {"SUP", PARTNER_PROJECT}
+    assert all(fid in site.fields for fid in connection.fields.values())
+    uptime = site.fields[connection.fields["uptime_impact"]]
+    assert "Full outage" in set(uptime.options.values()) & _rule_values(
+        synced, "full-outage", "uptime_impact"
+    )
+    for alias, target in connection.aliases.items():
+        assert target == "-" or target in site.users, alias
 
 
 def _helpdesk_tags(synced: Synced, connection: str, ticket_id: str) -> list[str]:
