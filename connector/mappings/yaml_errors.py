@@ -52,12 +52,15 @@ def syntax_error(path: str, text: str, error: MarkedYAMLError) -> MappingError:
         opener = _unclosed_flow_opener(text, stopped)
         if opener is not None:
             char, line, col = opener
+            fix = f"close the {_KIND[char]} with '{_CLOSER[char]}'"
+            if line == stop_line:  # closed later on the line: an item lacks its quote or comma
+                fix = f"a quote or ',' is missing before {stop_line}:{stop_col}, or {fix}"
             return MappingError(
                 path,
                 line,
                 col,
                 f"YAML syntax error: unclosed '{char}' begun here; parser stopped at {stop_line}:{stop_col}: "
-                f"{problem}; close the {_KIND[char]} with '{_CLOSER[char]}'",
+                f"{problem}; {fix}",
             )
     began = ""
     if error.context_mark is not None and _position(error.context_mark) != (stop_line, stop_col):
