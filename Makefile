@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK_FLAGS ?=
 
-.PHONY: test demo lint typecheck unit venv bench lock clean
+.PHONY: test demo lint typecheck unit venv bench lock clean schema
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ unit: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tierdesk demo
+
+# The JSON Schema the example mappings name on their first line (yaml-language-server).
+schema: $(STAMP)
+	$(BIN)/tierdesk schema > mappings/tierdesk.schema.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py

@@ -8,7 +8,6 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -50,9 +49,9 @@ class DemoEnvironment:
             server.stop()
 
 
-def _rewrite_mappings(source: Path, target: Path, replacements: dict[str, dict[str, Any]]) -> None:
-    """Copy the example mappings and point their connections at the running emulators: URLs, the
-    field ids the seeds created, and escalation aliases naming seeded groups and users."""
+def _point_mappings_at(source: Path, target: Path, urls: dict[str, str]) -> None:
+    """Copy the example mappings and point each connection at the running emulator of its kind.
+    Field ids, projects and aliases stay as shipped: they are the demo seeds' ids."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target)
@@ -60,11 +59,8 @@ def _rewrite_mappings(source: Path, target: Path, replacements: dict[str, dict[s
     path = target / "connections.yaml"
     doc = yaml.load(path.read_text(encoding="utf-8"))
     for connection in doc["connections"]:
-        for key, value in replacements.get(connection["kind"], {}).items():
-            if isinstance(value, dict) and key in connection:
-                connection[key].update(value)  # seeded ids win; fields the seed lacks stay as they were
-            else:
-                connection[key] = value
+        if connection["kind"] in urls:
+            connection["url"] = urls[connection["kind"]]
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(doc, out)
 
@@ -82,31 +78,8 @@ def prepare(out: Path, speed: float, mappings: Path, now: datetime | None = None
     jira_server = EmulatorServer(jira_app).start()
     site = jira.seed_demo(jira_app)
 
-    groups = zendesk_info.groups
-    zendesk_aliases = {
-        "duty-managers": str(groups.get("Escalations", next(iter(groups.values())))),
-        "tier-2": str(groups.get("Tier 2", next(iter(groups.values())))),
-        "sla-watcher": str(zendesk_info.agents[0]),
-    }
-    jira_aliases = {"sla-watcher": next(iter(site.agents.values()))}
     out.mkdir(parents=True, exist_ok=True)
-    _rewrite_mappings(
-        mappings,
-        out / "mappings",
-        {
-            "zendesk": {
-                "url": zendesk_server.url,
-                "fields": dict(zendesk_info.fields),
-                "aliases": zendesk_aliases,
-            },
-            "jira": {
-                "url": jira_server.url,
-                "fields": dict(site.fields),
-                "projects": [site.project],
-                "aliases": jira_aliases,
-            },
-        },
-    )
+    _point_mappings_at(mappings, out / "mappings", {"zendesk": zendesk_server.url, "jira": jira_server.url})
     db_path = out / "tierdesk.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from connector.mappings.errors import Anchor, Issue, Loc, MappingError, did_you_mean
+from connector.mappings.yaml_errors import duplicate_key_error, syntax_error
 
 SECTIONS = (
     "calendars",
@@ -146,11 +147,11 @@ def _read_text(shown: str, text: str, result: Sections) -> None:
     try:
         document = _parse(text)
     except DuplicateKeyError as error:
-        result.errors.append(_duplicate_key_error(shown, error))
+        result.errors.append(duplicate_key_error(shown, error))
         result.unreadable_files += 1
         return
     except MarkedYAMLError as error:
-        result.errors.append(_syntax_error(shown, error))
+        result.errors.append(syntax_error(shown, text, error))
         result.unreadable_files += 1
         return
     except YAMLError as error:
@@ -207,28 +208,6 @@ def _parse(text: str) -> Any:
     """Parse one file's text. Cached: the worker re-checks unchanged files on every reload, and
     the round-trip parser is slow. Callers never modify the returned nodes."""
     return YAML(typ="rt").load(text)
-
-
-def _syntax_error(path: str, error: MarkedYAMLError) -> MappingError:
-    mark = error.problem_mark or error.context_mark
-    line, col = (mark.line, mark.column) if mark is not None else (0, 0)
-    problem = error.problem or "invalid YAML"
-    context = f" ({error.context})" if error.context else ""
-    hint = ""
-    if "\\t" in repr(problem):
-        hint = "; indent with spaces, not tabs"
-    elif "mapping values are not allowed" in problem:
-        hint = "; quote values that contain ': ' or put the key on its own line"
-    return MappingError(path, line + 1, col + 1, f"YAML syntax error: {problem}{context}{hint}")
-
-
-def _duplicate_key_error(path: str, error: DuplicateKeyError) -> MappingError:
-    mark = error.problem_mark
-    first = error.context_mark
-    key = str(error.problem).split('"')[1] if '"' in str(error.problem) else "?"
-    where = f" (first at line {first.line + 1})" if first is not None else ""
-    line, col = (mark.line, mark.column) if mark is not None else (0, 0)
-    return MappingError(path, line + 1, col + 1, f"duplicate key '{key}'{where}; a key may appear once")
 
 
 def _kind(value: Any) -> str:

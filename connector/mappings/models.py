@@ -501,7 +501,9 @@ class ConnectionModel(StrictModel):
     priority_map: dict[str, Priority] = Field(
         default_factory=dict, description="helpdesk priority -> canonical"
     )
-    projects: list[str] = Field(default_factory=list, description="Jira project keys to sync")
+    projects: list[str] = Field(
+        default_factory=list, validate_default=True, description="Jira project keys to sync"
+    )
     aliases: dict[str, str] = Field(
         default_factory=dict,
         description="names used by escalation actions (groups, assignees, followers) -> this helpdesk's id; "
@@ -545,13 +547,16 @@ class ConnectionModel(StrictModel):
             raise ValueError("pull_interval must be at least 10s (helpdesk APIs rate-limit)")
         return value
 
-    @model_validator(mode="after")
-    def _projects_for_jira(self) -> ConnectionModel:
-        if self.kind == "jira" and not self.projects:
+    @field_validator("projects")
+    @classmethod
+    def _projects_for_jira(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # A field validator, not a model one: it runs (and reports) even when another key is bad.
+        kind = info.data.get("kind")
+        if kind == "jira" and not value:
             raise ValueError("a jira connection needs projects: the Jira project keys to sync, e.g. [SUP]")
-        if self.kind != "jira" and self.projects:
+        if kind == "zendesk" and value:
             raise ValueError("projects are Jira project keys; for Zendesk use brand conditions in rules")
-        return self
+        return value
 
 
 def _aware(value: datetime) -> datetime:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, CalendarSpecError
+from connector.mappings.calendar_check import calendar_problems
 from connector.mappings.errors import Anchor, Issue, Loc, did_you_mean, unknown_reference
 from connector.mappings.loader import Sections
 from connector.mappings.models import (
@@ -31,6 +32,7 @@ from connector.mappings.models import (
     WritebackModel,
 )
 from connector.mappings.pydantic_errors import issues_from
+from connector.mappings.rule_parts import Flagged, RuleReferences, condition_sets, written_text
 from connector.mappings.values import check_name, uses_days
 
 M = TypeVar("M", bound=BaseModel)
@@ -87,11 +89,17 @@ class _Validation:
         self.issues.append(Issue(loc, message, anchor))
 
     def model(self, model_type: type[M], raw: Any, loc: Loc) -> M | None:
+        return self.model_flagged(model_type, raw, loc)[0]
+
+    def model_flagged(self, model_type: type[M], raw: Any, loc: Loc) -> tuple[M | None, Flagged]:
+        """The validated model, or None and where its errors are (paths below `loc`; `()` for the
+        entry itself), so the checks that follow can still look at the rest of the entry."""
         try:
-            return model_type.model_validate(raw)
+            return model_type.model_validate(raw), frozenset()
         except ValidationError as error:
-            self.issues.extend(issues_from(error, loc, model_type))
-            return None
+            found = issues_from(error, loc, model_type)
+            self.issues.extend(found)
+            return None, frozenset(issue.loc[len(loc) :] for issue in found)
 
     def mapping(self, section: str) -> dict[str, Any] | None:
         raw = self.sections.raw(section)
@@ -144,12 +152,22 @@ class _Validation:
             if name in BUILTIN_CALENDARS:
                 self.report((*loc, "[key]"), f"'{name}' is built in; give this calendar another name", "key")
                 continue
-            if not isinstance(spec, str) and self.model(CalendarModel, spec, loc) is None:
+            if isinstance(spec, str):
+                try:
+                    built[name] = BusinessCalendar.from_spec(spec, name=name)
+                except CalendarSpecError as error:
+                    self.report((*loc, *error.path), error.message)
                 continue
-            try:
-                built[name] = BusinessCalendar.from_spec(spec, name=name)
-            except CalendarSpecError as error:
-                self.report((*loc, *error.path), error.message)
+            _, flagged = self.model_flagged(CalendarModel, spec, loc)
+            if not isinstance(spec, dict):
+                continue
+            calendar, problems = calendar_problems(
+                spec, name, flagged={str(p[0]) if p else "" for p in flagged}
+            )
+            for problem in problems:
+                self.report((*loc, *problem.path), problem.message)
+            if calendar is not None:
+                built[name] = calendar
         return built
 
     def severities(self) -> list[str]:
@@ -188,15 +206,20 @@ class _Validation:
         tiers: dict[str, TierModel] = {}
         for name, entry in raw.items():
             loc: Loc = ("tiers", name)
-            tier = self.model(TierModel, entry, loc)
-            if tier is None:
-                continue
-            tiers[name] = tier
-            self.reference((*loc, "calendar"), "calendar", tier.calendar, calendar_names)
-            if tier.escalation is not None:
-                self.reference((*loc, "escalation"), "escalation chain", tier.escalation, chain_names)
-            if severity_names is not None:
-                for severity in tier.targets:
+            tier, flagged = self.model_flagged(TierModel, entry, loc)
+            if tier is not None:
+                tiers[name] = tier
+            # A tier with a bad value still has its references checked, from what is written.
+            written = entry if isinstance(entry, dict) and () not in flagged else {}
+            calendar_name = tier.calendar if tier is not None else written_text(written, "calendar", flagged)
+            chain = tier.escalation if tier is not None else written_text(written, "escalation", flagged)
+            targets = tier.targets if tier is not None else written.get("targets")
+            if calendar_name is not None:
+                self.reference((*loc, "calendar"), "calendar", calendar_name, calendar_names)
+            if chain is not None:
+                self.reference((*loc, "escalation"), "escalation chain", chain, chain_names)
+            if severity_names is not None and isinstance(targets, Mapping):
+                for severity in targets:
                     if severity not in severity_names:
                         self.report(
                             (*loc, "targets", severity),
@@ -205,7 +228,7 @@ class _Validation:
                             f"(severities: {', '.join(sorted(severity_names))})",
                             "key",
                         )
-                missing = [s for s in self.sections.raw("severities") or [] if s not in tier.targets]
+                missing = [s for s in self.sections.raw("severities") or [] if s not in targets]
                 if missing and isinstance(self.sections.raw("severities"), list):
                     self.report(
                         (*loc, "targets"),
@@ -213,9 +236,11 @@ class _Validation:
                         "(an empty mapping {} means no SLA clocks for that severity)",
                         "key",
                     )
-            calendar = calendars.get(tier.calendar)
-            if calendar is not None and not calendar.always_open:
-                self._day_units(loc, entry, tier.calendar)
+            calendar = calendars.get(calendar_name) if calendar_name is not None else None
+            if calendar is not None and not calendar.always_open and isinstance(entry, dict):
+                self._day_units(loc, entry, calendar_name or "")
+            if tier is None:
+                continue
             seen: set[str] = set()
             for index, warning in enumerate(tier.warnings):
                 if warning in seen:
@@ -244,10 +269,12 @@ class _Validation:
         section: str,
         envelope_model: type[CustomersModel] | type[TriageModel],
         rule_model: type[CustomerRuleModel] | type[TriageRuleModel],
-    ) -> tuple[BaseModel | None, list[CheckedRule]]:
+    ) -> tuple[BaseModel | None, list[CheckedRule], list[RuleReferences]]:
+        """The envelope, the valid rules, and the references of every rule (valid or not)."""
+        references: list[RuleReferences] = []
         raw = self.mapping(section)
         if raw is None:
-            return None, []
+            return None, [], references
         envelope_raw = {key: value for key, value in raw.items() if key != "rules"}
         envelope = self.model(envelope_model, envelope_raw, (section,))
         rules_raw = raw.get("rules", [])
@@ -255,14 +282,17 @@ class _Validation:
             rules_raw = []
         if not isinstance(rules_raw, list):
             self.report((section, "rules"), "rules must be a list ('- name: ...' items)")
-            return envelope, []
+            return envelope, [], references
         rules: list[CheckedRule] = []
         names: dict[str, int] = {}
+        result_key = "tier" if section == "customers" else "severity"
         for index, item in enumerate(rules_raw):
             loc: Loc = (section, "rules", index)
-            rule = self.model(rule_model, item, loc)
+            rule, flagged = self.model_flagged(rule_model, item, loc)
             if rule is None:
+                references.append(RuleReferences.written(index, item, result_key, flagged))
                 continue
+            references.append(RuleReferences.of(index, rule))
             name = rule.name or f"rule {index + 1}"
             if name in names:
                 self.report(
@@ -275,10 +305,10 @@ class _Validation:
             elif isinstance(rule, TriageRuleModel):
                 rules.append(CheckedRule(index, name, rule.severity, rule.when, rule, source))
         self._reachability(section, rules)
-        return envelope, rules
+        return envelope, rules, references
 
     def _reachability(self, section: str, rules: list[CheckedRule]) -> None:
-        conditions = [(rule, _condition_sets(rule.when)) for rule in rules]
+        conditions = [(rule, condition_sets(rule.when)) for rule in rules]
         for position, (rule, mine) in enumerate(conditions):
             for earlier, theirs in conditions[:position]:
                 if not all(key in mine and mine[key] <= theirs[key] for key in theirs):
@@ -305,7 +335,7 @@ class _Validation:
     def rule_references(
         self,
         section: str,
-        rules: list[CheckedRule],
+        rules: list[RuleReferences],
         kind: str,
         known: set[str] | None,
         fields: set[str] | None,
@@ -315,15 +345,13 @@ class _Validation:
         result_key = "tier" if section == "customers" else "severity"
         for rule in rules:
             loc: Loc = (section, "rules", rule.index)
-            self.reference((*loc, result_key), kind, rule.result, known)
+            if rule.result is not None:
+                self.reference((*loc, result_key), kind, rule.result, known)
             if rule.calendar is not None:
                 self.reference((*loc, "calendar"), "calendar", rule.calendar, calendar_names)
-            when = rule.when
-            if when is None:
-                continue
-            for connection in when.connection or []:
+            for connection in rule.connections:
                 self.reference((*loc, "when", "connection"), "connection", connection, connection_names)
-            for name in (when.fields or {}) if fields is not None else {}:
+            for name in rule.fields if fields is not None else ():
                 if fields is not None and name not in fields and not _FIELD_ID_RE.match(name):
                     self.report(
                         (*loc, "when", "fields", name),
@@ -433,44 +461,6 @@ class _Validation:
                 self.report((), f"missing section '{name}' ({purpose}); add it to a file such as {name}.yaml")
 
 
-def _condition_sets(when: WhenModel | None) -> dict[str, frozenset[str]]:
-    """A rule's conditions as key -> accepted values (case-folded), for reachability checks."""
-    if when is None:
-        return {}
-    found: dict[str, frozenset[str]] = {}
-
-    def add(key: str, values: Iterable[str]) -> None:
-        folded = frozenset(value.casefold() for value in values)
-        found[key] = found[key] & folded if key in found else folded
-
-    for key in (
-        "organization_name",
-        "organization_id",
-        "organization_external_id",
-        "organization_tags",
-        "requester_domain",
-        "tags",
-        "connection",
-    ):
-        values = getattr(when, key)
-        if values is not None:
-            add(key, values)
-    for key in ("brand", "project"):
-        values = getattr(when, key)
-        if values is not None:
-            add("brand", values)
-    for name, values in (when.fields or {}).items():
-        add(f"field:{name}", values)
-    if when.priority is not None:
-        add("priority", [priority.value for priority in when.priority])
-    for key in ("subject_matches", "description_matches"):
-        pattern = getattr(when, key)
-        if pattern is not None:
-            # Equal patterns are the only ones we can compare; keep case to stay exact.
-            found[key] = frozenset({pattern})
-    return found
-
-
 def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
     """Validate every section; return the checked mappings (None if any error) and the issues."""
     run = _Validation(sections)
@@ -482,16 +472,16 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
     connections = run.connections(writeback)
     changes = run.changes()
     fields = run.mapped_fields()
-    customers, customer_rules = run.rules("customers", CustomersModel, CustomerRuleModel)
-    triage, triage_rules = run.rules("triage", TriageModel, TriageRuleModel)
+    customers, customer_rules, customer_references = run.rules("customers", CustomersModel, CustomerRuleModel)
+    triage, triage_rules, triage_references = run.rules("triage", TriageModel, TriageRuleModel)
     tier_names = run.names("tiers")
     severity_names = run.names("severities")
     if isinstance(customers, CustomersModel):
         run.reference(("customers", "default_tier"), "tier", customers.default_tier, tier_names)
     if isinstance(triage, TriageModel):
         run.reference(("triage", "default_severity"), "severity", triage.default_severity, severity_names)
-    run.rule_references("customers", customer_rules, "tier", tier_names, fields)
-    run.rule_references("triage", triage_rules, "severity", severity_names, fields)
+    run.rule_references("customers", customer_references, "tier", tier_names, fields)
+    run.rule_references("triage", triage_references, "severity", severity_names, fields)
     run.required_sections()
 
     if (

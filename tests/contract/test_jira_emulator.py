@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -312,7 +313,8 @@ def test_demo_seed_is_fast_and_covers_tiers_histories_and_comment_kinds() -> Non
     elapsed = time.perf_counter() - started
     site = emulator_of(app).site
     assert elapsed < 5.0
-    assert len(site.issues) == 300
+    projects = Counter(i.project.key for i in site.issues.values())
+    assert projects == {"SUP": 300, "PARTNER": 25}
     assert {o.name for o in site.organizations.values()} == {name for name, _ in DEMO_ORGANIZATIONS}
     comments = [c for i in site.issues.values() for c in i.comments]
     authors = {site.users[c.author].account_type for c in comments}
@@ -336,7 +338,8 @@ def test_seed_demo_over_http_reaches_a_running_emulator_and_restores_its_clock()
     with running_emulator() as h:
         before = h.app.clock.now()
         site = seed_demo(h.url, issues=20)
-        assert site.project == "SUP" and len(site.issues) == 20
+        assert site.project == "SUP" and len(site.issues) == 21  # and one PARTNER issue
+        assert site.issues[:20] == [f"SUP-{n}" for n in range(1, 21)] and site.issues[20] == "PARTNER-1"
         assert site.fields["sla_due"] == "customfield_10051"
         assert h.app.clock.now() == before
-        assert len(h.jira.site.issues) == 20
+        assert len(h.jira.site.issues) == 21

@@ -377,11 +377,11 @@ def test_unknown_dropdown_values_are_dropped_and_known_ones_tag_the_ticket(
     assert h.account.tickets[30].custom_fields.get(fid) is None
     http.put(
         h.url + "/api/v2/tickets/30.json",
-        json={"ticket": {"custom_fields": [{"id": fid, "value": "uptime_outage"}]}},
+        json={"ticket": {"custom_fields": [{"id": fid, "value": "full_outage"}]}},
     )
     assert (
-        h.account.tickets[30].custom_fields[fid] == "uptime_outage"
-        and "uptime_outage" in h.account.tickets[30].tags
+        h.account.tickets[30].custom_fields[fid] == "full_outage"
+        and "full_outage" in h.account.tickets[30].tags
     )
 
 

@@ -2,7 +2,7 @@
 
 - `zendesk_emulator()`: the Zendesk emulator on a free port with a simulated clock, its base
   account seeded, served behind a `Tap` that lets a test wait for the worker's requests.
-- `write_mappings()`: the example mappings pointed at running emulators (as the demo does).
+- `write_mappings()`: the example mappings pointed at running emulators.
 - `ForkServer` / `run_cli`: `python -m connector ...` as separate processes; the fork server's
   children skip Python's start-up, so a test can kill and restart the worker many times.
 - Readers of what the helpdesk shows and of the store's outbox, for assertions.
@@ -307,8 +307,8 @@ def write_mappings(
     source: Path = EXAMPLE_MAPPINGS,
 ) -> Path:
     """Copy the example mappings to `target`, keeping only the connections whose kind is a key of
-    `connections` and updating them with its values (URL, seeded field ids, aliases), as the demo
-    does. Customer rules naming a dropped connection go too; `drop_triage` removes triage rules by
+    `connections` and updating them with its values (URL, seeded field ids, aliases).
+    Customer rules naming a dropped connection go too; `drop_triage` removes triage rules by
     name; `options` sets connection options per kind."""
     if target.exists():
         shutil.rmtree(target)

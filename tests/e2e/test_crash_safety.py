@@ -57,7 +57,7 @@ STEP = timedelta(hours=1)
 STEPS = 7
 TICKETS = 150
 KILLS = 54  # at least 50 land on a running worker; a run that finishes first is not counted
-JIRA_STEPS, JIRA_ISSUES, JIRA_KILLS = 4, 80, 12
+JIRA_STEPS, JIRA_ISSUES, JIRA_KILLS = 4, 120, 12
 STALL = 0.15  # seconds the emulator holds every Update Many (a kill then leaves a write in flight)
 PAGE_STALL = 0.2  # seconds it holds every export page (slow pages: the pull takes a while)
 
@@ -302,7 +302,7 @@ def test_sigkill_during_pull_and_push_posts_every_note_once_and_loses_nothing(tm
     resolved_by_marker = audit_messages(crash_db)[("already_applied", "note marker found on the ticket")]
     assert resolved_by_marker >= 1
 
-    assert len(clean_notes) >= 25
+    assert len(clean_notes) >= 20  # Initech runs on the New York calendar, closed most of these hours
     _assert_same_outcome(crash_db, clean_db, crash_notes, clean_notes)
 
     # agents' tags survive, and every ticket ends as the undisturbed copy shows it

@@ -152,7 +152,7 @@ def test_jira_a_reply_thirty_seconds_before_the_deadline_withdraws_the_breach_es
     deadline = opened + timedelta(hours=1)
     with jira_emulator(opened, 0) as site:
         transport = InProcessTransport(site.app, SEED_ADMIN_EMAIL, SEED_TOKEN)
-        customer = "alex@globex.example"
+        customer = "alex@hooli.example"  # a Standard customer: critical first response 1 h
         agent = next(iter(site.demo.agents))
         site.set_clock(opened)
         key = transport.call(

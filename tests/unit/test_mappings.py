@@ -102,16 +102,20 @@ def test_customer_rules_in_order_with_sources(policy: Policy) -> None:
     assert policy.default_tier == "standard"
     assert [(rule.name, rule.result) for rule in policy.tier_rules] == [
         ("enterprise-organizations", "enterprise"),
+        ("enterprise-organizations-by-name", "enterprise"),
         ("acme-by-e-mail-domain", "enterprise"),
         ("priority-us-desk", "priority"),
         ("priority-organizations", "priority"),
+        ("priority-organizations-by-name", "priority"),
         ("jira-partner-project", "priority"),
+        ("standard-organizations", "standard"),
+        ("standard-organizations-by-name", "standard"),
     ]
     first = policy.tier_rules[0]
-    assert first.source == f"{EXAMPLES / 'customers.yaml'}:7"
+    assert first.source == f"{EXAMPLES / 'customers.yaml'}:10"
     assert first.conditions[0].kind is ConditionKind.ORGANIZATION_TAG
     assert first.conditions[0].values == ("enterprise",)
-    assert policy.tier_rules[2].calendar == "new-york-office"
+    assert policy.tier_rules[3].calendar == "new-york-office"
 
 
 def test_triage_rules_and_regex(policy: Policy) -> None:
@@ -125,7 +129,7 @@ def test_triage_rules_and_regex(policy: Policy) -> None:
     field_rule = policy.severity_rules[0]
     assert (field_rule.conditions[0].field, field_rule.conditions[0].values) == (
         "uptime_impact",
-        ("full_outage",),
+        ("full_outage", "Full outage"),
     )
 
 

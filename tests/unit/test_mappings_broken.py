@@ -113,6 +113,51 @@ def test_a_single_file_can_be_checked_on_its_own() -> None:
         "tiers.yaml:4:5: unknown key 'calender'; did you mean 'calendar'? (allowed: label, calendar, targets, "
         "warnings, escalation, clocks, monthly_allowance, service_credit, "
         "opening_comment_is_reply)",
+        "tiers.yaml:10:17: unknown escalation chain 'gold' (known: none defined)",
+        "tiers.yaml:12:15: unknown calendar 'office' (known: 24x7)",
         "tiers.yaml:15:14: unknown key 'first_respons'; did you mean 'first_response'? (allowed: "
         "first_response, next_response, periodic_update, resolution)",
     ]
+
+
+def test_an_unclosed_bracket_is_found_past_brackets_in_comments_quotes_and_block_notes(
+    tmp_path: Path,
+) -> None:
+    directory = assemble(CASES_DIR / "yaml_tab_indentation", tmp_path / "mappings")
+    (directory / "writeback.yaml").write_text(
+        "# tags look like [tier_gold] {see docs\n"
+        "writeback:\n"
+        "  tag_prefix: '[td'\n"
+        "  fields: [tier,\n"
+        "    sla_due, {x: [1]}\n"
+        "  notes: true\n"
+    )
+    (directory / "escalations.yaml").write_text(
+        "escalations:\n  gold:\n    levels:\n      - at: breach\n        actions:\n"
+        "          - note: |\n              {metric} [breached\n          - add_tags: [a, b\n"
+    )
+
+    lines = rendered(check(directory), directory)
+
+    assert [line.split(": YAML syntax error: ")[0] for line in lines] == [
+        "escalations.yaml:8:23",
+        "writeback.yaml:4:11",
+    ]
+    assert lines[0].endswith(
+        "unclosed '[' begun here; parser stopped at 9:1: expected ',' or ']', but got "
+        "'<stream end>'; close the list with ']'"
+    )
+    assert "parser stopped at 6:3:" in lines[1]
+
+
+def test_a_calendar_with_a_bad_time_zone_and_a_bad_window_reports_both(tmp_path: Path) -> None:
+    directory = assemble(CASES_DIR / "yaml_tab_indentation", tmp_path / "mappings")
+    (directory / "writeback.yaml").write_text("writeback:\n  notes: true\n")
+    (directory / "calendars.yaml").write_text(
+        "calendars:\n  office:\n    timezone: Mars/Olympus\n    hours:\n      mon-fri: ['09:00-1700']\n"
+    )
+
+    lines = rendered(check(directory), directory)
+
+    assert [line.split(": ", 1)[0] for line in lines] == ["calendars.yaml:3:15", "calendars.yaml:5:17"]
+    assert "unknown time zone 'Mars/Olympus'" in lines[0] and "bad window '09:00-1700'" in lines[1]

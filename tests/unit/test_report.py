@@ -32,7 +32,7 @@ NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 CONNECTION = "zendesk-main"
 
 ACME = Organization(id="1", name="Acme Corp", tags=frozenset({"enterprise"}))
-HOOLI = Organization(id="5", name="Hooli")  # no tier rule matches: standard, flagged unmatched
+WAYNE = Organization(id="5", name="Wayne Enterprises")  # no tier rule matches: standard, flagged unmatched
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def march(day: int, hour: int = 10, minute: int = 0, zone: ZoneInfo | None = Non
 
 @pytest.fixture(scope="module")
 def month(policy: Policy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """March 2026 for Acme (Enterprise, 24x7: FR 4h, resolution 3d), Hooli and a customer without an
+    """March 2026 for Acme (Enterprise, 24x7: FR 4h, resolution 3d), Wayne and a customer without an
     organization (both Standard by default), plus tickets outside the period. Tests only read it."""
     store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('month')}/t.db")
     acme = [  # (reply after, solve after): business time equals wall time on 24x7
@@ -124,7 +124,7 @@ def month(policy: Policy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             created=march(2 + index, 10, zone=BERLIN),
             reply_after=H,
             solve_after=2 * H,
-            organization=HOOLI,
+            organization=WAYNE,
         )
     put(store, policy, "n1", created=march(5, 10, zone=BERLIN), reply_after=H / 2, solve_after=1.5 * H)
     put(store, policy, "u1", created=march(6), evaluate_it=False)  # pulled, not evaluated yet
@@ -172,7 +172,7 @@ def test_adherence_counts_met_and_breached_clocks_per_tier_and_metric(month: Sto
 def test_ticket_counts_cover_tickets_created_in_the_period(month: Store, policy: Policy) -> None:
     report = report_of(month, policy)
 
-    assert report.overall.tickets == 12  # 7 Acme + 3 Hooli + 1 without organization + 1 unevaluated
+    assert report.overall.tickets == 12  # 7 Acme + 3 Wayne + 1 without organization + 1 unevaluated
     assert [(s.tier, s.tickets) for s in report.by_tier] == [("enterprise", 7), ("standard", 4)]
     assert report.unevaluated_tickets == 1
     assert [(s.tier, s.severity, s.tickets) for s in report.by_tier_severity] == [
@@ -245,10 +245,10 @@ def test_allowance_flags_organizations_over_their_monthly_tickets(month: Store, 
     report = report_of(month, policy)
 
     rows = {(a.organization, a.tier): a for a in report.allowance}
-    assert set(rows) == {("Acme Corp", "enterprise"), ("Hooli", "standard")}
-    hooli = rows[("Hooli", "standard")]
-    assert (hooli.month, hooli.tickets, hooli.allowance, hooli.over_allowance) == ("2026-03", 3, 2, True)
-    assert not hooli.partial_month
+    assert set(rows) == {("Acme Corp", "enterprise"), ("Wayne Enterprises", "standard")}
+    wayne = rows[("Wayne Enterprises", "standard")]
+    assert (wayne.month, wayne.tickets, wayne.allowance, wayne.over_allowance) == ("2026-03", 3, 2, True)
+    assert not wayne.partial_month
     acme = rows[("Acme Corp", "enterprise")]
     assert (acme.tickets, acme.allowance, acme.over_allowance) == (7, None, False)
 
@@ -260,7 +260,7 @@ def test_allowance_marks_months_the_period_covers_in_part(month: Store, policy: 
 
 
 def test_unmatched_counts_tickets_that_fell_back_to_the_default_tier(month: Store, policy: Policy) -> None:
-    assert report_of(month, policy).unmatched_tickets == 4  # 3 Hooli + 1 without organization
+    assert report_of(month, policy).unmatched_tickets == 4  # 3 Wayne + 1 without organization
 
 
 def test_clocks_of_an_older_policy_version_are_named_and_their_unmatched_flag_read_from_tags(
@@ -273,10 +273,10 @@ def test_clocks_of_an_older_policy_version_are_named_and_their_unmatched_flag_re
         "o1",
         created=march(2),
         reply_after=H,
-        organization=HOOLI,
+        organization=WAYNE,
         tags=frozenset({"tier_unmatched"}),
     )
-    put(store, older, "o2", created=march(3), reply_after=H, organization=HOOLI)
+    put(store, older, "o2", created=march(3), reply_after=H, organization=WAYNE)
     put(store, policy, "c1", created=march(4), reply_after=H, organization=ACME)
 
     report = report_of(store, policy)

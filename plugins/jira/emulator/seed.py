@@ -29,16 +29,27 @@ DATETIME_FIELD = "com.atlassian.jira.plugin.system.customfieldtypes:datetime"
 SELECT_FIELD = "com.atlassian.jira.plugin.system.customfieldtypes:select"
 TEXT_FIELD = "com.atlassian.jira.plugin.system.customfieldtypes:textfield"
 
-# Organization -> the tier the demo mappings give it (None: matches no tier rule, gets the default).
+# Organization -> the tier the example mappings give it (None: matches no tier rule, gets the
+# default). The same customers as the Zendesk demo account: JSM organizations carry no tags, so the
+# example customer rules name them.
 DEMO_ORGANIZATIONS: tuple[tuple[str, str | None], ...] = (
-    ("Globex Corporation", "enterprise"),
-    ("Umbrella Health", "enterprise"),
+    ("Acme Corp", "enterprise"),
+    ("Globex", "enterprise"),
     ("Initech", "priority"),
-    ("Hooli", "priority"),
-    ("Vandelay Imports", "standard"),
-    ("Pied Piper", "standard"),
-    ("Kramerica Industries", None),
+    ("Umbrella", "priority"),
+    ("Hooli", "standard"),
+    ("Stark Industries", "standard"),
+    ("Wayne Enterprises", None),
 )
+DEMO_REGIONS = {
+    "Acme Corp": "Americas",
+    "Globex": "EMEA",
+    "Initech": "Americas",
+    "Umbrella": "EMEA",
+    "Hooli": "Americas",
+    "Stark Industries": "Americas",
+    "Wayne Enterprises": "Americas",
+}
 DEMO_AGENTS: tuple[tuple[str, str], ...] = (
     ("ada.agent@tierdesk.example", "Ada Agent"),
     ("bruno.support@tierdesk.example", "Bruno Support"),
@@ -46,8 +57,12 @@ DEMO_AGENTS: tuple[tuple[str, str], ...] = (
     ("dana.oncall@tierdesk.example", "Dana Oncall"),
 )
 DEMO_PROJECT = "SUP"
+PARTNER_PROJECT = "PARTNER"  # requests resellers raise for their customers
 DEMO_TIME_ZONE = "Europe/Berlin"
 UPTIME_IMPACT = ("Full outage", "Partial outage", "Degraded", "No impact")
+DATA_SENSITIVITY = ("None", "Personal data", "Credentials")
+REGULATORY_EXPOSURE = ("No", "Likely", "Yes")
+REGIONS = ("Americas", "EMEA", "APAC")
 TIER_OPTIONS = ("Standard", "Priority", "Enterprise")
 
 
@@ -225,12 +240,13 @@ def adf(text: str) -> dict[str, Any]:
 class DemoSite:
     """What the demo seed created (ids are deterministic on a fresh emulator)."""
 
-    project: str
+    project: str  # the main service desk; `projects` lists every seeded one
     fields: dict[str, str]  # logical name -> customfield id
     organizations: dict[str, str]  # name -> JSM organization id
     agents: dict[str, str]  # email -> accountId
     customers: dict[str, str]  # email -> accountId
     issues: list[str] = field(default_factory=list)  # keys
+    projects: tuple[str, ...] = (DEMO_PROJECT, PARTNER_PROJECT)
 
 
 def business_instants(
@@ -255,7 +271,8 @@ def business_instants(
 
 
 def seed_demo_site(transport: Transport, *, issues: int = 300, days: int = 4, seed: int = 7) -> DemoSite:
-    """Seed the demo data set. The clock ends where it started."""
+    """Seed the demo data set: `issues` requests in `SUP` and one in twelve as many in `PARTNER`.
+    The clock ends where it started."""
     rng = random.Random(seed)
     end = transport.now()
     zone = ZoneInfo(DEMO_TIME_ZONE)
@@ -263,11 +280,17 @@ def seed_demo_site(transport: Transport, *, issues: int = 300, days: int = 4, se
 
     project = DEMO_PROJECT
     create_project(transport, project, "Customer Support")
+    create_project(transport, PARTNER_PROJECT, "Partner Escalations")
     fields = {
         "tier": create_field(transport, "Tier", SELECT_FIELD, TIER_OPTIONS),
         "sla_due": create_field(transport, "SLA due", DATETIME_FIELD),
         "sla_state": create_field(transport, "SLA state", TEXT_FIELD),
         "uptime_impact": create_field(transport, "Uptime impact", SELECT_FIELD, UPTIME_IMPACT),
+        "data_sensitivity": create_field(transport, "Data sensitivity", SELECT_FIELD, DATA_SENSITIVITY),
+        "regulatory_exposure": create_field(
+            transport, "Regulatory exposure", SELECT_FIELD, REGULATORY_EXPOSURE
+        ),
+        "region": create_field(transport, "Region", SELECT_FIELD, REGIONS),
     }
     agents: dict[str, str] = {}
     for email, name in DEMO_AGENTS:
@@ -317,7 +340,8 @@ def seed_demo_site(transport: Transport, *, issues: int = 300, days: int = 4, se
         schedule.append((moment, sequence, action))
 
     agent_emails = list(agents)
-    for number, created in enumerate(business_instants(end, days, zone, rng, issues)):
+
+    def plan(number: int, created: datetime, project: str, rng: random.Random) -> None:
         org_name = rng.choice([n for n, _ in DEMO_ORGANIZATIONS])
         customer = rng.choice(customers_by_org[org_name])
         agent = rng.choice(agent_emails)
@@ -379,6 +403,13 @@ def seed_demo_site(transport: Transport, *, issues: int = 300, days: int = 4, se
             moment += timedelta(minutes=rng.randint(10, 240))
             at(moment, _comment(transport, keys, number, customer, "Any update on this?"))
 
+    for number, created in enumerate(business_instants(end, days, zone, rng, issues)):
+        plan(number, created, project, rng)
+    # Partner requests draw from their own sequence, so the SUP history is the same with or without.
+    partner_rng = random.Random(seed + 1)
+    for offset, created in enumerate(business_instants(end, days, zone, partner_rng, max(1, issues // 12))):
+        plan(issues + offset, created, PARTNER_PROJECT, partner_rng)
+
     schedule.sort(key=lambda item: (item[0], item[1]))
     for moment, _sequence, action in schedule:
         if moment >= end:
@@ -413,6 +444,9 @@ def _create(
                 "priority": {"name": priority},
                 "labels": labels,
                 fields["uptime_impact"]: {"value": impact},
+                fields["region"]: {"value": DEMO_REGIONS[org_name]},
+                fields["data_sensitivity"]: {"value": "Personal data" if number % 17 == 5 else "None"},
+                fields["regulatory_exposure"]: {"value": "Likely" if number % 23 == 7 else "No"},
                 "customfield_10002": [int(organizations[org_name])],
             }
         }

@@ -25,14 +25,16 @@ from connector.emulation.base import EmulatorApp, SimClock
 
 INTEGRATION_EMAIL = "tierdesk@example.com"
 
-ORGS: tuple[tuple[str, tuple[str, ...], str | None, str], ...] = (
-    ("Acme Corp", ("enterprise",), "crm-1001", "acme.example"),
-    ("Globex", ("enterprise", "emea"), "crm-1002", "globex.example"),
-    ("Initech", ("priority",), "crm-2001", "initech.example"),
-    ("Umbrella", ("priority", "emea"), "crm-2002", "umbrella.example"),
-    ("Hooli", ("standard",), "crm-3001", "hooli.example"),
-    ("Stark Industries", ("standard",), "crm-3002", "stark.example"),
-    ("Wayne Enterprises", (), None, "wayne.example"),  # matches no tier rule
+# name, tags (the example customer rules match `enterprise`, `priority`, `standard`), external id,
+# e-mail domain, region (an organization field; the `priority-us-desk` rule reads `americas`).
+ORGS: tuple[tuple[str, tuple[str, ...], str | None, str, str], ...] = (
+    ("Acme Corp", ("enterprise",), "crm-1001", "acme.example", "americas"),
+    ("Globex", ("enterprise", "emea"), "crm-1002", "globex.example", "emea"),
+    ("Initech", ("priority",), "crm-2001", "initech.example", "americas"),
+    ("Umbrella", ("priority", "emea"), "crm-2002", "umbrella.example", "emea"),
+    ("Hooli", ("standard",), "crm-3001", "hooli.example", "americas"),
+    ("Stark Industries", ("standard",), "crm-3002", "stark.example", "americas"),
+    ("Wayne Enterprises", (), None, "wayne.example", "americas"),  # matches no tier rule
 )
 AGENTS = (
     ("Alice Agent", "alice@support.example"),
@@ -138,11 +140,32 @@ def seed_account(call: Call) -> SeedInfo:
             "Uptime impact",
             "tagger",
             [
-                {"name": "None", "value": "uptime_none"},
-                {"name": "Degraded", "value": "uptime_degraded"},
-                {"name": "Outage", "value": "uptime_outage"},
+                {"name": "No impact", "value": "no_impact"},
+                {"name": "Degraded", "value": "degraded"},
+                {"name": "Outage", "value": "full_outage"},
             ],
         ),
+        (
+            "data_sensitivity",
+            "Data sensitivity",
+            "tagger",
+            [
+                {"name": "None", "value": "no_sensitive_data"},
+                {"name": "Personal data", "value": "personal_data"},
+                {"name": "Credentials", "value": "credentials"},
+            ],
+        ),
+        (
+            "regulatory_exposure",
+            "Regulatory exposure",
+            "tagger",
+            [
+                {"name": "No", "value": "regulatory_no"},
+                {"name": "Likely", "value": "regulatory_likely"},
+                {"name": "Yes", "value": "regulatory_yes"},
+            ],
+        ),
+        ("region", "Region", "text", None),
     ):
         body: dict[str, Any] = {"type": kind, "title": title, "key": logical}
         if options:
@@ -162,7 +185,7 @@ def seed_account(call: Call) -> SeedInfo:
     for name, email in AGENTS:
         user = call("POST", "/api/v2/users.json", {"user": {"name": name, "email": email, "role": "agent"}})
         info.agents.append(user["user"]["id"])
-    for name, tags, external_id, _domain in ORGS:
+    for name, tags, external_id, domain, region in ORGS:
         org = call(
             "POST",
             "/api/v2/organizations.json",
@@ -171,7 +194,8 @@ def seed_account(call: Call) -> SeedInfo:
                     "name": name,
                     "tags": list(tags),
                     "external_id": external_id,
-                    "domain_names": [_domain],
+                    "domain_names": [domain],
+                    "organization_fields": {"region": region},
                 }
             },
         )["organization"]
@@ -183,7 +207,7 @@ def _customers(call: Call, info: SeedInfo, per_org: int) -> list[tuple[int, int]
     """Create `per_org` end users per organization (bulk); returns (user id, org id) pairs."""
     users: list[dict[str, Any]] = []
     owners: list[int] = []
-    for name, _tags, _ext, domain in ORGS:
+    for name, _tags, _ext, domain, _region in ORGS:
         org_id = info.organizations[name]
         for i in range(per_org):
             users.append(
@@ -292,9 +316,9 @@ def _plan_ticket(
     kind = rng.choices(
         ["new", "replied", "pending", "solved", "reopened", "noted"], weights=[20, 25, 15, 15, 10, 15]
     )[0]
-    impact = rng.choices(["uptime_none", "uptime_degraded", "uptime_outage", None], weights=[50, 25, 8, 17])[
-        0
-    ]
+    impact = rng.choices(["no_impact", "degraded", "full_outage", None], weights=[50, 25, 8, 17])[0]
+    sensitivity = rng.choices(["no_sensitive_data", "personal_data", None], weights=[30, 5, 65])[0]
+    exposure = rng.choices(["regulatory_no", "regulatory_likely", None], weights=[20, 4, 76])[0]
     subject = rng.choice(SUBJECTS)
     order = n * 10
     span = max((now - created).total_seconds() - 600, 600)
@@ -312,8 +336,10 @@ def _plan_ticket(
         }
         if kind != "new":
             body["group_id"] = group
-        if impact:
-            body["custom_fields"] = [{"id": int(info.fields["uptime_impact"]), "value": impact}]
+        chosen = {"uptime_impact": impact, "data_sensitivity": sensitivity, "regulatory_exposure": exposure}
+        custom = [{"id": int(info.fields[name]), "value": value} for name, value in chosen.items() if value]
+        if custom:
+            body["custom_fields"] = custom
         ticket_ids[n] = call("POST", "/api/v2/tickets.json", {"ticket": body})["ticket"]["id"]
 
     def update(change: dict[str, Any]) -> Callable[[], None]:
