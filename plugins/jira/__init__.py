@@ -29,6 +29,7 @@ from plugins.jira.emulator.seed import SEED_TOKEN
 
 if TYPE_CHECKING:
     from plugins.jira.client import JiraHelpdesk, RetryPolicy
+    from plugins.jira.doctor import JiraDirectory
 
 KIND = "jira"
 SEED_ADMIN_EMAIL = "admin@tierdesk.example"
@@ -42,6 +43,7 @@ __all__ = [
     "RateLimits",
     "build_emulator",
     "connect",
+    "directory",
     "emulator_of",
     "seed_demo",
 ]
@@ -65,6 +67,17 @@ def connect(
     if sleep is None:
         return JiraHelpdesk.from_config(config, secrets, retry=retry)
     return JiraHelpdesk.from_config(config, secrets, retry=retry, sleep=sleep)
+
+
+def directory(config: ConnectionConfig, email: str, token: str) -> JiraDirectory:
+    """Read-only look-ups of the site (`connector.ports.HelpdeskDirectory`) for `tierdesk doctor`
+    and mappings that name fields and people; a short retry budget, it answers a person."""
+    from plugins.jira.client import RetryPolicy
+    from plugins.jira.doctor import JiraDirectory
+
+    return JiraDirectory(
+        config, email, token, RetryPolicy(max_attempts=2, max_total_wait=5.0, request_timeout=15.0)
+    )
 
 
 def build_emulator(
