@@ -35,7 +35,8 @@ _ORGANIZATION_KINDS = {
 
 def open_directory(config: ConnectionConfig, email: str, token: str) -> HelpdeskDirectory:
     """The plugin's directory for `config` (each plugin module provides `directory`)."""
-    directory: HelpdeskDirectory = plugin(config.kind).directory(config, email, token)
+    secrets = {str(config.email_env): email, str(config.token_env): token}
+    directory: HelpdeskDirectory = plugin(config.kind).directory(config, secrets)
     return directory
 
 

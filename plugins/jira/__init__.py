@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from connector.domain.policy import ConnectionConfig
 from connector.emulation.base import ClockMode, EmulatorApp, SimClock
 from connector.ports import SecretSource
+from connector.retry import credentials_for
 from plugins.jira.emulator import (
     DEMO_ORGANIZATIONS,
     DEMO_PROJECT,
@@ -69,15 +70,24 @@ def connect(
     return JiraHelpdesk.from_config(config, secrets, retry=retry, sleep=sleep)
 
 
-def directory(config: ConnectionConfig, email: str, token: str) -> JiraDirectory:
+def directory(
+    config: ConnectionConfig, secrets: SecretSource | Mapping[str, str] | None = None
+) -> JiraDirectory:
     """Read-only look-ups of the site (`connector.ports.HelpdeskDirectory`) for `tierdesk doctor`
-    and mappings that name fields and people; a short retry budget, it answers a person."""
-    from plugins.jira.client import RetryPolicy
+    and mappings that name fields and people; credentials as `connect`, a short retry budget (a
+    person is waiting)."""
+    from plugins.jira.client import EMULATOR_EMAIL, EMULATOR_TOKEN, RetryPolicy
     from plugins.jira.doctor import JiraDirectory
 
-    return JiraDirectory(
-        config, email, token, RetryPolicy(max_attempts=2, max_total_wait=5.0, request_timeout=15.0)
+    email, token = credentials_for(
+        config,
+        secrets,
+        emulator_email=EMULATOR_EMAIL,
+        emulator_token=EMULATOR_TOKEN,
+        what="the integration user's e-mail and Atlassian API token",
     )
+    retry = RetryPolicy(max_attempts=2, max_total_wait=5.0, request_timeout=15.0)
+    return JiraDirectory(config, email, token, retry)
 
 
 def build_emulator(

@@ -82,9 +82,19 @@ def connect(
     )
 
 
-def directory(config: ConnectionConfig, email: str, token: str) -> ZendeskDirectory:
+def directory(
+    config: ConnectionConfig, secrets: SecretSource | Mapping[str, str] | None = None
+) -> ZendeskDirectory:
     """Read-only look-ups of the account (`connector.ports.HelpdeskDirectory`) for `tierdesk doctor`
-    and mappings that name fields, groups and people; a short retry budget, it answers a person."""
+    and mappings that name fields, groups and people; credentials as `connect`, a short retry
+    budget (a person is waiting)."""
+    email, token = credentials_for(
+        config,
+        secrets,
+        emulator_email=INTEGRATION_EMAIL,
+        emulator_token=EMULATOR_TOKEN,
+        what="a Zendesk admin's e-mail and API token",
+    )
     return ZendeskDirectory(config, email, token, DOCTOR_RETRY)
 
 

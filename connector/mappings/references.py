@@ -1,0 +1,104 @@
+"""Fields, groups and people the mappings name instead of giving ids, resolved to ids through
+each helpdesk when tierdesk starts.
+
+`fields: {tier: {name: "Customer tier"}}` becomes the field's id, `aliases: {duty-managers:
+{group: "Duty managers"}}` the group's id, `aliases: {sla-watcher: {user: "watcher@example.com"}}`
+the agent's id (by e-mail address, else by name). Names match case-insensitively; a name that
+matches nothing, or more than one thing, is a `MappingError` at the line it is written on, with
+the closest names and their ids. Resolved ids are remembered, so a reload of the mappings only
+asks the helpdesk about names it has not seen."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from connector.doctor.findings import closest_entries, described
+from connector.domain.policy import ConnectionConfig, NamedReference, Policy
+from connector.mappings.errors import MappingError, MappingsInvalid
+from connector.ports import DirectoryEntry, HelpdeskDirectory
+
+DirectoryOpener = Callable[[ConnectionConfig], HelpdeskDirectory]
+
+
+class ReferenceResolver:
+    """Turns a policy whose connections name things into one that holds only ids."""
+
+    def __init__(self, opener: DirectoryOpener) -> None:
+        self._opener = opener
+        self._known: dict[tuple[str, str, str], str] = {}  # (connection, kind, name) -> id
+
+    def __call__(self, policy: Policy) -> Policy:
+        """The policy with every named reference resolved; raises `MappingsInvalid` listing each
+        name that could not be, and `connector.retry.HelpdeskError` when a helpdesk cannot answer."""
+        if not any(config.named for config in policy.connections):
+            return policy
+        errors: list[MappingError] = []
+        connections = [self._resolve(config, errors) for config in policy.connections]
+        if errors:
+            raise MappingsInvalid(sorted(errors))
+        return dataclasses.replace(policy, connections=tuple(connections))
+
+    def _resolve(self, config: ConnectionConfig, errors: list[MappingError]) -> ConnectionConfig:
+        if not config.named:
+            return config
+        unknown = [
+            ref for ref in config.named if (config.name, ref.kind, ref.name.lower()) not in self._known
+        ]
+        if unknown:
+            self._look_up(config, unknown, errors)
+        fields, aliases = dict(config.fields), dict(config.aliases)
+        for ref in config.named:
+            resolved = self._known.get((config.name, ref.kind, ref.name.lower()))
+            if resolved is not None:
+                (fields if ref.section == "fields" else aliases)[ref.key] = resolved
+        return dataclasses.replace(config, fields=fields, aliases=aliases, named=())
+
+    def _look_up(
+        self, config: ConnectionConfig, refs: Sequence[NamedReference], errors: list[MappingError]
+    ) -> None:
+        directory = self._opener(config)
+        try:
+            kinds = {ref.kind for ref in refs}
+            pools: dict[str, list[DirectoryEntry]] = {}
+            if "field" in kinds:
+                pools["field"] = directory.fields()
+            if "group" in kinds:
+                pools["group"] = directory.groups()
+            if "user" in kinds:
+                pools["user"] = directory.users(sorted({ref.name for ref in refs if ref.kind == "user"}))
+        finally:
+            directory.close()
+        for ref in refs:
+            pool = pools[ref.kind]
+            matches = _matching(ref, pool)
+            if len(matches) == 1:
+                self._known[(config.name, ref.kind, ref.name.lower())] = matches[0].id
+                continue
+            if matches:
+                listed = ", ".join(described(entry) for entry in matches)
+                message = (
+                    f"{ref.kind} name '{ref.name}' matches {len(matches)} on {config.url} ({listed}); "
+                    "write the id"
+                )
+            else:
+                close = closest_entries(ref.name, pool)
+                hint = f"; did you mean {' or '.join(described(e) for e in close)}?" if close else ""
+                message = f"no {ref.kind} named '{ref.name}' on {config.url}{hint}"
+            errors.append(
+                MappingError(
+                    ref.path,
+                    ref.line,
+                    ref.col,
+                    f"connection '{config.name}' {ref.section}.{ref.key}: {message}",
+                )
+            )
+
+
+def _matching(ref: NamedReference, pool: Sequence[DirectoryEntry]) -> list[DirectoryEntry]:
+    wanted = ref.name.lower()
+    if ref.kind == "user":
+        by_email = [entry for entry in pool if entry.detail.lower() == wanted]
+        if by_email:
+            return by_email
+    return [entry for entry in pool if entry.name.strip().lower() == wanted]
