@@ -19,6 +19,7 @@ from connector.doctor.findings import (
     did_you_mean,
 )
 from connector.domain.policy import ActionKind, ConditionKind, ConnectionConfig, Policy, Rule
+from connector.mappings.references import ReferenceResolver
 from connector.ports import DirectoryEntry, HelpdeskDirectory, SecretSource
 from connector.registry import plugin
 from connector.retry import HelpdeskError
@@ -158,6 +159,17 @@ def _check_references(
     policy: Policy, config: ConnectionConfig, directory: HelpdeskDirectory, findings: list[Finding]
 ) -> _Account:
     name = config.name
+    named_aliases = {ref.key for ref in config.named if ref.section == "aliases"}
+    config, unresolved = ReferenceResolver(lambda _: directory).resolve_connection(config, directory)
+    unresolved_aliases = named_aliases - set(config.aliases)  # reported just above, not again below
+    for error in unresolved:
+        findings.append(
+            Finding(
+                name,
+                f"{error.path}:{error.line}: {error.message}",
+                "write the name exactly as the helpdesk shows it, or the id",
+            )
+        )
     for problem, fix in directory.missing_permissions(config.projects):
         findings.append(Finding(name, problem, fix))
     account = _Account(config)
@@ -198,12 +210,14 @@ def _check_references(
                     f"use one of: {', '.join(names)}",
                 )
             )
-    findings += _check_people(policy, config, directory)
+    findings += _check_people(policy, config, directory, unresolved_aliases)
     account.organizations = directory.organizations()
     return account
 
 
-def _targets(policy: Policy, config: ConnectionConfig) -> dict[ActionKind, dict[str, str]]:
+def _targets(
+    policy: Policy, config: ConnectionConfig, unresolved: set[str]
+) -> dict[ActionKind, dict[str, str]]:
     """Escalation targets used on this connection: action kind -> {id: how the mappings name it}."""
     targets: dict[ActionKind, dict[str, str]] = {
         ActionKind.ASSIGN_GROUP: {},
@@ -216,6 +230,8 @@ def _targets(policy: Policy, config: ConnectionConfig) -> dict[ActionKind, dict[
                 if step.kind not in targets:
                     continue
                 for value in (step.value,) if step.value is not None else step.values:
+                    if value in unresolved:
+                        continue
                     target = config.aliases.get(value, value)
                     if target != SKIPPED:
                         label = f"'{value}'" if target == value else f"aliases.{value} ({target})"
@@ -223,9 +239,11 @@ def _targets(policy: Policy, config: ConnectionConfig) -> dict[ActionKind, dict[
     return targets
 
 
-def _check_people(policy: Policy, config: ConnectionConfig, directory: HelpdeskDirectory) -> list[Finding]:
+def _check_people(
+    policy: Policy, config: ConnectionConfig, directory: HelpdeskDirectory, unresolved: set[str]
+) -> list[Finding]:
     findings: list[Finding] = []
-    targets = _targets(policy, config)
+    targets = _targets(policy, config, unresolved)
     groups_used = targets[ActionKind.ASSIGN_GROUP]
     if groups_used:
         groups = directory.groups()
@@ -279,8 +297,7 @@ def _check_rule(kind: str, rule: Rule, accounts: Sequence[_Account], checked_all
     findings: list[Finding] = []
     for condition in rule.conditions:
         if condition.kind is ConditionKind.FIELD and condition.field:
-            for account in applicable:
-                findings += _check_options(where, condition.field, condition.values, account)
+            findings += _check_options(where, condition.field, condition.values, applicable)
         elif condition.kind is ConditionKind.BRAND and checked_all:
             findings += _check_known(
                 where, "brand or project", condition.values, applicable, lambda a: a.scopes, "id"
@@ -293,25 +310,35 @@ def _check_rule(kind: str, rule: Rule, accounts: Sequence[_Account], checked_all
     return findings
 
 
-def _check_options(where: str, logical: str, values: Iterable[str], account: _Account) -> list[Finding]:
-    field_id = account.config.fields.get(logical)
-    entry = account.fields.get(field_id or "")
-    if entry is None or not entry.options:
-        return []  # unmapped or missing fields are reported with the connection; free text matches anything
-    options = {option.lower() for option in entry.options}
+def _check_options(
+    where: str, logical: str, values: Iterable[str], applicable: Sequence[_Account]
+) -> list[Finding]:
+    """A value must be an option of the field on at least one connection the rule applies to
+    (one rule may list each helpdesk's spelling); free-text and unmapped fields are not checked
+    here (a missing field is reported with its connection)."""
+    dropdowns: list[tuple[_Account, DirectoryEntry]] = []
+    for account in applicable:
+        entry = account.fields.get(account.config.fields.get(logical) or "")
+        if entry is not None and entry.options:
+            dropdowns.append((account, entry))
+    if not dropdowns:
+        return []
+    options = {option.strip().casefold() for _, entry in dropdowns for option in entry.options}
     findings: list[Finding] = []
     for value in values:
-        if value.lower() in options:
+        if value.strip().casefold() in options:
             continue
-        close = close_values(value, entry.options)
-        hint = f"; did you mean {' or '.join(repr(v) for v in close)}?" if close else ""
-        findings.append(
-            Finding(
-                account.config.name,
-                f"{where} matches {logical} = '{value}', but field {described(entry)} has no such option{hint}",
-                f"use one of the field's values: {', '.join(entry.options)}",
+        for account, entry in dropdowns:
+            close = close_values(value, entry.options)
+            hint = f"; did you mean {' or '.join(repr(v) for v in close)}?" if close else ""
+            findings.append(
+                Finding(
+                    account.config.name,
+                    f"{where} matches {logical} = '{value}', but field {described(entry)} has no such "
+                    f"option{hint}",
+                    f"use one of the field's values: {', '.join(entry.options)}",
+                )
             )
-        )
     return findings
 
 

@@ -11,9 +11,9 @@ asks the helpdesk about names it has not seen."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import difflib
+from collections.abc import Callable, Iterable, Sequence
 
-from connector.doctor.findings import closest_entries, described
 from connector.domain.policy import ConnectionConfig, NamedReference, Policy
 from connector.mappings.errors import MappingError, MappingsInvalid
 from connector.ports import DirectoryEntry, HelpdeskDirectory
@@ -42,38 +42,48 @@ class ReferenceResolver:
     def _resolve(self, config: ConnectionConfig, errors: list[MappingError]) -> ConnectionConfig:
         if not config.named:
             return config
-        unknown = [
-            ref for ref in config.named if (config.name, ref.kind, ref.name.lower()) not in self._known
-        ]
-        if unknown:
-            self._look_up(config, unknown, errors)
+        if any(self._key(config, ref) not in self._known for ref in config.named):
+            directory = self._opener(config)
+            try:
+                resolved, problems = self.resolve_connection(config, directory)
+            finally:
+                directory.close()
+            errors += problems
+            return resolved
+        return self._apply(config)
+
+    @staticmethod
+    def _key(config: ConnectionConfig, ref: NamedReference) -> tuple[str, str, str]:
+        return (config.name, ref.kind, ref.name.lower())
+
+    def _apply(self, config: ConnectionConfig) -> ConnectionConfig:
         fields, aliases = dict(config.fields), dict(config.aliases)
         for ref in config.named:
-            resolved = self._known.get((config.name, ref.kind, ref.name.lower()))
+            resolved = self._known.get(self._key(config, ref))
             if resolved is not None:
                 (fields if ref.section == "fields" else aliases)[ref.key] = resolved
         return dataclasses.replace(config, fields=fields, aliases=aliases, named=())
 
-    def _look_up(
-        self, config: ConnectionConfig, refs: Sequence[NamedReference], errors: list[MappingError]
-    ) -> None:
-        directory = self._opener(config)
-        try:
-            kinds = {ref.kind for ref in refs}
-            pools: dict[str, list[DirectoryEntry]] = {}
-            if "field" in kinds:
-                pools["field"] = directory.fields()
-            if "group" in kinds:
-                pools["group"] = directory.groups()
-            if "user" in kinds:
-                pools["user"] = directory.users(sorted({ref.name for ref in refs if ref.kind == "user"}))
-        finally:
-            directory.close()
+    def resolve_connection(
+        self, config: ConnectionConfig, directory: HelpdeskDirectory
+    ) -> tuple[ConnectionConfig, list[MappingError]]:
+        """`config` with the names `directory` knows replaced by ids (those it does not know are
+        left out), and an error for each name that matched nothing or several things."""
+        refs = [ref for ref in config.named if self._key(config, ref) not in self._known]
+        kinds = {ref.kind for ref in refs}
+        pools: dict[str, list[DirectoryEntry]] = {}
+        if "field" in kinds:
+            pools["field"] = directory.fields()
+        if "group" in kinds:
+            pools["group"] = directory.groups()
+        if "user" in kinds:
+            pools["user"] = directory.users(sorted({ref.name for ref in refs if ref.kind == "user"}))
+        errors: list[MappingError] = []
         for ref in refs:
             pool = pools[ref.kind]
             matches = _matching(ref, pool)
             if len(matches) == 1:
-                self._known[(config.name, ref.kind, ref.name.lower())] = matches[0].id
+                self._known[self._key(config, ref)] = matches[0].id
                 continue
             if matches:
                 listed = ", ".join(described(entry) for entry in matches)
@@ -93,6 +103,7 @@ class ReferenceResolver:
                     f"connection '{config.name}' {ref.section}.{ref.key}: {message}",
                 )
             )
+        return self._apply(config), errors
 
 
 def _matching(ref: NamedReference, pool: Sequence[DirectoryEntry]) -> list[DirectoryEntry]:
@@ -102,3 +113,35 @@ def _matching(ref: NamedReference, pool: Sequence[DirectoryEntry]) -> list[Direc
         if by_email:
             return by_email
     return [entry for entry in pool if entry.name.strip().lower() == wanted]
+
+
+def described(entry: DirectoryEntry) -> str:
+    """`'Customer tier' (360000000001)`; the id alone when it is the name."""
+    return f"'{entry.name}'" if entry.name == entry.id else f"'{entry.name}' ({entry.id})"
+
+
+def closest_entries(word: str, entries: Iterable[DirectoryEntry], n: int = 3) -> list[DirectoryEntry]:
+    """The entries whose name (or id) is closest to `word`: close spellings first, then names
+    holding it as a word (`tier` finds `Customer tier`)."""
+    pool = list(entries)
+    wanted = word.replace("_", " ").replace("-", " ").strip().lower()
+    by_key: dict[str, DirectoryEntry] = {}
+    for entry in pool:
+        by_key.setdefault(entry.name.lower(), entry)
+        by_key.setdefault(entry.id.lower(), entry)
+    chosen: list[DirectoryEntry] = []
+    for key in difflib.get_close_matches(wanted, list(by_key), n=n, cutoff=0.6):
+        if by_key[key] not in chosen:
+            chosen.append(by_key[key])
+    for entry in pool:
+        if len(chosen) >= n:
+            break
+        if wanted and wanted in entry.name.lower() and entry not in chosen:
+            chosen.append(entry)
+    return chosen[:n]
+
+
+def close_values(word: str, values: Iterable[str], n: int = 3) -> list[str]:
+    choices = sorted(set(values))
+    lowered = {value.lower(): value for value in choices}
+    return [lowered[v] for v in difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)]
