@@ -1,8 +1,8 @@
 """The checks of `tierdesk doctor`, over each connection's `HelpdeskDirectory`.
 
 Per connection: credentials set and accepted, permissions, then every reference the mappings make
-on it (field ids, statuses, groups, people, projects). Rules are checked after every connection
-was read, against the connections they can apply to: dropdown values against the field's options,
+on it (field ids, statuses, groups, people, projects). Rules are checked once every connection
+was read (a value may be one helpdesk's spelling only), against the connections they can apply to: dropdown values against the field's options,
 brands/projects and organizations against what those accounts hold."""
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ def _check_rule(kind: str, rule: Rule, accounts: Sequence[_Account], checked_all
     where = f"{kind} '{rule.name}' ({rule.source})"
     findings: list[Finding] = []
     for condition in rule.conditions:
-        if condition.kind is ConditionKind.FIELD and condition.field:
+        if condition.kind is ConditionKind.FIELD and condition.field and checked_all:
             findings += _check_options(where, condition.field, condition.values, applicable)
         elif condition.kind is ConditionKind.BRAND and checked_all:
             findings += _check_known(
