@@ -1,9 +1,10 @@
 """The checks of `tierdesk doctor`, over each connection's `HelpdeskDirectory`.
 
 Per connection: credentials set and accepted, permissions, then every reference the mappings make
-on it (field ids, statuses, groups, people, projects). Rules are checked once every connection
-was read (a value may be one helpdesk's spelling only), against the connections they can apply to: dropdown values against the field's options,
-brands/projects and organizations against what those accounts hold."""
+on it (named references, field ids, statuses, groups, people, projects). Rules are checked once
+every connection was read (a rule may list each helpdesk's spelling of a value), against the
+connections they apply to: dropdown values against the field's options, brands/projects and
+organizations against what those accounts hold."""
 
 from __future__ import annotations
 

@@ -141,7 +141,8 @@ def closest_entries(word: str, entries: Iterable[DirectoryEntry], n: int = 3) ->
     return chosen[:n]
 
 
-def close_values(word: str, values: Iterable[str], n: int = 3) -> list[str]:
+def close_values(word: str, values: Iterable[str], n: int = 1) -> list[str]:
+    """The value(s) closest to `word`, case-insensitively (the best one by default)."""
     choices = sorted(set(values))
     lowered = {value.lower(): value for value in choices}
     return [lowered[v] for v in difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)]
