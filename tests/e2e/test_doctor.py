@@ -355,3 +355,85 @@ def test_an_unknown_name_stops_start_at_its_line_with_did_you_mean(
         f"connection 'zendesk-main' fields.tier: no field named 'Suport tier' on {accounts.zendesk_url}; "
         f"did you mean 'Support tier' ({accounts.zendesk.fields['tier']})?"
     )
+
+
+# ------------------------------------------------------------- permissions and organizations
+
+
+def test_a_jira_user_without_project_permissions_is_told_what_to_grant(
+    tmp_path: Path, accounts: Accounts
+) -> None:
+    mappings = correct_mappings(tmp_path / "m", zendesk_connection(accounts), jira_connection(accounts))
+    customer = next(iter(accounts.jira.customers))  # a JSM customer account: no project permissions
+    secrets = {**CREDENTIALS, "TIERDESK_JIRA_EMAIL": customer}
+
+    lines, code = findings_of(mappings, secrets)
+
+    assert code == 1
+    assert lines == [
+        "jira-main: the API user lacks BROWSE_PROJECTS (read its issues), EDIT_ISSUES (set priority, labels "
+        "and SLA fields), ADD_COMMENTS (add internal notes), ASSIGN_ISSUES (assign escalations), "
+        "MANAGE_WATCHERS (add followers as watchers) in project SUP -> grant them to the user in SUP's "
+        "permission scheme"
+    ]
+
+
+def test_an_organization_a_customer_rule_names_must_exist(tmp_path: Path, accounts: Accounts) -> None:
+    mappings = correct_mappings(tmp_path / "m", zendesk_connection(accounts), jira_connection(accounts))
+
+    def add_rule(doc: Any) -> None:
+        rule = {"name": "acme", "tier": "enterprise", "when": {"connection": "zendesk-main"}}
+        rule["when"]["organization_name"] = "Acme Corp."
+        doc["customers"]["rules"].insert(0, rule)
+
+    _edit(mappings / "customers.yaml", add_rule)
+    acme = accounts.zendesk.organizations["Acme Corp"]
+
+    lines, code = findings_of(mappings)
+
+    assert code == 1
+    [line] = lines
+    assert line.startswith(
+        f"zendesk-main: customer rule 'acme' ({mappings}/customers.yaml:7) names organization name "
+        f"'Acme Corp.', which zendesk-main does not have; did you mean 'Acme Corp' ({acme})"
+    )
+
+
+def test_jira_mypermissions_answers_as_jira_cloud(accounts: Accounts) -> None:
+    from jira import JIRA, JIRAError
+
+    client = JIRA(server=accounts.jira_url, basic_auth=(JIRA_EMAIL, JIRA_TOKEN), get_server_info=False)
+    try:
+        granted = client.my_permissions(projectKey="SUP", permissions="EDIT_ISSUES,ADD_COMMENTS")
+        with pytest.raises(JIRAError) as unknown_project:
+            client.my_permissions(projectKey="NOPE", permissions="EDIT_ISSUES")
+        with pytest.raises(JIRAError) as no_keys:
+            client.my_permissions(projectKey="SUP")
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+
+    assert {key: value["havePermission"] for key, value in granted["permissions"].items()} == {
+        "EDIT_ISSUES": True,
+        "ADD_COMMENTS": True,
+    }
+    assert unknown_project.value.status_code == 404
+    assert no_keys.value.status_code == 400
+
+
+def test_zendesk_brands_and_user_search_answer_as_zendesk(accounts: Accounts) -> None:
+    import requests
+
+    from plugins.zendesk.client import build_zenpy
+
+    session = requests.Session()
+    zenpy = build_zenpy(accounts.zendesk_url, INTEGRATION_EMAIL, ZENDESK_TOKEN, session, 10.0)
+    brands = list(zenpy.brands())
+    found = session.get(
+        f"{accounts.zendesk_url}/api/v2/users/search.json",
+        params={"query": "alice@support.example"},
+        auth=(f"{INTEGRATION_EMAIL}/token", ZENDESK_TOKEN),
+        timeout=10,
+    ).json()
+
+    assert [(brand.name, brand.default) for brand in brands] == [("Support", True)]
+    assert [user["email"] for user in found["users"]] == ["alice@support.example"]
