@@ -87,14 +87,15 @@ def _credentials(config: ConnectionConfig, secrets: SecretSource) -> tuple[str, 
             f"no {' / '.join(absent)} in connections.yaml",
             "name the environment variables that hold the API user's e-mail and API token",
         )
-    unset = [str(name) for name in names.values() if name and not secrets.get(name)]
+    holds = {"email_env": "the API user's e-mail", "token_env": "its API token"}
+    unset = [(str(name), holds[key]) for key, name in names.items() if name and not secrets.get(name)]
     if unset:
-        listed = " and ".join(unset)
+        listed = " and ".join(name for name, _ in unset)
+        exports = " and ".join(f"{name} ({what})" for name, what in unset)
         return Finding(
             config.name,
             f"{listed} {'is' if len(unset) == 1 else 'are'} not set",
-            f"export {listed} (the API user's {'e-mail and API token' if len(unset) == 2 else 'value'}) "
-            "before running tierdesk",
+            f"export {exports} before running tierdesk",
         )
     return str(secrets.get(str(config.email_env))), str(secrets.get(str(config.token_env)))
 

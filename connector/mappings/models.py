@@ -508,13 +508,36 @@ class UserByName(StrictModel):
     user: str = Field(min_length=1, description="the agent's e-mail address or name")
 
 
+def _field_reference(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) != {"name"}:
+        keys = ", ".join(sorted(str(key) for key in value))
+        raise ValueError(
+            f'write the field\'s id, or its name as {{name: "Customer tier"}} (not {{{keys}: ...}})'
+        )
+    return value
+
+
+def _alias_reference(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) not in ({"group"}, {"user"}):
+        keys = ", ".join(sorted(str(key) for key in value))
+        raise ValueError(
+            'write an id, {group: "Duty managers"} or {user: "watcher@example.com"} '
+            f"(not {{{keys}: ...}})"
+        )
+    return value
+
+
+FieldReference = Annotated[str | FieldByName, BeforeValidator(_field_reference)]
+AliasReference = Annotated[str | GroupByName | UserByName, BeforeValidator(_alias_reference)]
+
+
 class ConnectionModel(StrictModel):
     name: Name
     kind: Literal["zendesk", "jira"]
     url: str = Field(description="the helpdesk's base URL, e.g. https://example.zendesk.com")
     email_env: EnvName | None = Field(default=None, description="env variable holding the API user's e-mail")
     token_env: EnvName | None = Field(default=None, description="env variable holding the API token")
-    fields: dict[str, str | FieldByName] = Field(
+    fields: dict[str, FieldReference] = Field(
         default_factory=dict,
         description="logical field name -> helpdesk field id, or {name: <the field's name>}",
     )
@@ -523,7 +546,7 @@ class ConnectionModel(StrictModel):
         default_factory=dict, description="helpdesk priority -> canonical"
     )
     projects: list[str] = Field(default_factory=list, description="Jira project keys to sync")
-    aliases: dict[str, str | GroupByName | UserByName] = Field(
+    aliases: dict[str, AliasReference] = Field(
         default_factory=dict,
         description="names used by escalation actions (groups, assignees, followers) -> this helpdesk's id, "
         "{group: <name>} or {user: <e-mail or name>}; '-' skips that action on this connection",

@@ -184,8 +184,8 @@ def test_an_unset_variable_is_named(tmp_path: Path, accounts: Accounts) -> None:
 
     assert findings_of(mappings, secrets) == (
         [
-            "jira-main: TIERDESK_JIRA_TOKEN is not set -> export TIERDESK_JIRA_TOKEN (the API user's value) "
-            "before running tierdesk"
+            "jira-main: TIERDESK_JIRA_TOKEN is not set -> export TIERDESK_JIRA_TOKEN (its API token) before "
+            "running tierdesk"
         ],
         1,
     )
