@@ -6,7 +6,7 @@ Adapters: `plugins/<helpdesk>/client.py` implement `Helpdesk`; `connector/store`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -135,8 +135,12 @@ class HelpdeskDirectory(Protocol):
     def account(self) -> DirectoryEntry:
         """The user the credentials belong to (`detail`: its role)."""
 
-    def missing_permissions(self, projects: Sequence[str]) -> list[tuple[str, str]]:
-        """What the user may not do that tierdesk needs, as (problem, fix) pairs; empty when fine."""
+    def missing_permissions(
+        self, projects: Sequence[str], escalations: Collection[str]
+    ) -> list[tuple[str, str]]:
+        """What the user may not do that tierdesk needs, as (problem, fix) pairs; empty when fine.
+        `escalations` holds the escalation action kinds used on this connection (`assign_group`,
+        `assign_assignee`, `add_followers`, ...): permissions only they need are asked for then."""
 
     def fields(self) -> list[DirectoryEntry]:
         """Ticket/issue fields, with the option values of dropdown fields."""

@@ -172,7 +172,9 @@ def _check_references(
                 "write the name exactly as the helpdesk shows it, or the id",
             )
         )
-    for problem, fix in directory.missing_permissions(config.projects):
+    targets = _targets(policy, config, unresolved_aliases)
+    escalations = [kind.value for kind, used in targets.items() if used]
+    for problem, fix in directory.missing_permissions(config.projects, escalations):
         findings.append(Finding(name, problem, fix))
     account = _Account(config)
     account.scopes = directory.projects() + directory.brands()

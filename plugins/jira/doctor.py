@@ -4,7 +4,7 @@ implements `connector.ports.HelpdeskDirectory` over the plugin's own `JiraHelpde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from connector.domain.policy import ConnectionConfig
@@ -12,13 +12,16 @@ from connector.ports import DirectoryEntry
 from connector.retry import PermanentError
 from plugins.jira.client import JiraHelpdesk, RetryPolicy
 
-# What tierdesk does to an issue: read it, set fields/priority/labels, comment, assign, watch.
+# What tierdesk does to an issue: read it, set fields/priority/labels, comment; assign and watch
+# only when escalations do.
 NEEDED_PERMISSIONS: dict[str, str] = {
     "BROWSE_PROJECTS": "read its issues",
     "EDIT_ISSUES": "set priority, labels and SLA fields",
     "ADD_COMMENTS": "add internal notes",
-    "ASSIGN_ISSUES": "assign escalations",
-    "MANAGE_WATCHERS": "add followers as watchers",
+}
+ESCALATION_PERMISSIONS: dict[str, tuple[str, str]] = {
+    "assign_assignee": ("ASSIGN_ISSUES", "assign escalations"),
+    "add_followers": ("MANAGE_WATCHERS", "add followers as watchers"),
 }
 
 
@@ -38,9 +41,15 @@ class JiraDirectory:
             detail=str(me.get("accountType") or ""),
         )
 
-    def missing_permissions(self, projects: Sequence[str]) -> list[tuple[str, str]]:
+    def missing_permissions(
+        self, projects: Sequence[str], escalations: Collection[str]
+    ) -> list[tuple[str, str]]:
+        needed = dict(NEEDED_PERMISSIONS)
+        needed.update(
+            dict(ESCALATION_PERMISSIONS[kind] for kind in escalations if kind in ESCALATION_PERMISSIONS)
+        )
         missing: list[tuple[str, str]] = []
-        keys = ",".join(NEEDED_PERMISSIONS)
+        keys = ",".join(needed)
         for project in projects:
             try:
                 answer: dict[str, Any] = self._jira._get(
@@ -51,9 +60,9 @@ class JiraDirectory:
                     continue  # the project check names it
                 raise
             held = answer.get("permissions") or {}
-            lacking = [key for key in NEEDED_PERMISSIONS if not (held.get(key) or {}).get("havePermission")]
+            lacking = [key for key in needed if not (held.get(key) or {}).get("havePermission")]
             if lacking:
-                what = ", ".join(f"{key} ({NEEDED_PERMISSIONS[key]})" for key in lacking)
+                what = ", ".join(f"{key} ({needed[key]})" for key in lacking)
                 missing.append(
                     (
                         f"the API user lacks {what} in project {project}",

@@ -4,7 +4,7 @@ implements `connector.ports.HelpdeskDirectory` over the plugin's own `ZendeskHel
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,7 +44,9 @@ class ZendeskDirectory:
             id=str(me.get("id") or ""), name=str(me.get("email") or ""), detail=str(me.get("role") or "")
         )
 
-    def missing_permissions(self, projects: Sequence[str]) -> list[tuple[str, str]]:
+    def missing_permissions(
+        self, projects: Sequence[str], escalations: Collection[str]
+    ) -> list[tuple[str, str]]:
         me = self.account()
         if me.detail == "admin":
             return []

@@ -371,10 +371,10 @@ def test_a_jira_user_without_project_permissions_is_told_what_to_grant(
 
     assert code == 1
     assert lines == [
+        # no ASSIGN_ISSUES: on Jira the chains assign no one ("-"), they only add followers
         "jira-main: the API user lacks BROWSE_PROJECTS (read its issues), EDIT_ISSUES (set priority, labels "
-        "and SLA fields), ADD_COMMENTS (add internal notes), ASSIGN_ISSUES (assign escalations), "
-        "MANAGE_WATCHERS (add followers as watchers) in project SUP -> grant them to the user in SUP's "
-        "permission scheme"
+        "and SLA fields), ADD_COMMENTS (add internal notes), MANAGE_WATCHERS (add followers as watchers) "
+        "in project SUP -> grant them to the user in SUP's permission scheme"
     ]
 
 
