@@ -219,11 +219,24 @@ def _check_references(
     return account
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """An escalation target as the mappings name it: the alias (or the id written in the chain)."""
+
+    name: str
+    chain: str
+    aliased: bool
+
+    def __str__(self) -> str:
+        where = f"aliases.{self.name}" if self.aliased else f"'{self.name}'"
+        return f"{where} in escalation '{self.chain}'"
+
+
 def _targets(
     policy: Policy, config: ConnectionConfig, unresolved: set[str]
-) -> dict[ActionKind, dict[str, str]]:
+) -> dict[ActionKind, dict[str, _Target]]:
     """Escalation targets used on this connection: action kind -> {id: how the mappings name it}."""
-    targets: dict[ActionKind, dict[str, str]] = {
+    targets: dict[ActionKind, dict[str, _Target]] = {
         ActionKind.ASSIGN_GROUP: {},
         ActionKind.ASSIGN_ASSIGNEE: {},
         ActionKind.ADD_FOLLOWERS: {},
@@ -238,8 +251,8 @@ def _targets(
                         continue
                     target = config.aliases.get(value, value)
                     if target != SKIPPED:
-                        label = f"'{value}'" if target == value else f"aliases.{value} ({target})"
-                        targets[step.kind].setdefault(target, f"{label} in escalation '{chain.name}'")
+                        named = _Target(value, chain.name, aliased=value in config.aliases)
+                        targets[step.kind].setdefault(target, named)
     return targets
 
 
@@ -252,10 +265,9 @@ def _check_people(
     if groups_used:
         groups = directory.groups()
         group_ids = {entry.id for entry in groups}
-        for group_id, label in groups_used.items():
+        for group_id, named in groups_used.items():
             if group_id in group_ids:
                 continue
-            alias = label.split(" ")[0].removeprefix("aliases.").strip("'")
             if not groups:
                 fix = "this helpdesk has no assignee groups; set the alias to '-' to skip the action here"
             else:
@@ -263,19 +275,19 @@ def _check_people(
             findings.append(
                 Finding(
                     config.name,
-                    f"group {group_id} ({label}) does not exist" + did_you_mean(alias, groups),
+                    f"group {group_id} ({named}) does not exist" + did_you_mean(named.name, groups),
                     fix,
                 )
             )
     people = {**targets[ActionKind.ASSIGN_ASSIGNEE], **targets[ActionKind.ADD_FOLLOWERS]}
     if people:
         found = {entry.id for entry in directory.users(sorted(people))}
-        for user_id, label in people.items():
+        for user_id, named in people.items():
             if user_id not in found:
                 findings.append(
                     Finding(
                         config.name,
-                        f"user {user_id} ({label}) does not exist or is not an agent",
+                        f"user {user_id} ({named}) does not exist or is not an agent",
                         'write an agent\'s id, or name the person: {user: "agent@example.com"}',
                     )
                 )
