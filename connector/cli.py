@@ -94,6 +94,7 @@ def doctor(
     from connector.doctor import exit_code, render, run_doctor
     from connector.secrets import EnvSecrets
 
+    logs.configure(level="WARNING")  # the findings are the output; retries are not news here
     policy = _load_policy_or_exit(mappings)
     if connection is not None and connection not in {c.name for c in policy.connections}:
         known = ", ".join(c.name for c in policy.connections) or "none"
