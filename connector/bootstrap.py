@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.clock import SystemClock
+from connector.domain.policy import ConnectionConfig
+from connector.mappings.references import ReferenceResolver
 from connector.policy_holder import PolicyHolder
-from connector.ports import Clock, Helpdesk, SecretSource
+from connector.ports import Clock, Helpdesk, HelpdeskDirectory, SecretSource
 from connector.registry import plugin
 from connector.secrets import EnvSecrets
 from connector.store.repository import Store
@@ -42,6 +44,16 @@ def connect_helpdesks(
     return helpdesks
 
 
+def reference_resolver(secrets: SecretSource) -> ReferenceResolver:
+    """Resolves fields, groups and people the mappings name through each connection's helpdesk."""
+
+    def open_directory(config: ConnectionConfig) -> HelpdeskDirectory:
+        directory: HelpdeskDirectory = plugin(config.kind).directory(config, secrets)
+        return directory
+
+    return ReferenceResolver(open_directory)
+
+
 def build_app(
     mappings: Path,
     db: str | None = None,
@@ -51,14 +63,12 @@ def build_app(
     secrets: SecretSource | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> App:
-    """Raises `MappingsInvalid` before anything else starts if the mappings are not valid."""
-    policies = PolicyHolder(mappings)
+    """Raises `MappingsInvalid` before anything else starts if the mappings are not valid or name
+    a field, group or person the helpdesk does not have."""
+    secrets = secrets or EnvSecrets()
+    policies = PolicyHolder(mappings, resolve=reference_resolver(secrets))
     store = Store.open(db)
     clock = clock or SystemClock()
-    connected = (
-        dict(helpdesks)
-        if helpdesks is not None
-        else connect_helpdesks(policies, secrets or EnvSecrets(), sleep)
-    )
+    connected = dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets, sleep)
     service = SyncService(store, connected, policies, clock)
     return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock)

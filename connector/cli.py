@@ -82,6 +82,31 @@ def check(
 
 
 @app.command()
+def doctor(
+    mappings: MappingsOpt = Path("mappings"),
+    connection: Annotated[
+        str | None, typer.Option("--connection", help="Check only this connection.")
+    ] = None,
+) -> None:
+    """Reach every helpdesk and check credentials, permissions and every reference in the
+    mappings: one `connection: problem -> fix` line per finding; exit 0 ok, 1 problems found,
+    3 a helpdesk unreachable or refusing the credentials."""
+    from connector.doctor import exit_code, render, run_doctor
+    from connector.secrets import EnvSecrets
+
+    logs.configure(level="WARNING")  # the findings are the output; retries are not news here
+    policy = _load_policy_or_exit(mappings)
+    if connection is not None and connection not in {c.name for c in policy.connections}:
+        known = ", ".join(c.name for c in policy.connections) or "none"
+        err.print(f"unknown connection '{connection}' (connections: {known})", markup=False, highlight=False)
+        raise typer.Exit(1)
+    findings, checked = run_doctor(policy, EnvSecrets(), only=connection)
+    for line in render(findings, checked):
+        print(line)
+    raise typer.Exit(exit_code(findings))
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the mappings (for editor autocompletion)."""
     from connector.mappings import json_schema

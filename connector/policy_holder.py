@@ -4,12 +4,14 @@ the last good version when an edit is invalid (the worker never runs on a broken
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 
 from connector.domain.policy import Policy
 from connector.mappings import MappingsInvalid, load_policy_files
+from connector.retry import HelpdeskError
 
 log = structlog.get_logger("tierdesk.policy")
 
@@ -22,12 +24,24 @@ def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
     )
 
 
+Resolve = Callable[[Policy], Policy]
+
+
+def _as_given(policy: Policy) -> Policy:
+    return policy
+
+
 class PolicyHolder:
-    def __init__(self, directory: Path) -> None:
-        """Load the mappings; raises `MappingsInvalid` (with every error) if they are not valid."""
+    def __init__(self, directory: Path, resolve: Resolve = _as_given) -> None:
+        """Load the mappings; raises `MappingsInvalid` (with every error) if they are not valid.
+
+        `resolve` turns the loaded policy into the one that runs (fields, groups and people named
+        in the mappings become ids, `connector.mappings.references`); it runs at every load."""
         self.directory = directory
         self._lock = threading.Lock()
-        self._policy, self._files = load_policy_files(directory)
+        self._resolve = resolve
+        policy, self._files = load_policy_files(directory)
+        self._policy = resolve(policy)
         self._fingerprint = _fingerprint(directory)
         self.last_error: str | None = None
 
@@ -51,6 +65,11 @@ class PolicyHolder:
         self._fingerprint = fingerprint
         try:
             policy, files = load_policy_files(self.directory)
+            policy = self._resolve(policy)
+        except HelpdeskError as exc:
+            self.last_error = f"names in the mappings could not be looked up: {exc}"
+            log.error("mappings names unresolved; keeping last good policy", error=str(exc))
+            return False
         except MappingsInvalid as exc:
             self.last_error = "\n".join(str(e) for e in exc.errors)
             log.error(

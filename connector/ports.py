@@ -6,7 +6,7 @@ Adapters: `plugins/<helpdesk>/client.py` implement `Helpdesk`; `connector/store`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -108,6 +108,62 @@ class Helpdesk(Protocol):
 
     @property
     def api_calls(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    """One thing a helpdesk account holds that mappings refer to (a field, group, user, status,
+    brand, project, organization): its id, its name and, for a dropdown field, its option values."""
+
+    id: str
+    name: str
+    options: tuple[str, ...] = ()
+    detail: str = ""  # e.g. a user's e-mail or a field's type, shown next to the name
+
+
+class HelpdeskDirectory(Protocol):
+    """Read-only look-ups of one helpdesk account, for `tierdesk doctor` and for mappings that name
+    fields, groups and people instead of giving their ids (`connector.mappings.references`).
+
+    Every method raises `connector.retry.HelpdeskError`: a `TransientError` without a status when
+    the helpdesk cannot be reached, a `PermanentError` with status 401/403 when it refuses the
+    credentials."""
+
+    kind: str
+    url: str
+
+    def account(self) -> DirectoryEntry:
+        """The user the credentials belong to (`detail`: its role)."""
+
+    def missing_permissions(
+        self, projects: Sequence[str], escalations: Collection[str]
+    ) -> list[tuple[str, str]]:
+        """What the user may not do that tierdesk needs, as (problem, fix) pairs; empty when fine.
+        `escalations` holds the escalation action kinds used on this connection (`assign_group`,
+        `assign_assignee`, `add_followers`, ...): permissions only they need are asked for then."""
+
+    def fields(self) -> list[DirectoryEntry]:
+        """Ticket/issue fields, with the option values of dropdown fields."""
+
+    def statuses(self) -> list[DirectoryEntry]:
+        """Ticket/issue statuses (names as `status_map` writes them)."""
+
+    def groups(self) -> list[DirectoryEntry]:
+        """Groups tickets can be assigned to (empty where the helpdesk has none, e.g. Jira)."""
+
+    def users(self, references: Sequence[str]) -> list[DirectoryEntry]:
+        """The users among `references` (ids, e-mail addresses or names) that exist."""
+
+    def brands(self) -> list[DirectoryEntry]:
+        """Brands (Zendesk; empty elsewhere)."""
+
+    def projects(self) -> list[DirectoryEntry]:
+        """Projects, `id` being the key rules and `projects` use (Jira; empty elsewhere)."""
+
+    def organizations(self) -> list[DirectoryEntry]:
+        """Customer organizations (`detail`: the external id, if any)."""
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

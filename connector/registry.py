@@ -1,6 +1,8 @@
 """Helpdesk plugins by kind. Adding a helpdesk = a folder in `plugins/` and one line here.
 
-Each plugin module provides `connect(config, secrets) -> Helpdesk` and
+Each plugin module provides `connect(config, secrets) -> Helpdesk`,
+`directory(config, secrets) -> HelpdeskDirectory` (look-ups for `tierdesk doctor` and named
+references) and
 `build_emulator(clock_mode=..., seed=..., credentials=..., start=...) -> EmulatorApp`.
 """
 

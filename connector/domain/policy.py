@@ -213,6 +213,22 @@ class WritebackSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedReference:
+    """A field, group or person the mappings name instead of giving its id; resolved to the id
+    through the helpdesk when tierdesk starts (`connector.mappings.references`). `section` is
+    `fields` or `aliases`, `key` the logical field name or alias; `path:line:col` is where the
+    name is written."""
+
+    section: str
+    key: str
+    kind: str  # "field" | "group" | "user"
+    name: str
+    path: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionConfig:
     """A helpdesk connection. Credentials are read from the environment variables named here."""
 
@@ -231,6 +247,8 @@ class ConnectionConfig:
     aliases: Mapping[str, str] = field(default_factory=dict)
     pull_interval_seconds: int = 60
     options: Mapping[str, str] = field(default_factory=dict)
+    # fields / aliases given by name, not yet in `fields` / `aliases` (empty once resolved)
+    named: tuple[NamedReference, ...] = ()
 
 
 class ApplyTo(StrEnum):

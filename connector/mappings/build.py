@@ -21,6 +21,7 @@ from connector.domain.policy import (
     EscalationStep,
     Metric,
     MetricSettings,
+    NamedReference,
     Policy,
     Rule,
     ServiceCredit,
@@ -33,6 +34,8 @@ from connector.mappings.models import (
     ChainModel,
     ChangesModel,
     ConnectionModel,
+    FieldByName,
+    GroupByName,
     TierModel,
     WhenModel,
 )
@@ -72,7 +75,7 @@ def build_policy(checked: Checked) -> Policy:
             fields=frozenset(checked.writeback.fields),
             notes=checked.writeback.notes,
         ),
-        connections=tuple(_connection(model) for model in checked.connections),
+        connections=tuple(_connection(model, checked) for model in checked.connections),
         effective_from=checked.changes.effective_from,
         apply_to=ApplyTo(checked.changes.apply_to),
     )
@@ -235,18 +238,36 @@ def _step(action: ActionModel) -> EscalationStep:
     return EscalationStep(ActionKind.ADD_NOTE, value=action.note)
 
 
-def _connection(model: ConnectionModel) -> ConnectionConfig:
+def _named(model: ConnectionModel, checked: Checked) -> tuple[NamedReference, ...]:
+    named: list[NamedReference] = []
+    for section, values in (("fields", model.fields), ("aliases", model.aliases)):
+        for key, value in values.items():
+            if isinstance(value, str):
+                continue
+            if isinstance(value, FieldByName):
+                kind, name = "field", value.name
+            elif isinstance(value, GroupByName):
+                kind, name = "group", value.group
+            else:
+                kind, name = "user", value.user
+            where = checked.named_at[(model.name, section, key)]
+            named.append(NamedReference(section, key, kind, name.strip(), where.path, where.line, where.col))
+    return tuple(named)
+
+
+def _connection(model: ConnectionModel, checked: Checked) -> ConnectionConfig:
     return ConnectionConfig(
         name=model.name,
         kind=model.kind,
         url=model.url,
         email_env=model.email_env,
         token_env=model.token_env,
-        fields=dict(model.fields),
+        fields={key: value for key, value in model.fields.items() if isinstance(value, str)},
         status_map={status.strip().lower(): Status(value) for status, value in model.status_map.items()},
         priority_map={name: Priority(value) for name, value in model.priority_map.items()},
         projects=tuple(model.projects),
-        aliases=dict(model.aliases),
+        aliases={key: value for key, value in model.aliases.items() if isinstance(value, str)},
         pull_interval_seconds=int(model.pull_interval.total_seconds()),
         options=dict(model.options),
+        named=_named(model, checked),
     )

@@ -488,14 +488,58 @@ EnvName = Annotated[
 ]
 
 
+class FieldByName(StrictModel):
+    """A field named as the helpdesk shows it (e.g. `{name: "Customer tier"}`); tierdesk looks up
+    its id when the worker or a sync starts."""
+
+    name: str = Field(min_length=1, description="the field's title in Zendesk / name in Jira")
+
+
+class GroupByName(StrictModel):
+    """A group named as the helpdesk shows it (e.g. `{group: "Duty managers"}`), looked up at start."""
+
+    group: str = Field(min_length=1, description="the group's name")
+
+
+class UserByName(StrictModel):
+    """A person named by e-mail address or display name (e.g. `{user: "sla-watcher@example.com"}`),
+    looked up at start."""
+
+    user: str = Field(min_length=1, description="the agent's e-mail address or name")
+
+
+def _field_reference(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) != {"name"}:
+        keys = ", ".join(sorted(str(key) for key in value))
+        raise ValueError(
+            f'write the field\'s id, or its name as {{name: "Customer tier"}} (not {{{keys}: ...}})'
+        )
+    return value
+
+
+def _alias_reference(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) not in ({"group"}, {"user"}):
+        keys = ", ".join(sorted(str(key) for key in value))
+        raise ValueError(
+            'write an id, {group: "Duty managers"} or {user: "watcher@example.com"} '
+            f"(not {{{keys}: ...}})"
+        )
+    return value
+
+
+FieldReference = Annotated[str | FieldByName, BeforeValidator(_field_reference)]
+AliasReference = Annotated[str | GroupByName | UserByName, BeforeValidator(_alias_reference)]
+
+
 class ConnectionModel(StrictModel):
     name: Name
     kind: Literal["zendesk", "jira"]
     url: str = Field(description="the helpdesk's base URL, e.g. https://example.zendesk.com")
     email_env: EnvName | None = Field(default=None, description="env variable holding the API user's e-mail")
     token_env: EnvName | None = Field(default=None, description="env variable holding the API token")
-    fields: dict[str, str] = Field(
-        default_factory=dict, description="logical field name -> helpdesk field id"
+    fields: dict[str, FieldReference] = Field(
+        default_factory=dict,
+        description="logical field name -> helpdesk field id, or {name: <the field's name>}",
     )
     status_map: dict[str, Status] = Field(default_factory=dict, description="helpdesk status -> canonical")
     priority_map: dict[str, Priority] = Field(
@@ -504,10 +548,10 @@ class ConnectionModel(StrictModel):
     projects: list[str] = Field(
         default_factory=list, validate_default=True, description="Jira project keys to sync"
     )
-    aliases: dict[str, str] = Field(
+    aliases: dict[str, AliasReference] = Field(
         default_factory=dict,
-        description="names used by escalation actions (groups, assignees, followers) -> this helpdesk's id; "
-        "'-' skips that action on this connection",
+        description="names used by escalation actions (groups, assignees, followers) -> this helpdesk's id, "
+        "{group: <name>} or {user: <e-mail or name>}; '-' skips that action on this connection",
     )
     pull_interval: Duration = Field(default=timedelta(seconds=60))
     options: dict[str, str] = Field(default_factory=dict)

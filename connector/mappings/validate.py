@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, CalendarSpecError
 from connector.mappings.calendar_check import calendar_problems
-from connector.mappings.errors import Anchor, Issue, Loc, did_you_mean, unknown_reference
+from connector.mappings.errors import Anchor, Issue, Loc, MappingError, did_you_mean, unknown_reference
 from connector.mappings.loader import Sections
 from connector.mappings.models import (
     CalendarModel,
@@ -73,12 +73,15 @@ class Checked:
     writeback: WritebackModel
     connections: list[ConnectionModel]
     changes: ChangesModel
+    # (connection, section, key) -> where a field / alias given by name is written
+    named_at: dict[tuple[str, str, str], MappingError] = field(default_factory=dict)
 
 
 class _Validation:
     def __init__(self, sections: Sections) -> None:
         self.sections = sections
         self.issues: list[Issue] = []
+        self.named_at: dict[tuple[str, str, str], MappingError] = {}
         # With an unreadable file, a section may exist that we could not see: skip checks that
         # would otherwise report it missing.
         self.complete = sections.unreadable_files == 0
@@ -427,6 +430,11 @@ class _Validation:
             if connection is None:
                 continue
             connections.append(connection)
+            for section in ("fields", "aliases"):
+                for key, value in getattr(connection, section).items():
+                    if not isinstance(value, str):
+                        where = self.sections.error(Issue((*loc, section, key), ""))
+                        self.named_at[(connection.name, section, key)] = where
             unmapped = [
                 name for name in (writeback.fields if writeback else []) if name not in connection.fields
             ]
@@ -504,5 +512,6 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         writeback=writeback,
         connections=connections,
         changes=changes,
+        named_at=run.named_at,
     )
     return checked, []

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from connector.domain.policy import ConnectionConfig
 from connector.emulation.base import ClockMode, EmulatorApp, SimClock
 from connector.ports import SecretSource
+from connector.retry import credentials_for
 from plugins.jira.emulator import (
     DEMO_ORGANIZATIONS,
     DEMO_PROJECT,
@@ -29,6 +30,7 @@ from plugins.jira.emulator.seed import SEED_TOKEN
 
 if TYPE_CHECKING:
     from plugins.jira.client import JiraHelpdesk, RetryPolicy
+    from plugins.jira.doctor import JiraDirectory
 
 KIND = "jira"
 SEED_ADMIN_EMAIL = "admin@tierdesk.example"
@@ -42,6 +44,7 @@ __all__ = [
     "RateLimits",
     "build_emulator",
     "connect",
+    "directory",
     "emulator_of",
     "seed_demo",
 ]
@@ -65,6 +68,26 @@ def connect(
     if sleep is None:
         return JiraHelpdesk.from_config(config, secrets, retry=retry)
     return JiraHelpdesk.from_config(config, secrets, retry=retry, sleep=sleep)
+
+
+def directory(
+    config: ConnectionConfig, secrets: SecretSource | Mapping[str, str] | None = None
+) -> JiraDirectory:
+    """Read-only look-ups of the site (`connector.ports.HelpdeskDirectory`) for `tierdesk doctor`
+    and mappings that name fields and people; credentials as `connect`, a short retry budget (a
+    person is waiting)."""
+    from plugins.jira.client import EMULATOR_EMAIL, EMULATOR_TOKEN, RetryPolicy
+    from plugins.jira.doctor import JiraDirectory
+
+    email, token = credentials_for(
+        config,
+        secrets,
+        emulator_email=EMULATOR_EMAIL,
+        emulator_token=EMULATOR_TOKEN,
+        what="the integration user's e-mail and Atlassian API token",
+    )
+    retry = RetryPolicy(max_attempts=2, max_total_wait=5.0, request_timeout=15.0)
+    return JiraDirectory(config, email, token, retry)
 
 
 def build_emulator(

@@ -13,6 +13,7 @@ from connector.emulation.base import ClockMode, EmulatorApp
 from connector.ports import SecretSource
 from connector.retry import MissingCredentials, credentials_for, policy_from_options
 from plugins.zendesk.client import RetryPolicy, ZendeskHelpdesk
+from plugins.zendesk.doctor import ZendeskDirectory
 from plugins.zendesk.emulator import INTEGRATION_EMAIL, SeedInfo, seed_demo, seed_volume
 from plugins.zendesk.emulator import build as _build_emulator
 from plugins.zendesk.pull_state import PullCursor
@@ -27,10 +28,12 @@ __all__ = [
     "ZendeskHelpdesk",
     "build_emulator",
     "connect",
+    "directory",
     "seed_demo",
     "seed_volume",
 ]
 
+DOCTOR_RETRY = RetryPolicy(max_attempts=2, max_total_wait=5.0, request_timeout=15.0)
 EMULATOR_TOKEN = "emulator"  # noqa: S105 - the emulator accepts any token
 
 
@@ -77,6 +80,22 @@ def connect(
         retry=policy,
         sleep=sleep,
     )
+
+
+def directory(
+    config: ConnectionConfig, secrets: SecretSource | Mapping[str, str] | None = None
+) -> ZendeskDirectory:
+    """Read-only look-ups of the account (`connector.ports.HelpdeskDirectory`) for `tierdesk doctor`
+    and mappings that name fields, groups and people; credentials as `connect`, a short retry
+    budget (a person is waiting)."""
+    email, token = credentials_for(
+        config,
+        secrets,
+        emulator_email=INTEGRATION_EMAIL,
+        emulator_token=EMULATOR_TOKEN,
+        what="a Zendesk admin's e-mail and API token",
+    )
+    return ZendeskDirectory(config, email, token, DOCTOR_RETRY)
 
 
 def build_emulator(

@@ -32,7 +32,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from connector.emulation.base import SimClock
-from plugins.jira.emulator import jql, project_search
+from plugins.jira.emulator import jql, permissions, project_search
 from plugins.jira.emulator.model import (
     CUSTOM_FIELD_TYPES,
     Comment,
@@ -324,6 +324,7 @@ class JiraEmulator:
         platform: list[tuple[str, str, Handler]] = [
             ("GET", r"serverInfo", self.server_info),
             ("GET", r"myself", self.myself),
+            ("GET", r"mypermissions", self.my_permissions),
             ("GET", r"field", self.list_fields),
             ("POST", r"field", self.create_field),
             ("GET", r"field/(?P<field_id>[^/]+)/context", self.field_contexts),
@@ -399,6 +400,9 @@ class JiraEmulator:
 
     def myself(self, ctx: Ctx) -> Response:
         return _json(ctx.view.myself(ctx.caller))
+
+    def my_permissions(self, ctx: Ctx) -> Response:
+        return _json(*permissions.answer(self.site, ctx.caller, ctx.request.args))
 
     def list_fields(self, ctx: Ctx) -> Response:
         return _json([ctx.view.field(d) for d in self.site.fields.values()])

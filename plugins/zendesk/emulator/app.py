@@ -20,7 +20,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from connector.emulation.base import SimClock
-from plugins.zendesk.emulator import metric_events
+from plugins.zendesk.emulator import directory, metric_events
 from plugins.zendesk.emulator.ratelimit import RateLimiter, Verdict
 from plugins.zendesk.emulator.records import (
     ACCOUNT_ID,
@@ -158,6 +158,7 @@ class ZendeskAPI:
         self._handlers: dict[str, Callable[..., Response]] = {
             name.removeprefix("_h_"): getattr(self, name) for name in dir(self) if name.startswith("_h_")
         }
+        directory.register(self)
 
     def now(self) -> int:
         return int(self.clock.now().timestamp())
