@@ -151,24 +151,15 @@ def sync(
 ) -> None:
     """Run one sync cycle: pull, evaluate, push; prints a summary. With `--now` the cycle evaluates
     as of that instant (replays, tests)."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from connector.progress import cycle_progress
+    from connector.sync_summary import summary_line
 
     logs.configure()
     built = _build(mappings, db, parse_now(now) if now is not None else None)
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
-            task = bar.add_task("pulling", total=None)
-
-            def progress(connection: str, pulled: int) -> None:
-                bar.update(task, description=f"pulling {connection}: {pulled:,} tickets")
-
+        with cycle_progress(err) as progress:
             report = built.service.run_cycle(progress)
-        console.print(
-            f"pulled {report.pulled}, changed {report.changed}, evaluated {report.evaluated}, "
-            f"settled {report.settled}, re-read {report.verified}, queued {report.queued}, "
-            f"pushed {report.pushed}, retry {report.retried}, failed {report.failed}, "
-            f"api calls {report.api_calls}"
-        )
+        console.print(summary_line(report), highlight=False, markup=False, soft_wrap=True)
     finally:
         built.close()
 

@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from connector.bootstrap import App
 from connector.metrics import WorkerMetrics
 from connector.sync import CycleReport
+from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
 
 log = structlog.get_logger("tierdesk.worker")
 
@@ -75,25 +76,13 @@ class Worker:
     def pull_job(self, connection: str) -> None:
         service = self.app.service
         service.policies.reload_if_changed()
+        tally = OutboxTally.take(service.store)
         report = service.pull(connection)
         report.merge(service.evaluate_due())
         report.merge(service.push(connection))
+        finish_cycle(report, service.store, tally)
         self._record(report)
-        log.info(
-            "cycle",
-            connection=connection,
-            pulled=report.pulled,
-            changed=report.changed,
-            evaluated=report.evaluated,
-            settled=report.settled,
-            verified=report.verified,
-            queued=report.queued,
-            pushed=report.pushed,
-            retried=report.retried,
-            failed=report.failed,
-            api_calls=report.api_calls,
-            lag_s=round(report.lag_seconds, 1),
-        )
+        log.info("cycle", connection=connection, **summary_fields(report), lag_s=round(report.lag_seconds, 1))
 
     def drain_job(self) -> None:
         service = self.app.service
