@@ -181,6 +181,18 @@ class Store(PullStore, OutboxStore):
                     .values(seen_at=at)
                 )
 
+    def find_tickets(self, reference: str) -> list[tuple[str, str]]:
+        """(connection, ticket id) of every stored ticket whose id is `reference` or whose
+        helpdesk key is (a Jira issue key such as `SUP-5`, compared without regard to case)."""
+        key = tickets.c.data["fields"]["key"].as_string()
+        query = (
+            sa.select(tickets.c.connection, tickets.c.ticket_id)
+            .where(sa.or_(tickets.c.ticket_id == reference, sa.func.upper(key) == reference.upper()))
+            .order_by(tickets.c.connection, tickets.c.ticket_id)
+        )
+        with self._unit(write=False) as db:
+            return [(row.connection, row.ticket_id) for row in db.execute(query)]
+
     def iter_open_tickets(self, connection: str | None = None, *, batch: int = CHUNK) -> Iterator[Ticket]:
         """Every open (not solved/closed) ticket, by connection then id, read in short batches so no
         transaction stays open while the caller works."""
