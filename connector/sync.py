@@ -195,6 +195,8 @@ class SyncService:
             progress.update("pull", connection, 0, None)
         for page in helpdesk.pull(cursor):
             total = page.total if page.total is not None else total
+            if total is not None:  # helpdesk counts are approximate: never show more done than total
+                total = max(total, report.pulled + len(page.records))
             now = self.clock.now()
             with self.store.transaction():
                 changed = self.store.save_pull_page(connection, page.records, page.cursor, now=now)

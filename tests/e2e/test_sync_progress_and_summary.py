@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connector.store.repository import Store
-from tests.e2e.support import jira_emulator, run_cli, write_mappings
+from tests.e2e.support import jira_emulator, run_cli, seed_tickets, write_mappings, zendesk_emulator
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +82,25 @@ def test_a_first_sync_logs_progress_with_totals_and_a_summary_of_every_outcome(t
     assert ended + counts["skipped"] == sum(rows.values())
     (cycle,) = [e for e in events if e["event"] == "cycle"]
     assert cycle["skipped"] == counts["skipped"] and cycle["left_queued"] == counts["left queued"]
+
+
+def test_a_first_zendesk_sync_reports_the_ticket_count_as_its_total(tmp_path: Path) -> None:
+    with zendesk_emulator(START) as site:
+        seed_tickets(site, 40, START - timedelta(minutes=10))
+        site.set_clock(START)
+        expected = len(site.info.ticket_ids)
+        mappings = write_mappings(tmp_path / "mappings", {"zendesk": site.connection()})
+        db = f"sqlite:///{tmp_path / 'z.db'}"
+        args = ["sync", "--once", "--mappings", str(mappings), "--db", db, "--now", START.isoformat()]
+        first = run_cli(args, tmp_path, timeout=300)
+        again = run_cli(args, tmp_path, timeout=300)
+    assert first.returncode in (0, 2), first.stderr[-2000:]
+    pulls = [e for e in _events(first.stderr) if e["event"] == "progress" and e["phase"] == "pull"]
+    assert (pulls[-1]["connection"], pulls[-1]["done"], pulls[-1]["total"]) == (
+        "zendesk-main",
+        expected,
+        expected,
+    )
+    # a later pull is incremental: it asks for no count and shows no total
+    later = [e for e in _events(again.stderr) if e["event"] == "progress" and e["phase"] == "pull"]
+    assert all(e["total"] is None for e in later)
