@@ -79,7 +79,10 @@ class PhaseRate:
 
 class LogProgress:
     """Logs `progress` events (`done`, `total`, `rate_per_s`, `eta_s`) at most every `interval`
-    seconds per phase, and always when a phase reaches its total. `clock` is monotonic seconds."""
+    seconds per phase, and when a phase reaches its total: always (`sync --once`: the log shows
+    what the run did), or with `quiet_short_phases` only if the phase lasted long enough to log
+    before (the worker: its frequent small cycles log only their `cycle` line). `clock` is
+    monotonic seconds."""
 
     def __init__(
         self,
@@ -87,8 +90,11 @@ class LogProgress:
         *,
         interval: float = LOG_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        quiet_short_phases: bool = False,
     ) -> None:
         self._emit = emit or _log_event
+        self._quiet_short_phases = quiet_short_phases
+        self._logged: set[tuple[str, str]] = set()
         self._interval = interval
         self._clock = clock
         self._phases: dict[tuple[str, str], PhaseRate] = {}
@@ -100,14 +106,18 @@ class LogProgress:
         if done == 0 or key not in self._phases:
             self._phases[key] = PhaseRate(started=now, total=total)
             self._last[key] = now
+            self._logged.discard(key)
             if done == 0:
                 return
         state = self._phases[key]
         state.done = done
         state.total = total if total is not None else state.total
         finished = state.total is not None and done >= state.total
+        if finished and self._quiet_short_phases and key not in self._logged:
+            finished = False
         if finished or now - self._last[key] >= self._interval:
             self._last[key] = now
+            self._logged.add(key)
             self._emit(state.event(phase, connection, now))
 
 

@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from connector.bootstrap import App
 from connector.metrics import WorkerMetrics
+from connector.progress import LogProgress
 from connector.sync import CycleReport
 from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
 
@@ -48,6 +49,7 @@ class Worker:
     ) -> None:
         self.app = app
         self.metrics = metrics
+        self.progress = LogProgress(quiet_short_phases=True)  # a long first pull logs how far it got
         self.drain_interval = drain_interval
         # A run that finds the previous one still busy is coalesced by design; APScheduler would
         # log each skipped run as a warning.
@@ -77,9 +79,9 @@ class Worker:
         service = self.app.service
         service.policies.reload_if_changed()
         tally = OutboxTally.take(service.store)
-        report = service.pull(connection)
-        report.merge(service.evaluate_due())
-        report.merge(service.push(connection))
+        report = service.pull(connection, self.progress)
+        report.merge(service.evaluate_due(progress=self.progress))
+        report.merge(service.push(connection, progress=self.progress))
         finish_cycle(report, service.store, tally)
         self._record(report)
         log.info("cycle", connection=connection, **summary_fields(report), lag_s=round(report.lag_seconds, 1))

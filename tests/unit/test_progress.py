@@ -76,3 +76,20 @@ def test_eta_is_unknown_without_a_total_or_before_time_passes() -> None:
     assert PhaseRate(started=10.0, done=50, total=None).eta_seconds(15.0) is None
     assert PhaseRate(started=10.0, done=0, total=100).eta_seconds(10.0) is None
     assert PhaseRate(started=10.0, done=25, total=100).eta_seconds(15.0) == 15.0
+
+
+def test_a_worker_logs_completion_only_of_phases_long_enough_to_have_logged_before() -> None:
+    clock = Ticking()
+    events: list[dict[str, Any]] = []
+    progress = LogProgress(events.append, interval=5.0, clock=clock, quiet_short_phases=True)
+
+    progress.update("push", "zendesk-main", 0, 20)
+    clock.now += 1
+    progress.update("push", "zendesk-main", 20, 20)  # a small cycle: quiet
+    progress.update("pull", "zendesk-main", 0, 3000)
+    clock.now += 6
+    progress.update("pull", "zendesk-main", 1200, 3000)
+    clock.now += 1
+    progress.update("pull", "zendesk-main", 3000, 3000)  # a long one: its end is logged
+
+    assert [(e["phase"], e["done"]) for e in events] == [("pull", 1200), ("pull", 3000)]
