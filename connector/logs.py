@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -34,11 +34,25 @@ def set_default_level(level: str) -> None:
     os.environ[LEVEL_ENV] = level.upper()
 
 
+class _CurrentStderr:
+    """Whatever `sys.stderr` is at the time of each write: while progress bars are live they
+    redirect it, so log lines print above the bars instead of through them."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(*, json: bool | None = None, level: str | None = None, stream: Any = None) -> None:
     """Log to `stream` (stderr) at `level` (default `$TIERDESK_LOG_LEVEL`, else INFO), as JSON
     unless the stream is a terminal."""
     chosen = (level or os.environ.get(LEVEL_ENV) or "INFO").upper()
-    out = stream or sys.stderr
+    out = stream or _CurrentStderr()
     use_json = (not out.isatty()) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     structlog.configure(
@@ -51,6 +65,6 @@ def configure(*, json: bool | None = None, level: str | None = None, stream: Any
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(chosen)),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, out)),
         cache_logger_on_first_use=False,
     )

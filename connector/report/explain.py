@@ -239,9 +239,7 @@ def render_plan(
         console.print(f"[bold]{ticket.key}[/bold] tier={result.tier.value} severity={result.severity.value}")
         for a in new:
             detail = ", ".join(a.values) or (f"{a.field}={a.value}" if a.field else (a.value or ""))
-            console.print(
-                f"  {a.kind.value:<15} {detail[:70]:<70}  # {a.reason}", highlight=False, markup=False
-            )
+            console.print(f"  {a.kind.value:<15} {detail}  # {a.reason}", highlight=False, markup=False)
     console.print(
         f"{changed} of {total} tickets would change (policy {history.current.version}, as of {iso(now)}); "
         "nothing was pushed"

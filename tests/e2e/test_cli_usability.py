@@ -221,3 +221,18 @@ def test_log_level_hides_less_severe_events(tmp_path: Path) -> None:
         assert levels(["--log-level", "error"]) <= {"error"}
         assert levels([], {"TIERDESK_LOG_LEVEL": "error"}) <= {"error"}
         assert "debug" not in levels(["--log-level", "info"])
+
+
+def test_plan_of_one_ticket_takes_a_jira_key_and_prints_each_action_whole(workspace: Path) -> None:
+    jira = run_cli(["plan", "--ticket", "SUP-5", "--now", NOW.isoformat()], workspace, columns=80)
+    zendesk = run_cli(
+        ["plan", "--ticket", "10005", "--connection", "zendesk-main", "--now", NOW.isoformat()],
+        workspace,
+        columns=80,
+    )
+    assert jira.returncode == 0, jira.stderr
+    assert "jira-main:10005 " in jira.stdout and "zendesk-main" not in jira.stdout
+    assert zendesk.returncode == 0, zendesk.stderr
+    words = zendesk.stdout.split()
+    assert "https://wiki.example.com/support/playbooks/enterprise-sla" in words  # cut at 70 before
+    assert "1 of 1 tickets would change" in " ".join(words)
