@@ -83,7 +83,11 @@ def options(
     log_level: Annotated[
         LogLevel,
         typer.Option(
-            "--log-level", envvar=logs.LEVEL_ENV, help="Least severe log events shown.", show_default=True
+            "--log-level",
+            envvar=logs.LEVEL_ENV,
+            case_sensitive=False,
+            help="Least severe log events shown.",
+            show_default=True,
         ),
     ] = "info",
     show_version: Annotated[

@@ -31,7 +31,7 @@ LEVEL_ENV = "TIERDESK_LOG_LEVEL"
 def set_default_level(level: str) -> None:
     """The level `configure` uses when not told one (`tierdesk --log-level`); kept in
     `$TIERDESK_LOG_LEVEL`, so processes tierdesk starts (the demo's worker) log alike."""
-    os.environ[LEVEL_ENV] = level.upper()
+    os.environ[LEVEL_ENV] = level.lower()
 
 
 class _CurrentStderr:

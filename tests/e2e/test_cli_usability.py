@@ -219,7 +219,7 @@ def test_log_level_hides_less_severe_events(tmp_path: Path) -> None:
 
         assert "info" in levels([])
         assert levels(["--log-level", "error"]) <= {"error"}
-        assert levels([], {"TIERDESK_LOG_LEVEL": "error"}) <= {"error"}
+        assert levels([], {"TIERDESK_LOG_LEVEL": "ERROR"}) <= {"error"}  # any case, as operators write it
         assert "debug" not in levels(["--log-level", "info"])
 
 
