@@ -7,25 +7,31 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 
 from connector import logs
+from connector.registry import PLUGINS
 
 app = typer.Typer(
     name="tierdesk",
     help="Tiered-support SLA engine for Zendesk and Jira Service Management.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: flags without `<bool>`, choices as `<html|text|json>`
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 console = Console()
 err = Console(stderr=True)
+
+ReportFormat = Literal["html", "text", "json"]
+HelpdeskKind = StrEnum("HelpdeskKind", {kind: kind for kind in PLUGINS})  # type: ignore[misc]
 
 MappingsOpt = Annotated[
     Path,
@@ -41,16 +47,84 @@ NowOpt = Annotated[
 ]
 
 
-def parse_now(value: str | None) -> datetime:
+def parse_now(value: str | None, option: str = "--now") -> datetime:
+    """The instant `value` (ISO 8601 with an offset) given to `option`; now when None."""
     if value is None:
         return datetime.now(UTC)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"--now {value!r} is not ISO 8601 (e.g. 2026-11-25T14:30:00Z)") from None
+        raise typer.BadParameter(
+            f"{option} {value!r} is not ISO 8601 (e.g. 2026-11-25T14:30:00Z)", param_hint=f"'{option}'"
+        ) from None
     if parsed.tzinfo is None:
-        raise typer.BadParameter("--now needs a UTC offset or Z (e.g. 2026-11-25T14:30:00+01:00)")
+        raise typer.BadParameter(
+            f"{option} needs a UTC offset or Z (e.g. 2026-11-25T14:30:00+01:00)", param_hint=f"'{option}'"
+        )
     return parsed
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"tierdesk {version('tierdesk')}")
+        except PackageNotFoundError:
+            print("tierdesk (not installed as a package)")
+        raise typer.Exit()
+
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+@app.callback()
+def options(
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            envvar=logs.LEVEL_ENV,
+            case_sensitive=False,
+            help="Least severe log events shown.",
+            show_default=True,
+        ),
+    ] = "info",
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Tiered-support SLA engine for Zendesk and Jira Service Management."""
+    logs.set_default_level(log_level)
+
+
+def _open_existing_store(db: str | None):  # type: ignore[no-untyped-def]
+    """The store for a read-only command; exit 1 with one line when its SQLite file does not
+    exist (opening it would create an empty database and report zeros)."""
+    from connector.store.engine import resolve_url, sqlite_file
+    from connector.store.repository import Store
+
+    path = sqlite_file(resolve_url(db))
+    if path is not None and not path.exists():
+        err.print(
+            f"no tierdesk database at {path}; run `tierdesk sync` first or pass --db",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    return Store.open(db)
+
+
+def _resolve_or_exit(store, policy, reference: str, connection: str | None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    from connector.report.ticket_ref import TicketNotResolved, resolve_ticket
+
+    try:
+        return resolve_ticket(store, [c.name for c in policy.connections], reference, connection)
+    except TicketNotResolved as exc:
+        store.close()
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _load_policy_or_exit(directory: Path):  # type: ignore[no-untyped-def]
@@ -214,31 +288,24 @@ def health(
 
 @app.command()
 def sync(
-    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = True,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one cycle and exit (what sync does; `worker` keeps running).")
+    ] = False,
     mappings: MappingsOpt = Path("mappings"),
     db: DbOpt = None,
     now: NowOpt = None,
 ) -> None:
     """Run one sync cycle: pull, evaluate, push; prints a summary. With `--now` the cycle evaluates
     as of that instant (replays, tests)."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from connector.progress import cycle_progress
+    from connector.sync_summary import summary_line
 
     logs.configure()
     built = _build(mappings, db, parse_now(now) if now is not None else None)
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
-            task = bar.add_task("pulling", total=None)
-
-            def progress(connection: str, pulled: int) -> None:
-                bar.update(task, description=f"pulling {connection}: {pulled:,} tickets")
-
+        with cycle_progress(err) as progress:
             report = built.service.run_cycle(progress)
-        console.print(
-            f"pulled {report.pulled}, changed {report.changed}, evaluated {report.evaluated}, "
-            f"settled {report.settled}, re-read {report.verified}, queued {report.queued}, "
-            f"pushed {report.pushed}, retry {report.retried}, failed {report.failed}, "
-            f"api calls {report.api_calls}"
-        )
+        console.print(summary_line(report), highlight=False, markup=False, soft_wrap=True)
     finally:
         built.close()
 
@@ -248,36 +315,48 @@ def plan(
     mappings: MappingsOpt = Path("mappings"),
     db: DbOpt = None,
     now: NowOpt = None,
-    ticket: Annotated[str | None, typer.Option(help="Only this ticket (connection:id or id).")] = None,
+    ticket: Annotated[
+        str | None, typer.Option(help="Only this ticket: Zendesk id, Jira key (SUP-5), or connection:id.")
+    ] = None,
+    connection: Annotated[
+        str | None, typer.Option(help="The connection of --ticket, when ambiguous.")
+    ] = None,
 ) -> None:
     """Dry run: what the current mappings would change on which tickets, and why. Pushes nothing."""
     from connector.report.explain import render_plan
 
     policy = _load_policy_or_exit(mappings)
-    from connector.store.repository import Store
-
-    store = Store.open(db)
+    instant = parse_now(now)
+    store = _open_existing_store(db)
+    only = _resolve_or_exit(store, policy, ticket, connection) if ticket is not None else None
     try:
-        render_plan(console, store, policy, parse_now(now), ticket)
+        render_plan(console, store, policy, instant, only)
     finally:
         store.close()
 
 
 @app.command()
 def explain(
-    ticket: Annotated[str, typer.Argument(help="Ticket as connection:id (or id when one connection).")],
+    ticket: Annotated[
+        str, typer.Argument(help="Zendesk ticket id, Jira issue key (SUP-5) or id, or connection:id.")
+    ],
     mappings: MappingsOpt = Path("mappings"),
     db: DbOpt = None,
     now: NowOpt = None,
+    connection: Annotated[
+        str | None, typer.Option(help="The ticket's connection, when the id is ambiguous.")
+    ] = None,
 ) -> None:
     """Why this tier, this severity, these due times: rules matched, clocks, thresholds, actions."""
     from connector.report.explain import render_explain
-    from connector.store.repository import Store
 
     policy = _load_policy_or_exit(mappings)
-    store = Store.open(db)
+    instant = parse_now(now)
+    store = _open_existing_store(db)
+    found = _resolve_or_exit(store, policy, ticket, connection)
     try:
-        if not render_explain(console, store, policy, parse_now(now), ticket):
+        if not render_explain(console, store, policy, instant, found):
+            err.print(f"ticket {ticket!r} is no longer in the store", markup=False, highlight=False)
             raise typer.Exit(1)
     finally:
         store.close()
@@ -288,10 +367,19 @@ def report(
     mappings: MappingsOpt = Path("mappings"),
     db: DbOpt = None,
     now: NowOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="File to write, or - for standard output.")] = Path(
-        "tierdesk-report.html"
-    ),
-    fmt: Annotated[str, typer.Option("--format", help="html, text or json")] = "html",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="File to write (.html, .txt or .json), or - for standard output. Default: "
+            "tierdesk-report.html for html, standard output for text and json.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat | None,
+        typer.Option("--format", help="Default: from the --out extension, else html."),
+    ] = None,
     start: Annotated[
         str | None, typer.Option(help="Period start (ISO 8601); default 30 days before --now.")
     ] = None,
@@ -300,46 +388,51 @@ def report(
     """SLA report: adherence, time to first response / resolution by tier, breaches, service
     credits, allowance use, from the clocks the engine stored."""
     from datetime import timedelta
-    from typing import cast
 
-    from connector.report.output import ReportFormat, write_report
-    from connector.store.repository import Store
+    from connector.report.output import report_destination, write_report
 
-    if fmt not in ("html", "text", "json"):
-        raise typer.BadParameter("--format is html, text or json")
+    try:
+        chosen, target = report_destination(fmt, out)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--out'") from None
     policy = _load_policy_or_exit(mappings)
     instant = parse_now(now)
-    period_end = parse_now(end) if end else instant
-    period_start = parse_now(start) if start else period_end - timedelta(days=30)
-    store = Store.open(db)
+    period_end = parse_now(end, "--end") if end else instant
+    period_start = parse_now(start, "--start") if start else period_end - timedelta(days=30)
+    if period_start >= period_end:
+        raise typer.BadParameter(
+            f"--start {period_start.isoformat()} is not before the period end {period_end.isoformat()}",
+            param_hint="'--start'",
+        )
+    store = _open_existing_store(db)
     try:
-        write_report(store, policy, out, cast(ReportFormat, fmt), period_start, period_end, instant)
+        write_report(store, policy, target, chosen, period_start, period_end, instant)
     finally:
         store.close()
-    if str(out) != "-":
-        console.print(f"report written to {out}")
+    if str(target) != "-":
+        console.print(f"report written to {target}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
 def emulator(
-    kind: Annotated[str, typer.Argument(help="zendesk or jira")],
+    kind: Annotated[HelpdeskKind, typer.Argument(help="The helpdesk to emulate.")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8081,
-    clock: Annotated[str, typer.Option(help="real or simulated")] = "real",
-    seed: Annotated[str, typer.Option(help="demo or empty")] = "empty",
+    clock: Annotated[
+        Literal["real", "simulated"], typer.Option(help="Real time, or a clock tests move.")
+    ] = "real",
+    seed: Annotated[
+        Literal["demo", "empty"], typer.Option(help="Seed the demo data, or start empty.")
+    ] = "empty",
     credentials: Annotated[str | None, typer.Option(help="EMAIL:TOKEN accepted; others get 401.")] = None,
 ) -> None:
     """Run a helpdesk emulator (the vendor API plus the /_emulator/ control plane)."""
     from connector.emulation import EmulatorServer
     from connector.registry import plugin
 
-    if clock not in ("real", "simulated"):
-        raise typer.BadParameter("--clock is real or simulated")
-    if seed not in ("demo", "empty"):
-        raise typer.BadParameter("--seed is demo or empty")
-    module = plugin(kind)
+    module = plugin(kind.value)
     emulator_app = module.build_emulator(clock_mode=clock, seed=seed, credentials=credentials)
     server = EmulatorServer(emulator_app, port=port)
-    console.print(f"{kind} emulator on {server.url} (clock {clock}, seed {seed}); Ctrl-C stops it")
+    console.print(f"{kind.value} emulator on {server.url} (clock {clock}, seed {seed}); Ctrl-C stops it")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
 

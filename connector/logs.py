@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -24,8 +25,34 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
     return event
 
 
-def configure(*, json: bool | None = None, level: str = "INFO", stream: Any = None) -> None:
-    out = stream or sys.stderr
+LEVEL_ENV = "TIERDESK_LOG_LEVEL"
+
+
+def set_default_level(level: str) -> None:
+    """The level `configure` uses when not told one (`tierdesk --log-level`); kept in
+    `$TIERDESK_LOG_LEVEL`, so processes tierdesk starts (the demo's worker) log alike."""
+    os.environ[LEVEL_ENV] = level.lower()
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is at the time of each write: while progress bars are live they
+    redirect it, so log lines print above the bars instead of through them."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+def configure(*, json: bool | None = None, level: str | None = None, stream: Any = None) -> None:
+    """Log to `stream` (stderr) at `level` (default `$TIERDESK_LOG_LEVEL`, else INFO), as JSON
+    unless the stream is a terminal."""
+    chosen = (level or os.environ.get(LEVEL_ENV) or "INFO").upper()
+    out = stream or _CurrentStderr()
     use_json = (not out.isatty()) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     structlog.configure(
@@ -37,7 +64,7 @@ def configure(*, json: bool | None = None, level: str = "INFO", stream: Any = No
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(chosen)),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, out)),
         cache_logger_on_first_use=False,
     )

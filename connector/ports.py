@@ -46,13 +46,15 @@ class PullPage:
 
     `cursor` is an opaque string the adapter understands; the sync stores it in the same
     transaction as the page's tickets, so a restart resumes right after the last stored page.
-    `done` is True when the helpdesk has nothing newer right now.
+    `done` is True when the helpdesk has nothing newer right now. `total`, when the helpdesk
+    reports it, is how many tickets the whole pull should return (progress and ETA only).
     """
 
     records: tuple[TicketRecord, ...]
     cursor: str | None
     done: bool
     skipped: tuple[SkippedRecord, ...] = ()
+    total: int | None = None  # tickets the whole pull is expected to return, when the helpdesk says
 
 
 class Outcome(StrEnum):
@@ -310,7 +312,8 @@ class Store(Protocol):
         settle the cycles it decided, withdraw queued escalation steps (not in flight, not
         uncertain) whose crossing it no longer has, with the reason, and queue the actions
         (superseded ones as skipped), all in one transaction. Keys already in the outbox are left
-        alone. Returns the number of new outbox rows. KeyError if the ticket is not stored."""
+        alone. Returns the number of actions newly queued to send (skipped ones not counted).
+        KeyError if the ticket is not stored."""
         ...
 
     def record_evaluations(self, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
@@ -350,6 +353,10 @@ class Store(Protocol):
 
     def outbox_counts(self, connection: str | None = None) -> dict[str, int]:
         """Outbox rows per status: pending, sending, applied, already_applied, failed, skipped."""
+        ...
+
+    def outbox_reasons(self, statuses: Collection[str]) -> dict[tuple[str, str | None], int]:
+        """Outbox rows per (status, recorded reason) among `statuses` (None: no reason recorded)."""
         ...
 
     def record_policy_version(self, version: str, config: dict[str, Any] | None = None) -> bool:

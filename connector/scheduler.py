@@ -27,9 +27,24 @@ from apscheduler.triggers.interval import IntervalTrigger
 from connector.bootstrap import App
 from connector.health import DEFAULT_MISSED_PULLS, WorkerHealth
 from connector.metrics import WorkerMetrics
+from connector.progress import CycleProgress, LogProgress, Phase
 from connector.sync import CycleReport
+from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
 
 log = structlog.get_logger("tierdesk.worker")
+
+
+class _PullsKeepHealthy:
+    """Progress that also tells the health check a page of a running pull arrived."""
+
+    def __init__(self, inner: CycleProgress, health: WorkerHealth) -> None:
+        self.inner = inner
+        self.health = health
+
+    def update(self, phase: Phase, connection: str, done: int, total: int | None) -> None:
+        if phase == "pull" and done > 0:
+            self.health.page_pulled(connection)
+        self.inner.update(phase, connection, done, total)
 
 
 def _real_seconds(app: App, simulated: float) -> float:
@@ -63,6 +78,8 @@ class Worker:
             },
             missed_pulls=missed_pulls,
         )
+        # A long first pull logs how far it got; every page it stores also counts as a sign of life.
+        self.progress = _PullsKeepHealthy(LogProgress(quiet_short_phases=True), self.health)
         self.drain_interval = drain_interval
         # A run that finds the previous one still busy is coalesced by design; APScheduler would
         # log each skipped run as a warning.
@@ -91,30 +108,18 @@ class Worker:
     def pull_job(self, connection: str) -> None:
         service = self.app.service
         service.policies.reload_if_changed()
+        tally = OutboxTally.take(service.store)
         try:
-            report = service.pull(connection, lambda name, _pulled: self.health.page_pulled(name))
+            report = service.pull(connection, self.progress)
         except Exception as exc:
             self.health.pull_failed(connection, str(exc) or type(exc).__name__)
             raise
         self.health.pull_succeeded(connection)
-        report.merge(service.evaluate_due())
-        report.merge(service.push(connection))
+        report.merge(service.evaluate_due(progress=self.progress))
+        report.merge(service.push(connection, progress=self.progress))
+        finish_cycle(report, service.store, tally)
         self._record(report)
-        log.info(
-            "cycle",
-            connection=connection,
-            pulled=report.pulled,
-            changed=report.changed,
-            evaluated=report.evaluated,
-            settled=report.settled,
-            verified=report.verified,
-            queued=report.queued,
-            pushed=report.pushed,
-            retried=report.retried,
-            failed=report.failed,
-            api_calls=report.api_calls,
-            lag_s=round(report.lag_seconds, 1),
-        )
+        log.info("cycle", connection=connection, **summary_fields(report), lag_s=round(report.lag_seconds, 1))
 
     def drain_job(self) -> None:
         service = self.app.service

@@ -26,12 +26,12 @@ from connector.domain.results import Action, Evaluation
 from connector.policy_holder import PolicyHolder
 from connector.policy_versions import PolicyVersions
 from connector.ports import ActionResult, Clock, Helpdesk, OutboxItem, Outcome
+from connector.progress import CycleProgress
 from connector.retry import HelpdeskError
 from connector.store.repository import Store, split_ticket_key
+from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
 
 log = structlog.get_logger("tierdesk.sync")
-
-ProgressHook = Callable[[str, int], None]
 
 
 @dataclass(slots=True)
@@ -52,6 +52,9 @@ class CycleReport:
     api_calls: int = 0
     lag_seconds: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # actions never sent, by short reason
+    withdrawn: int = 0  # escalation steps a fresh view of the ticket denies
+    left_queued: int = 0  # actions still queued when the cycle ended (`connector.sync_summary`)
 
     def merge(self, other: CycleReport) -> None:
         for name in (
@@ -67,11 +70,15 @@ class CycleReport:
             "settled",
             "verified",
             "api_calls",
+            "withdrawn",
+            "left_queued",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.lag_seconds = max(self.lag_seconds, other.lag_seconds)
         for key, value in other.outcomes.items():
             self.outcomes[key] = self.outcomes.get(key, 0) + value
+        for key, value in other.skipped.items():
+            self.skipped[key] = self.skipped.get(key, 0) + value
 
 
 class SyncService:
@@ -145,7 +152,7 @@ class SyncService:
         report.queued += self.store.record_evaluations(batch)
         return report
 
-    def evaluate_due(self, now: datetime | None = None) -> CycleReport:
+    def evaluate_due(self, now: datetime | None = None, progress: CycleProgress | None = None) -> CycleReport:
         """Tickets whose next threshold has come, plus those never evaluated under the current
         policy version (a policy edit re-applies to open tickets; closed ones keep their result)."""
         now = now or self.clock.now()
@@ -153,21 +160,29 @@ class SyncService:
         keys = dict.fromkeys(self.store.tickets_due_before(now))
         keys.update(dict.fromkeys(self.store.tickets_needing_evaluation(self.policies.policy.version)))
         report = CycleReport()
+        if progress is not None and keys:
+            progress.update("evaluate", "", 0, len(keys))
         batch: list[str] = []
+        done = 0
         for key in keys:
             batch.append(key)
             if len(batch) >= 200:
                 with self.store.transaction():
                     report.merge(self.evaluate_keys(batch, now))
+                done += len(batch)
                 batch = []
+                if progress is not None:
+                    progress.update("evaluate", "", done, len(keys))
         if batch:
             with self.store.transaction():
                 report.merge(self.evaluate_keys(batch, now))
+            if progress is not None:
+                progress.update("evaluate", "", len(keys), len(keys))
         return report
 
     # -- pull -------------------------------------------------------------------------------
 
-    def pull(self, connection: str, progress: ProgressHook | None = None) -> CycleReport:
+    def pull(self, connection: str, progress: CycleProgress | None = None) -> CycleReport:
         """Pull every page the helpdesk has since the stored cursor."""
         helpdesk = self.helpdesks[connection]
         report = CycleReport()
@@ -175,7 +190,13 @@ class SyncService:
         cursor = self.store.get_cursor(connection)
         # committed before the first page: a crash mid-pull must not move the backlog boundary
         self.connection_started(connection, self.clock.now())
+        total: int | None = None
+        if progress is not None:
+            progress.update("pull", connection, 0, None)
         for page in helpdesk.pull(cursor):
+            total = page.total if page.total is not None else total
+            if total is not None:  # helpdesk counts are approximate: never show more done than total
+                total = max(total, report.pulled + len(page.records))
             now = self.clock.now()
             with self.store.transaction():
                 changed = self.store.save_pull_page(connection, page.records, page.cursor, now=now)
@@ -191,7 +212,7 @@ class SyncService:
                 newest = max(r.ticket.updated_at for r in page.records)
                 report.lag_seconds = max(0.0, (now - newest).total_seconds())
             if progress is not None:
-                progress(connection, report.pulled)
+                progress.update("pull", connection, report.pulled, total)
             if page.done or self.stopping:
                 break
         report.api_calls += helpdesk.api_calls - calls_before
@@ -199,7 +220,9 @@ class SyncService:
 
     # -- push -------------------------------------------------------------------------------
 
-    def push(self, connection: str, *, max_batches: int = 20) -> CycleReport:
+    def push(
+        self, connection: str, *, max_batches: int = 20, progress: CycleProgress | None = None
+    ) -> CycleReport:
         """Send queued actions. Stops when the queue is empty, when a whole batch only got RETRY
         (the helpdesk is struggling: try next cycle), after `max_batches`, or on shutdown.
 
@@ -211,6 +234,11 @@ class SyncService:
         calls_before = helpdesk.api_calls
         verified: set[str] = set()
         batches = 0
+        queued = sent = 0
+        if progress is not None:
+            counts = self.store.outbox_counts(connection)
+            queued = counts.get("pending", 0) + counts.get("sending", 0)
+            progress.update("push", connection, 0, queued)
         while batches < max_batches and not self.stopping:
             items = self.store.pending_actions(connection, limit=self.push_batch)
             if not items:
@@ -254,6 +282,9 @@ class SyncService:
             if conflicted:
                 self._replan(connection, sorted(conflicted), report)
                 verified.update(conflicted)
+            if progress is not None:
+                sent += len(results)
+                progress.update("push", connection, sent, max(queued, sent))
             if results and all(r.outcome is Outcome.RETRY for r in results):
                 break
         report.api_calls += helpdesk.api_calls - calls_before
@@ -324,13 +355,14 @@ class SyncService:
 
     # -- a whole cycle ----------------------------------------------------------------------
 
-    def run_cycle(self, progress: ProgressHook | None = None) -> CycleReport:
+    def run_cycle(self, progress: CycleProgress | None = None) -> CycleReport:
         """Pull every connection, evaluate what came due, push every outbox. A helpdesk that fails
         (down, or out of retries) is logged and skipped so the others and the deadlines planned from
         stored clocks still get their turn; the first such failure is raised once the cycle is done."""
         started = time.perf_counter()
         self.policies.reload_if_changed()
         report = CycleReport()
+        tally = OutboxTally.take(self.store)
         failures: list[HelpdeskError] = []
         for connection in self.helpdesks:
             if self.stopping:
@@ -340,28 +372,19 @@ class SyncService:
             except HelpdeskError as exc:
                 log.error("pull failed", connection=connection, error=str(exc))
                 failures.append(exc)
-        report.merge(self.evaluate_due())
+        report.merge(self.evaluate_due(progress=progress))
         for connection in self.helpdesks:
             if self.stopping:
                 break
             try:
-                report.merge(self.push(connection))
+                report.merge(self.push(connection, progress=progress))
             except HelpdeskError as exc:
                 log.error("push failed", connection=connection, error=str(exc))
                 failures.append(exc)
+        finish_cycle(report, self.store, tally)
         log.info(
             "cycle",
-            pulled=report.pulled,
-            changed=report.changed,
-            evaluated=report.evaluated,
-            settled=report.settled,
-            verified=report.verified,
-            queued=report.queued,
-            pushed=report.pushed,
-            retried=report.retried,
-            failed=report.failed,
-            conflicts=report.conflicts,
-            api_calls=report.api_calls,
+            **summary_fields(report),
             lag_s=round(report.lag_seconds, 1),
             took_s=round(time.perf_counter() - started, 3),
             policy=self.policies.policy.version,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.console import Console
-from rich.table import Table
 
 from connector.domain.engine import evaluate
 from connector.domain.model import Ticket
@@ -15,17 +14,9 @@ from connector.domain.policy import Metric, Policy
 from connector.domain.record import PolicyHistory, SettledOutcome
 from connector.domain.results import Evaluation
 from connector.policy_versions import running_history, with_pending_edit
+from connector.report.fit_table import print_table
 from connector.report.preview import preview_edit, render_preview
-from connector.store.repository import Store, split_ticket_key
-
-
-def resolve_ticket(store: Store, policy: Policy, ticket: str) -> tuple[str, str] | None:
-    if ":" in ticket:
-        return split_ticket_key(ticket)
-    for connection in policy.connections:
-        if store.load_ticket(connection.name, ticket) is not None:
-            return connection.name, ticket
-    return None
+from connector.store.repository import Store
 
 
 def _describe_rule(kind: str, decision_rule: str | None, source: str, unmatched: bool, value: str) -> str:
@@ -35,11 +26,13 @@ def _describe_rule(kind: str, decision_rule: str | None, source: str, unmatched:
     return f"{value} — rule {decision_rule!r} at {source}"
 
 
-def render_explain(console: Console, store: Store, policy: Policy, now: datetime, ticket: str) -> bool:
-    found = resolve_ticket(store, policy, ticket)
-    loaded = store.load_tickets(found[0], [found[1]]).get(found[1]) if found else None
-    if found is None or loaded is None:
-        console.print(f"[red]ticket {ticket!r} is not in the store[/red]; run `tierdesk sync --once` first")
+def render_explain(
+    console: Console, store: Store, policy: Policy, now: datetime, ticket: tuple[str, str]
+) -> bool:
+    """Print why the stored ticket (connection, id) has its tier, severity and due times; False
+    if it is no longer stored."""
+    loaded = store.load_tickets(ticket[0], [ticket[1]]).get(ticket[1])
+    if loaded is None:
         return False
     history, pending = running_history(store, policy, now)
     t = loaded.ticket
@@ -74,26 +67,36 @@ def render_explain(console: Console, store: Store, policy: Policy, now: datetime
     settled = {o.key: o for o in (*loaded.settled, *result.decided)}
     _clock_table(console, result, history, settled)
     if result.crossings:
-        crossings = Table(title="thresholds crossed", show_lines=False)
-        for column in ("metric", "cycle", "threshold", "at", "escalation level"):
-            crossings.add_column(column)
-        for c in result.crossings:
-            crossings.add_row(
-                c.metric.value,
-                str(c.cycle),
-                c.threshold,
-                iso(c.at),
-                "-" if c.level is None else str(c.level + 1),
-            )
-        console.print(crossings)
+        print_table(
+            console,
+            "thresholds crossed",
+            ("metric", "cycle", "threshold", "at", "escalation level"),
+            [
+                (
+                    c.metric.value,
+                    str(c.cycle),
+                    c.threshold,
+                    iso(c.at),
+                    "-" if c.level is None else str(c.level + 1),
+                )
+                for c in result.crossings
+            ],
+        )
     statuses = store.outbox_statuses([a.key for a in result.actions])
-    actions = Table(title="write-back")
-    for column in ("action", "detail", "why", "outbox"):
-        actions.add_column(column)
-    for a in result.actions:
-        detail = ", ".join(a.values) or (f"{a.field}={a.value}" if a.field else (a.value or ""))
-        actions.add_row(a.kind.value, detail[:80], a.reason, statuses.get(a.key, "not queued yet"))
-    console.print(actions)
+    print_table(
+        console,
+        "write-back",
+        ("action", "detail", "why", "outbox"),
+        [
+            (
+                a.kind.value,
+                ", ".join(a.values) or (f"{a.field}={a.value}" if a.field else (a.value or "")),
+                a.reason,
+                statuses.get(a.key, "not queued yet"),
+            )
+            for a in result.actions
+        ],
+    )
     _escalation_history(console, store, t.connection, t.id, {a.key for a in result.actions})
     if result.next_deadline:
         console.print(f"next threshold at {iso(result.next_deadline)}")
@@ -116,18 +119,21 @@ def _own_writes(console: Console, shown: Ticket, seen: Ticket) -> None:
 
 
 def _versions_table(console: Console, history: PolicyHistory) -> None:
-    table = Table(title="policy versions (newest last; targets of a clock come from the version it runs on)")
-    for column in ("version", "effective from", "applies to", "first run"):
-        table.add_column(column)
-    for index, activation in enumerate(history):
-        running = " (running)" if index == len(history) - 1 else ""
-        table.add_row(
-            activation.version + running,
+    rows = [
+        (
+            activation.version + (" (running)" if index == len(history) - 1 else ""),
             iso(activation.effective_from),
             f"{activation.apply_to.value} clocks",
             iso(activation.seen_at) or "not yet",
         )
-    console.print(table)
+        for index, activation in enumerate(history)
+    ]
+    print_table(
+        console,
+        "policy versions (newest last; targets of a clock come from the version it runs on)",
+        ("version", "effective from", "applies to", "first run"),
+        rows,
+    )
 
 
 def _escalation_history(
@@ -141,12 +147,15 @@ def _escalation_history(
     ]
     if not rows:
         return
-    table = Table(title="earlier escalation steps")
-    for column in ("crossing", "action", "outbox", "why"):
-        table.add_column(column)
-    for action, status, why in rows:
-        table.add_row(action.crossing or action.reason, action.kind.value, status, why or "")
-    console.print(table)
+    print_table(
+        console,
+        "earlier escalation steps",
+        ("crossing", "action", "outbox", "why"),
+        [
+            (action.crossing or action.reason, action.kind.value, status, why or "")
+            for action, status, why in rows
+        ],
+    )
 
 
 def _clock_table(
@@ -155,8 +164,7 @@ def _clock_table(
     history: PolicyHistory,
     settled: dict[tuple[Metric, datetime], SettledOutcome],
 ) -> None:
-    table = Table(title="SLA clocks")
-    for column in (
+    columns = (
         "metric",
         "cycle",
         "state",
@@ -168,29 +176,33 @@ def _clock_table(
         "paused spans",
         "version",
         "record",
-    ):
-        table.add_column(column)
+    )
+    rows = []
     for c in result.clocks:
         spans = "; ".join(f"{iso(s.start)}..{iso(s.end) if s.end else 'now'}" for s in c.paused_spans) or "-"
         outcome = settled.get((c.metric, c.started_at))
         version = outcome.policy_version if outcome else history.for_cycle(c.started_at).version
-        table.add_row(
-            c.metric.value,
-            str(c.cycle),
-            c.state.value,
-            human(c.target),
-            human(c.elapsed),
-            iso(c.started_at),
-            iso(c.breached_at or c.due_at) or "-",
-            iso(c.stopped_at) or "-",
-            spans,
-            version,
-            f"settled: {outcome.reason}" if outcome else "open",
+        rows.append(
+            (
+                c.metric.value,
+                str(c.cycle),
+                c.state.value,
+                human(c.target),
+                human(c.elapsed),
+                iso(c.started_at),
+                iso(c.breached_at or c.due_at) or "-",
+                iso(c.stopped_at) or "-",
+                spans,
+                version,
+                f"settled: {outcome.reason}" if outcome else "open",
+            )
         )
-    console.print(table)
+    print_table(console, "SLA clocks", columns, rows)
 
 
-def render_plan(console: Console, store: Store, policy: Policy, now: datetime, only: str | None) -> None:
+def render_plan(
+    console: Console, store: Store, policy: Policy, now: datetime, only: tuple[str, str] | None
+) -> None:
     """Evaluate stored open tickets (or one) as a worker would and print the actions not yet
     queued. When the mappings are an edit the workers do not run yet, first show which clocks and
     credits the edit would change (`connector.report.preview`), then plan with the edit applied."""
@@ -208,11 +220,7 @@ def render_plan(console: Console, store: Store, policy: Policy, now: datetime, o
             effective.apply_to.value,
         )
         history = edited
-    if only is not None:
-        found = resolve_ticket(store, policy, only)
-        refs = [found] if found else []
-    else:
-        refs = [(t.connection, t.id) for t in store.iter_open_tickets()]
+    refs = [only] if only is not None else [(t.connection, t.id) for t in store.iter_open_tickets()]
     total = changed = 0
     for connection, ticket_id in refs:
         loaded = store.load_tickets(connection, [ticket_id]).get(ticket_id)
@@ -231,9 +239,7 @@ def render_plan(console: Console, store: Store, policy: Policy, now: datetime, o
         console.print(f"[bold]{ticket.key}[/bold] tier={result.tier.value} severity={result.severity.value}")
         for a in new:
             detail = ", ".join(a.values) or (f"{a.field}={a.value}" if a.field else (a.value or ""))
-            console.print(
-                f"  {a.kind.value:<15} {detail[:70]:<70}  # {a.reason}", highlight=False, markup=False
-            )
+            console.print(f"  {a.kind.value:<15} {detail}  # {a.reason}", highlight=False, markup=False)
     console.print(
         f"{changed} of {total} tickets would change (policy {history.current.version}, as of {iso(now)}); "
         "nothing was pushed"

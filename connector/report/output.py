@@ -26,6 +26,28 @@ ReportFormat = Literal["html", "text", "json"]
 STDOUT = Path("-")
 
 
+DEFAULT_HTML = Path("tierdesk-report.html")
+_EXTENSIONS: dict[str, ReportFormat] = {".html": "html", ".htm": "html", ".txt": "text", ".json": "json"}
+
+
+def report_destination(fmt: ReportFormat | None, out: Path | None) -> tuple[ReportFormat, Path]:
+    """The format and destination of `tierdesk report --format FMT --out OUT`.
+
+    Without `--format` the extension of `--out` decides (else html). Without `--out`, html goes to
+    `tierdesk-report.html` and text and json to standard output. A file whose extension belongs to
+    another format is refused (ValueError): a JSON report in `report.html` opens as garbage.
+    """
+    by_extension = _EXTENSIONS.get(out.suffix.lower()) if out is not None and out != STDOUT else None
+    chosen: ReportFormat = fmt or by_extension or "html"
+    if out is None:
+        return chosen, DEFAULT_HTML if chosen == "html" else STDOUT
+    if by_extension is not None and by_extension != chosen:
+        raise ValueError(
+            f"--out {out} has the extension of a {by_extension} report, but --format is {chosen}"
+        )
+    return chosen, out
+
+
 def write_report(
     store: Store,
     policy: Policy,

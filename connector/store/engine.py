@@ -35,6 +35,13 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    if url.get_backend_name() != "sqlite" or is_memory_sqlite(url) or not url.database:
+        return None
+    return Path(url.database).expanduser()
+
+
 def create_store_engine(url: URL) -> Engine:
     """An engine configured for the store. SQLite files get WAL journaling, enforced foreign keys,
     a busy timeout, and write transactions that take the write lock up front (`BEGIN IMMEDIATE`),

@@ -153,7 +153,8 @@ class OutboxStore(UnitOfWork):
         if not rows:
             return 0
         insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
-        return len(db.execute(insert.returning(outbox.c.key), rows).scalars().all())
+        statuses = db.execute(insert.returning(outbox.c.status), rows).scalars().all()
+        return sum(1 for status in statuses if status == OutboxStatus.PENDING.value)
 
     def existing_keys(self, keys: Iterable[str]) -> set[str]:
         """The subset of `keys` already in the outbox (any status)."""
@@ -280,6 +281,17 @@ class OutboxStore(UnitOfWork):
             for status, count in db.execute(query).all():
                 counts[status] = count
         return counts
+
+    def outbox_reasons(self, statuses: Collection[str]) -> dict[tuple[str, str | None], int]:
+        """Number of outbox rows per (status, recorded reason) among `statuses` (rows that left the
+        queue without being sent: skipped, withdrawn; the reason is None where none was recorded)."""
+        query = (
+            sa.select(outbox.c.status, outbox.c.last_error, sa.func.count())
+            .where(outbox.c.status.in_(sorted(statuses)))
+            .group_by(outbox.c.status, outbox.c.last_error)
+        )
+        with self._unit(write=False) as db:
+            return {(status, reason): count for status, reason, count in db.execute(query).all()}
 
     def audit_log(self, key: str) -> list[tuple[str, datetime, str]]:
         """(outcome, at, message) of every recorded push attempt of `key`, oldest first."""

@@ -181,6 +181,18 @@ class Store(PullStore, OutboxStore):
                     .values(seen_at=at)
                 )
 
+    def find_tickets(self, reference: str) -> list[tuple[str, str]]:
+        """(connection, ticket id) of every stored ticket whose id is `reference` or whose
+        helpdesk key is (a Jira issue key such as `SUP-5`, compared without regard to case)."""
+        key = tickets.c.data["fields"]["key"].as_string()
+        query = (
+            sa.select(tickets.c.connection, tickets.c.ticket_id)
+            .where(sa.or_(tickets.c.ticket_id == reference, sa.func.upper(key) == reference.upper()))
+            .order_by(tickets.c.connection, tickets.c.ticket_id)
+        )
+        with self._unit(write=False) as db:
+            return [(row.connection, row.ticket_id) for row in db.execute(query)]
+
     def iter_open_tickets(self, connection: str | None = None, *, batch: int = CHUNK) -> Iterator[Ticket]:
         """Every open (not solved/closed) ticket, by connection then id, read in short batches so no
         transaction stays open while the caller works."""
@@ -250,14 +262,14 @@ class Store(PullStore, OutboxStore):
         The ticket's clocks are replaced; its next deadline, tier, severity and policy version are
         set. Actions are inserted with INSERT ... ON CONFLICT DO NOTHING on their key: a key that
         is already in the outbox is never queued again, whatever its status, so a threshold
-        crossing fires once. Superseded actions are stored as `skipped`. Returns how many outbox
-        rows were new. Raises KeyError if the ticket is not stored.
+        crossing fires once. Superseded actions are stored as `skipped`. Returns how many actions
+        were newly queued to send (new skipped rows are not counted). Raises KeyError if the ticket is not stored.
         """
         return self.record_evaluations([(evaluation, actions_to_enqueue)])
 
     def record_evaluations(self, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
         """`record_evaluation` for many tickets with a handful of statements (a policy change
-        re-evaluating every open ticket). All or nothing; returns the number of new outbox rows.
+        re-evaluating every open ticket). All or nothing; returns the number of newly queued actions.
 
         Besides the clocks: the cycles each evaluation decided are settled (inserted once, never
         changed), and queued escalation steps whose crossing an evaluation no longer has are

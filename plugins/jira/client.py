@@ -464,18 +464,36 @@ class JiraHelpdesk:
             ),
         )
 
+    def _approximate_count(self, jql: str) -> int | None:
+        """Jira's approximate count of the issues `jql` matches (the ORDER BY left out); None
+        when the site refuses it (progress then shows no total). Transient failures propagate,
+        as the search would meet them too."""
+        client = self._jira()
+        condition = jql.split(" ORDER BY ", 1)[0]
+        try:
+            count = self._call("approximate count", lambda: client.approximate_issue_count(condition))
+        except (PermanentError, ValueError):  # the search that follows reports a real refusal
+            return None
+        return count if isinstance(count, int) else None
+
     def pull(self, cursor: str | None, since: datetime | None = None) -> Iterator[PullPage]:
         meta = self._metadata()
         position = PullCursor.decode(cursor) if cursor else PullCursor(epoch_ms(since) if since else 0)
         jql = self._jql(position.watermark_ms - self.lag_ms if cursor else position.watermark_ms)
         fields = self._search_fields(meta)
+        # a first sync says how many issues it will fetch (progress and ETA); later pulls are small
+        total = None if cursor else self._approximate_count(jql)
         token: str | None = None
         while True:
             page = self._search(jql, token, fields)
             records, skipped = self._translate_page(page.get("issues") or [], meta, position)
             token = page.get("nextPageToken") or None
             yield PullPage(
-                records=tuple(records), cursor=position.encode(), done=token is None, skipped=tuple(skipped)
+                records=tuple(records),
+                cursor=position.encode(),
+                done=token is None,
+                skipped=tuple(skipped),
+                total=total,
             )
             if token is None:
                 return

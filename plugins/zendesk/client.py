@@ -285,6 +285,17 @@ class ZendeskHelpdesk:
 
         return self._call(get)
 
+    def _ticket_count(self) -> int | None:
+        """Zendesk's approximate ticket count (Count Tickets); None when it is refused or not a
+        number (progress then shows no total). Transient failures propagate, as the export would
+        meet them too."""
+        try:
+            count = self._get_json("/api/v2/tickets/count.json").get("count")
+        except PermanentError:
+            return None
+        value = count.get("value") if isinstance(count, Mapping) else None
+        return value if isinstance(value, int) else None
+
     def me(self) -> str:
         """The integration user's id (the author of everything tierdesk writes)."""
         if self._me is None:
@@ -347,6 +358,8 @@ class ZendeskHelpdesk:
             start = int(since.timestamp()) if since is not None else 0
             state = PullCursor(None, start, start - 1, None)
         me = self.me()
+        # a first sync says how many tickets it will fetch (progress and ETA); later pulls are small
+        total = self._ticket_count() if not cursor and since is None else None
         events = EventWindow(self, state)
         export_cursor = state.export_cursor
         while True:
@@ -379,7 +392,7 @@ class ZendeskHelpdesk:
                 events.oldest_waiting(),
                 events.waiting_tickets(),
             )
-            yield PullPage(tuple(records), next_cursor.encode(), end_of_stream, tuple(skipped))
+            yield PullPage(tuple(records), next_cursor.encode(), end_of_stream, tuple(skipped), total)
             if end_of_stream or not tickets:
                 return
 

@@ -364,10 +364,16 @@ def worker_env() -> dict[str, str]:
 
 
 def run_cli(
-    args: list[str], cwd: Path, timeout: float = 120.0, *, columns: int | None = None
+    args: list[str],
+    cwd: Path,
+    timeout: float = 120.0,
+    *,
+    columns: int | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m connector ARGS` as a fresh process; its output captured (`columns` wide)."""
-    env = worker_env()
+    """`python -m connector ARGS` as a fresh process; its output captured (`columns` wide), with
+    `env` added to the environment."""
+    env = {**worker_env(), **(env or {})}
     if columns is not None:
         env["COLUMNS"] = str(columns)
     return subprocess.run(

@@ -130,7 +130,7 @@ def test_a_priority_tierdesk_raised_on_breach_does_not_raise_the_severity(tmp_pa
         console = Console(record=True, width=400)
         try:
             render_explain(
-                console, app.store, app.policies.policy, app.clock.now(), f"{CONNECTION}:{ticket_id}"
+                console, app.store, app.policies.policy, app.clock.now(), (CONNECTION, str(ticket_id))
             )
         finally:
             app.close()

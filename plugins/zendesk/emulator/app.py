@@ -130,6 +130,7 @@ class ZendeskAPI:
                 Rule("/api/v2/groups/<int:item_id>", endpoint="group", methods=["GET"]),
                 Rule("/api/v2/ticket_fields", endpoint="fields", methods=["GET", "POST"]),
                 Rule("/api/v2/ticket_fields/<int:item_id>", endpoint="field", methods=["GET"]),
+                Rule("/api/v2/tickets/count", endpoint="tickets_count", methods=["GET"]),
                 Rule("/api/v2/tickets/show_many", endpoint="tickets_show_many", methods=["GET"]),
                 Rule("/api/v2/tickets/update_many", endpoint="tickets_update_many", methods=["PUT"]),
                 Rule("/api/v2/tickets", endpoint="tickets", methods=["POST"]),
@@ -770,6 +771,12 @@ class ZendeskAPI:
         payload = {"ticket": self._ticket_json(base, found)}
         self._sideload(base, request, [found], payload)
         return _json(payload)
+
+    def _h_tickets_count(self, request: Request, user: User) -> Response:
+        """Count Tickets: `{"count": {"value", "refreshed_at"}}`, deleted tickets left out (Zendesk
+        answers an approximate count refreshed in the background; the emulator's is exact)."""
+        value = sum(1 for t in self.account.tickets.values() if not t.deleted)
+        return _json({"count": {"value": value, "refreshed_at": iso(self.now())}})
 
     def _h_tickets_show_many(self, request: Request, user: User) -> Response:
         base = self._base(request)
