@@ -11,6 +11,7 @@ from connector.policy_holder import PolicyHolder
 from connector.ports import Clock, Helpdesk, SecretSource
 from connector.registry import plugin
 from connector.secrets import EnvSecrets
+from connector.stopping import StopSignal
 from connector.store.repository import Store
 from connector.sync import SyncService
 
@@ -22,6 +23,12 @@ class App:
     helpdesks: dict[str, Helpdesk]
     service: SyncService
     clock: Clock
+    stop: StopSignal
+
+    def request_stop(self, reason: str) -> None:
+        """Finish nothing new: the cycle stops between pages and batches, waits end at once."""
+        self.service.stopping = True
+        self.stop.request(reason)
 
     def close(self) -> None:
         self.store.close()
@@ -51,14 +58,18 @@ def build_app(
     secrets: SecretSource | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> App:
-    """Raises `MappingsInvalid` before anything else starts if the mappings are not valid."""
+    """Raises `MappingsInvalid` before anything else starts if the mappings are not valid.
+
+    Without `sleep` the adapters wait on the app's `StopSignal`, so `App.request_stop` ends their
+    retry waits at once."""
     policies = PolicyHolder(mappings)
-    store = Store.open(db)
+    stop = StopSignal()
     clock = clock or SystemClock()
     connected = (
         dict(helpdesks)
         if helpdesks is not None
-        else connect_helpdesks(policies, secrets or EnvSecrets(), sleep)
+        else connect_helpdesks(policies, secrets or EnvSecrets(), sleep or stop)
     )
+    store = Store.open(db)
     service = SyncService(store, connected, policies, clock)
-    return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock)
+    return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock, stop=stop)

@@ -8,18 +8,24 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from connector import logs
+from connector import errors, logs
+
+if TYPE_CHECKING:
+    from connector.bootstrap import App
+    from connector.store.repository import Store
 
 app = typer.Typer(
     name="tierdesk",
     help="Tiered-support SLA engine for Zendesk and Jira Service Management.",
+    epilog="Exit codes:\n\n" + errors.exit_code_table().replace("\n", "\n\n"),
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -41,6 +47,20 @@ NowOpt = Annotated[
 ]
 
 
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="TIERDESK_DEBUG",
+            help="Print tracebacks (redacted) with errors; JSON logs carry them in an `exception` field.",
+        ),
+    ] = False,
+) -> None:
+    errors.set_debug(debug)
+
+
 def parse_now(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
@@ -54,14 +74,35 @@ def parse_now(value: str | None) -> datetime:
 
 
 def _load_policy_or_exit(directory: Path):  # type: ignore[no-untyped-def]
-    from connector.mappings import MappingsInvalid, load_policy
+    """The policy; invalid mappings raise `MappingsInvalid` (the handler prints one line each)."""
+    from connector.mappings import load_policy
+
+    return load_policy(directory)
+
+
+def open_store(db: str | None, *, read_only: bool = False) -> Store:
+    """The store at `db`; a failure to open it raises the `TierdeskError` that says what to fix.
+    `read_only` commands refuse a SQLite file that does not exist instead of creating an empty one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from connector.store.engine import is_memory_sqlite, resolve_url
+    from connector.store.repository import Store
 
     try:
-        return load_policy(directory)
-    except MappingsInvalid as exc:
-        for error in exc.errors:
-            err.print(str(error), markup=False, highlight=False, soft_wrap=True)  # one error per line
-        raise typer.Exit(1) from None
+        url = resolve_url(db)
+        if read_only and url.get_backend_name() == "sqlite" and not is_memory_sqlite(url):
+            path = Path(url.database or "")
+            if not path.is_file():
+                raise errors.InvalidInput(
+                    f"no database at {path}",
+                    "pass the --db (or TIERDESK_DB) a sync wrote, e.g. --db sqlite:///tierdesk.db",
+                )
+        return Store.open(db)
+    except (SQLAlchemyError, OSError) as exc:
+        translated = errors.store_error(db, exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 @app.command()
@@ -92,9 +133,7 @@ def schema() -> None:
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None) -> None:
     """Apply schema migrations."""
-    from connector.store.repository import Store
-
-    store = Store.open(db, upgrade=False)
+    store = open_store(db)
     try:
         store.upgrade()
         console.print(f"database at revision {store.schema_revision()}")
@@ -102,18 +141,23 @@ def db_upgrade(db: DbOpt = None) -> None:
         store.close()
 
 
-def _build(mappings: Path, db: str | None, now: datetime | None = None):  # type: ignore[no-untyped-def]
+def _build(mappings: Path, db: str | None, now: datetime | None = None) -> App:
+    """The app; invalid mappings raise `MappingsInvalid`, the rest a `TierdeskError` with the fix."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from connector.bootstrap import build_app
     from connector.clock import FixedClock
-    from connector.mappings import MappingsInvalid
+    from connector.retry import MissingCredentials
 
     try:
         return build_app(mappings, db, clock=FixedClock(now) if now is not None else None)
-    except MappingsInvalid as exc:
-        err.print("[red]mappings invalid; not starting[/red]")
-        for error in exc.errors:
-            err.print(str(error), markup=False, highlight=False, soft_wrap=True)  # one error per line
-        raise typer.Exit(1) from None
+    except MissingCredentials as exc:
+        raise errors.InvalidInput(str(exc), "export the variables (or NAME_FILE) and run again") from exc
+    except (SQLAlchemyError, OSError) as exc:
+        translated = errors.store_error(db, exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 @app.command()
@@ -142,34 +186,95 @@ def worker(
         built.close()
 
 
+ONCE_BUDGET = "15m"  # `sync --once` ends by then even during an outage; the rest stays queued
+
+
+def parse_duration(value: str) -> float:
+    """Seconds of `90s`, `5m`, `1h` or a bare number of seconds."""
+    text = value.strip().lower()
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    scale = units.get(text[-1:])
+    number = text[:-1] if scale is not None else text
+    try:
+        seconds = float(number) * (scale or 1.0)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a duration (e.g. 90s, 5m, 1h)") from None
+    if seconds <= 0:
+        raise typer.BadParameter(f"{value!r}: the budget must be more than zero")
+    return seconds
+
+
+def _helpdesk_failure(built: App, exc: BaseException) -> errors.TierdeskError:
+    from connector.retry import HelpdeskError
+
+    assert isinstance(exc, HelpdeskError)
+    configs = {c.name: c for c in built.policies.policy.connections}
+    config = configs.get(exc.connection or "") or next(iter(configs.values()))
+    return errors.helpdesk_error(config, exc)
+
+
 @app.command()
 def sync(
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = True,
     mappings: MappingsOpt = Path("mappings"),
     db: DbOpt = None,
     now: NowOpt = None,
+    budget: Annotated[
+        str,
+        typer.Option(
+            "--budget",
+            metavar="DURATION",
+            help="Stop pulling and pushing after this long (90s, 5m, 1h); exit 5 and print what "
+            "was left queued.",
+        ),
+    ] = ONCE_BUDGET,
 ) -> None:
     """Run one sync cycle: pull, evaluate, push; prints a summary. With `--now` the cycle evaluates
-    as of that instant (replays, tests)."""
+    as of that instant (replays, tests). Exits 2 when any action failed, 3 when a helpdesk cannot
+    be reached or refuses the credentials, 5 when the budget (default 15m) ran out first."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    logs.configure()
+    from connector.retry import HelpdeskError
+
+    seconds = parse_duration(budget)
+    logs.configure(level=os.environ.get("TIERDESK_LOG_LEVEL", "WARNING"))  # the summary says the rest
     built = _build(mappings, db, parse_now(now) if now is not None else None)
+    timer = built.stop.after(seconds, f"budget {budget} spent")
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
+        progress_bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,  # no blank line in captured stderr
+        )
+        with progress_bar as bar:
             task = bar.add_task("pulling", total=None)
 
             def progress(connection: str, pulled: int) -> None:
                 bar.update(task, description=f"pulling {connection}: {pulled:,} tickets")
 
-            report = built.service.run_cycle(progress)
+            try:
+                report = built.service.run_cycle(progress)
+            except HelpdeskError as exc:
+                raise _helpdesk_failure(built, exc) from exc
         console.print(
             f"pulled {report.pulled}, changed {report.changed}, evaluated {report.evaluated}, "
             f"settled {report.settled}, re-read {report.verified}, queued {report.queued}, "
             f"pushed {report.pushed}, retry {report.retried}, failed {report.failed}, "
             f"api calls {report.api_calls}"
         )
+        if built.stop.stop_requested:
+            queued = built.store.queued_by_kind()
+            left = ", ".join(f"{count} {kind}" for kind, count in sorted(queued.items())) or "nothing"
+            raise errors.Stopped(
+                f"stopped: the --budget of {budget} was spent; left queued: {left}",
+                "run `tierdesk sync --once` again (or let the worker run) to finish",
+            )
+        if report.failed:
+            raise typer.Exit(errors.ACTIONS_FAILED)
     finally:
+        timer.cancel()
         built.close()
 
 
@@ -179,18 +284,24 @@ def plan(
     db: DbOpt = None,
     now: NowOpt = None,
     ticket: Annotated[str | None, typer.Option(help="Only this ticket (connection:id or id).")] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when nothing would change, 2 when changes are pending."
+        ),
+    ] = False,
 ) -> None:
     """Dry run: what the current mappings would change on which tickets, and why. Pushes nothing."""
     from connector.report.explain import render_plan
 
     policy = _load_policy_or_exit(mappings)
-    from connector.store.repository import Store
-
-    store = Store.open(db)
+    store = open_store(db, read_only=True)
     try:
-        render_plan(console, store, policy, parse_now(now), ticket)
+        changed = render_plan(console, store, policy, parse_now(now), ticket)
     finally:
         store.close()
+    if detailed_exitcode and changed:
+        raise typer.Exit(errors.ACTIONS_FAILED)
 
 
 @app.command()
@@ -202,10 +313,9 @@ def explain(
 ) -> None:
     """Why this tier, this severity, these due times: rules matched, clocks, thresholds, actions."""
     from connector.report.explain import render_explain
-    from connector.store.repository import Store
 
     policy = _load_policy_or_exit(mappings)
-    store = Store.open(db)
+    store = open_store(db, read_only=True)
     try:
         if not render_explain(console, store, policy, parse_now(now), ticket):
             raise typer.Exit(1)
@@ -233,7 +343,6 @@ def report(
     from typing import cast
 
     from connector.report.output import ReportFormat, write_report
-    from connector.store.repository import Store
 
     if fmt not in ("html", "text", "json"):
         raise typer.BadParameter("--format is html, text or json")
@@ -241,7 +350,7 @@ def report(
     instant = parse_now(now)
     period_end = parse_now(end) if end else instant
     period_start = parse_now(start) if start else period_end - timedelta(days=30)
-    store = Store.open(db)
+    store = open_store(db, read_only=True)
     try:
         write_report(store, policy, out, cast(ReportFormat, fmt), period_start, period_end, instant)
     finally:
@@ -266,7 +375,12 @@ def emulator(
         raise typer.BadParameter("--clock is real or simulated")
     if seed not in ("demo", "empty"):
         raise typer.BadParameter("--seed is demo or empty")
-    module = plugin(kind)
+    try:
+        module = plugin(kind)
+    except ValueError as exc:
+        raise errors.InvalidInput(
+            str(exc), "run `tierdesk emulator zendesk` or `tierdesk emulator jira`"
+        ) from None
     emulator_app = module.build_emulator(clock_mode=clock, seed=seed, credentials=credentials)
     server = EmulatorServer(emulator_app, port=port)
     console.print(f"{kind} emulator on {server.url} (clock {clock}, seed {seed}); Ctrl-C stops it")
@@ -291,11 +405,11 @@ def demo(
 
 
 def main() -> None:
+    """The `tierdesk` entry point: the one top-level handler (`connector.toplevel`) around the app."""
+    from connector.toplevel import run
+
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    sys.exit(run(typer.main.get_command(app)))
 
 
 if __name__ == "__main__":

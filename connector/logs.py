@@ -1,4 +1,9 @@
-"""structlog set-up: pretty on a terminal, JSON otherwise, secrets redacted."""
+"""structlog set-up: pretty on a terminal, JSON otherwise, secrets redacted.
+
+Exceptions never reach the stream as raw traceback text: with `debug` the traceback is the
+`exception` field (a JSON string), otherwise a one-line `error` field names the exception. Every
+string field then passes through `connector.redaction.scrub`.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from typing import Any
 
 import structlog
 
+from connector.redaction import scrub
+
 _SECRET_KEYS = re.compile(r"(token|password|secret|authorization|api_key|apikey|credential)", re.IGNORECASE)
-_SECRET_VALUES = re.compile(r"(Basic|Bearer)\s+[A-Za-z0-9+/=._-]{8,}")
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -20,21 +26,39 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
         if _SECRET_KEYS.search(key) and value not in (None, ""):
             event[key] = "***"
         elif isinstance(value, str):
-            event[key] = _SECRET_VALUES.sub(r"\1 ***", value)
+            event[key] = scrub(value)
     return event
 
 
-def configure(*, json: bool | None = None, level: str = "INFO", stream: Any = None) -> None:
+def one_line_exceptions(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Replace `exc_info` by an `error` field of one line: `Type: message` (no traceback)."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if exc is not None:
+            first = (str(exc).splitlines() or [""])[0]
+            event.setdefault("error", f"{type(exc).__name__}: {first}".rstrip(": "))
+    return event
+
+
+def configure(
+    *, json: bool | None = None, level: str = "INFO", stream: Any = None, debug: bool | None = None
+) -> None:
+    """`debug` None: the global `--debug` / `TIERDESK_DEBUG` setting (`connector.errors`)."""
+    from connector.errors import debug_enabled
+
     out = stream or sys.stderr
     use_json = (not out.isatty()) if json is None else json
+    with_traceback = debug_enabled() if debug is None else debug
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    exceptions: Any = structlog.processors.format_exc_info if with_traceback else one_line_exceptions
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            exceptions,
             redact,
-            structlog.processors.format_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -190,10 +190,11 @@ def _clock_table(
     console.print(table)
 
 
-def render_plan(console: Console, store: Store, policy: Policy, now: datetime, only: str | None) -> None:
+def render_plan(console: Console, store: Store, policy: Policy, now: datetime, only: str | None) -> int:
     """Evaluate stored open tickets (or one) as a worker would and print the actions not yet
-    queued. When the mappings are an edit the workers do not run yet, first show which clocks and
-    credits the edit would change (`connector.report.preview`), then plan with the edit applied."""
+    queued; returns how many tickets would change. When the mappings are an edit the workers do
+    not run yet, first show which clocks and credits the edit would change
+    (`connector.report.preview`), then plan with the edit applied."""
     history, pending = running_history(store, policy, now)
     if pending:
         edited = with_pending_edit(history, policy, now)
@@ -238,3 +239,4 @@ def render_plan(console: Console, store: Store, policy: Policy, now: datetime, o
         f"{changed} of {total} tickets would change (policy {history.current.version}, as of {iso(now)}); "
         "nothing was pushed"
     )
+    return changed

@@ -1,0 +1,79 @@
+"""The one top-level error handler of the `tierdesk` command.
+
+Runs the click command behind the typer app and turns every way it can end into an exit code of
+the contract (`connector.errors.EXIT_CODES`): a `TierdeskError` prints its one line, invalid
+mappings one line per error, a usage error click's message (exit 1, not click's 2, which means
+"finished with failed actions" here), anything else one "internal error" line (exit 70). The
+traceback is printed (redacted) only with `--debug` / `TIERDESK_DEBUG=1`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import TextIO
+
+import typer
+from typer._click import Command
+from typer._click import exceptions as click_exceptions
+
+from connector import errors
+from connector.redaction import scrub
+
+
+def _say(stream: TextIO, line: str) -> None:
+    stream.write(scrub(line).replace("\n", " ") + "\n")
+    stream.flush()
+
+
+def _traceback(stream: TextIO) -> None:
+    if errors.debug_enabled():
+        stream.write(scrub(traceback.format_exc()))
+        stream.flush()
+
+
+def run(command: Command, args: Sequence[str] | None = None, *, stream: TextIO | None = None) -> int:
+    """Run `command` with `args` (default: the process arguments); returns the exit code."""
+    from connector.mappings import MappingsInvalid
+
+    out = stream or sys.stderr
+    try:
+        result = command.main(
+            args=list(args) if args is not None else None, prog_name="tierdesk", standalone_mode=False
+        )
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return errors.INTERRUPTED
+    except KeyboardInterrupt:
+        _traceback(out)
+        return errors.INTERRUPTED
+    except click_exceptions.NoArgsIsHelpError:  # the help is already printed
+        return errors.INVALID_INPUT
+    except click_exceptions.ClickException as exc:  # usage errors, bad parameters
+        message = exc.format_message()
+        if isinstance(exc, click_exceptions.UsageError) and exc.ctx is not None:
+            _say(out, f"error: {message}; see `{exc.ctx.command_path} --help`")
+        else:
+            _say(out, f"error: {message}")
+        return errors.INVALID_INPUT
+    except MappingsInvalid as exc:
+        _traceback(out)
+        for error in exc.errors:
+            _say(out, str(error))
+        return errors.INVALID_INPUT
+    except errors.TierdeskError as exc:
+        _traceback(out)
+        _say(out, str(exc))
+        return exc.exit_code
+    except Exception as exc:  # the last resort: one line, never a bare traceback
+        translated = errors.store_error(None, exc)
+        _traceback(out)
+        if translated is not None:
+            _say(out, str(translated))
+            return translated.exit_code
+        first = (str(exc).splitlines() or [""])[0][:300]
+        _say(out, f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)")
+        return errors.INTERNAL_ERROR
+    return result if isinstance(result, int) else errors.OK
