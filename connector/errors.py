@@ -166,7 +166,7 @@ def helpdesk_error(connection: ConnectionConfig, exc: HelpdeskError) -> Tierdesk
         )
     if isinstance(exc, TransientError) and exc.status is None:
         return HelpdeskUnreachable(
-            f"cannot reach {where}: {_first_line(str(exc))}",
+            f"cannot reach {where}: {_network_reason(str(exc))}",
             "check the url in connections.yaml, DNS and the network (proxy, firewall)",
         )
     if isinstance(exc, TransientError):
@@ -191,6 +191,29 @@ class Queued:
             return "nothing left queued"
         parts = ", ".join(f"{count} {kind}" for kind, count in sorted(self.by_kind.items()))
         return f"left queued: {parts}"
+
+
+_NETWORK_REASONS = (
+    ("connection refused", "connection refused"),
+    ("name or service not known", "unknown host (DNS)"),
+    ("nodename nor servname", "unknown host (DNS)"),
+    ("temporary failure in name resolution", "DNS lookup failed"),
+    ("failed to resolve", "unknown host (DNS)"),
+    ("certificate verify failed", "TLS certificate not trusted"),
+    ("no route to host", "no route to host"),
+    ("network is unreachable", "network unreachable"),
+    ("timed out", "timed out"),
+    ("timeout", "timed out"),
+)
+
+
+def _network_reason(text: str) -> str:
+    """The cause of a failed connection in a few words (requests nests it deep in its message)."""
+    lowered = text.lower()
+    for needle, reason in _NETWORK_REASONS:
+        if needle in lowered:
+            return reason
+    return _first_line(text)[:120]
 
 
 def _first_line(text: str) -> str:

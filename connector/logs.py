@@ -8,6 +8,7 @@ string field then passes through `connector.redaction.scrub`.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import MutableMapping
@@ -41,14 +42,27 @@ def one_line_exceptions(_: Any, __: str, event: MutableMapping[str, Any]) -> Mut
     return event
 
 
+_mode = {"json": False}  # what the last `configure` chose; the top-level handler writes the same
+
+
+def json_enabled() -> bool:
+    """Whether logs go out as JSON lines (then the top-level handler's error lines do too)."""
+    return _mode["json"]
+
+
 def configure(
     *, json: bool | None = None, level: str = "INFO", stream: Any = None, debug: bool | None = None
 ) -> None:
-    """`debug` None: the global `--debug` / `TIERDESK_DEBUG` setting (`connector.errors`)."""
+    """JSON when `json`, else per `TIERDESK_LOG_FORMAT` (json or console), else JSON unless the
+    stream is a terminal. `debug` None: the global `--debug` / `TIERDESK_DEBUG` setting."""
     from connector.errors import debug_enabled
 
     out = stream or sys.stderr
+    chosen = os.environ.get("TIERDESK_LOG_FORMAT", "").lower()
+    if json is None and chosen in ("json", "console"):
+        json = chosen == "json"
     use_json = (not out.isatty()) if json is None else json
+    _mode["json"] = use_json
     with_traceback = debug_enabled() if debug is None else debug
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     exceptions: Any = structlog.processors.format_exc_info if with_traceback else one_line_exceptions

@@ -9,28 +9,35 @@ traceback is printed (redacted) only with `--debug` / `TIERDESK_DEBUG=1`.
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 
 import typer
 from typer._click import Command
 from typer._click import exceptions as click_exceptions
 
-from connector import errors
+from connector import errors, logs
 from connector.redaction import scrub
 
 
-def _say(stream: TextIO, line: str) -> None:
-    stream.write(scrub(line).replace("\n", " ") + "\n")
+def _say(stream: TextIO, line: str, exit_code: int = errors.INVALID_INPUT) -> None:
+    """One line: plain text, or a JSON log event when the logs are JSON (their stream stays
+    parseable); with `--debug` the traceback comes first (plain) or in the `exception` field."""
+    text = scrub(line).replace("\n", " ")
+    trace = scrub(traceback.format_exc()) if errors.debug_enabled() and sys.exc_info()[0] else None
+    if logs.json_enabled():
+        event: dict[str, object] = {"event": text, "level": "error", "exit_code": exit_code}
+        if trace:
+            event["exception"] = trace
+        event["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        stream.write(json.dumps(event) + "\n")
+    else:
+        stream.write((trace or "") + text + "\n")
     stream.flush()
-
-
-def _traceback(stream: TextIO) -> None:
-    if errors.debug_enabled():
-        stream.write(scrub(traceback.format_exc()))
-        stream.flush()
 
 
 def run(command: Command, args: Sequence[str] | None = None, *, stream: TextIO | None = None) -> int:
@@ -44,36 +51,33 @@ def run(command: Command, args: Sequence[str] | None = None, *, stream: TextIO |
         )
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
-        return errors.INTERRUPTED
-    except KeyboardInterrupt:
-        _traceback(out)
+    except (typer.Abort, KeyboardInterrupt):
         return errors.INTERRUPTED
     except click_exceptions.NoArgsIsHelpError:  # the help is already printed
         return errors.INVALID_INPUT
     except click_exceptions.ClickException as exc:  # usage errors, bad parameters
         message = exc.format_message()
         if isinstance(exc, click_exceptions.UsageError) and exc.ctx is not None:
-            _say(out, f"error: {message}; see `{exc.ctx.command_path} --help`")
-        else:
-            _say(out, f"error: {message}")
+            message += f"; see `{exc.ctx.command_path} --help`"
+        _say(out, f"error: {message}")
         return errors.INVALID_INPUT
     except MappingsInvalid as exc:
-        _traceback(out)
-        for error in exc.errors:
+        for error in exc.errors:  # one line per error, each with its file, line and column
             _say(out, str(error))
         return errors.INVALID_INPUT
     except errors.TierdeskError as exc:
-        _traceback(out)
-        _say(out, str(exc))
+        _say(out, str(exc), exc.exit_code)
         return exc.exit_code
     except Exception as exc:  # the last resort: one line, never a bare traceback
         translated = errors.store_error(None, exc)
-        _traceback(out)
         if translated is not None:
-            _say(out, str(translated))
+            _say(out, str(translated), translated.exit_code)
             return translated.exit_code
         first = (str(exc).splitlines() or [""])[0][:300]
-        _say(out, f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)")
+        _say(
+            out,
+            f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
+            errors.INTERNAL_ERROR,
+        )
         return errors.INTERNAL_ERROR
     return result if isinstance(result, int) else errors.OK
