@@ -51,7 +51,7 @@ class HeaderEcho:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") in ("PUT", "POST"):
             authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
-            login = base64.b64decode(authorization.split()[-1]).decode() if authorization else ""
+            login = base64.b64decode(authorization.rsplit(maxsplit=1)[-1]).decode() if authorization else ""
             body = {
                 "error": "RecordInvalid",
                 "description": f"echoed-headers Authorization: {authorization}",
@@ -81,9 +81,9 @@ def test_credentials_echoed_by_the_helpdesk_are_redacted_everywhere(tmp_path: Pa
             TIERDESK_LOG_FORMAT="json",
             TIERDESK_LOG_LEVEL="INFO",
         )
+        args = ["sync", "--once", "--mappings", str(mappings), "--db", db, "--now", start.isoformat()]
         result = subprocess.run(
-            [sys.executable, "-m", "connector", "sync", "--once", "--mappings", str(mappings), "--db", db]
-            + ["--now", start.isoformat()],
+            [sys.executable, "-m", "connector", *args],
             cwd=tmp_path,
             env=env,
             capture_output=True,
