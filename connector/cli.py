@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import structlog
 import typer
 from rich.console import Console
 
@@ -171,7 +172,8 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Run the scheduled background sync until SIGTERM."""
+    """Run the scheduled background sync until SIGTERM. Exits 0, or 5 when it stopped with
+    actions still queued (they are sent by the next run)."""
     from connector.metrics import WorkerMetrics
     from connector.scheduler import Worker
 
@@ -182,8 +184,12 @@ def worker(
         metrics.serve(metrics_port)
     try:
         Worker(built, metrics=metrics).run_forever()
+        queued = built.store.queued_by_kind()
     finally:
         built.close()
+    if queued:
+        structlog.get_logger("tierdesk.worker").warning("stopped; left queued for the next run", **queued)
+        raise typer.Exit(errors.STOPPED)
 
 
 ONCE_BUDGET = "15m"  # `sync --once` ends by then even during an outage; the rest stays queued
