@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,13 @@ class App:
         """Finish nothing new: the cycle stops between pages and batches, waits end at once."""
         self.service.stopping = True
         self.stop.request(reason)
+
+    def stop_after(self, seconds: float, reason: str) -> threading.Timer:
+        """`request_stop(reason)` in `seconds` (a time budget); cancel the timer to withdraw it."""
+        timer = threading.Timer(seconds, self.request_stop, args=(reason,))
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def close(self) -> None:
         self.store.close()

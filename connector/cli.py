@@ -245,7 +245,7 @@ def sync(
     seconds = parse_duration(budget)
     logs.configure(level=os.environ.get("TIERDESK_LOG_LEVEL", "WARNING"))  # the summary says the rest
     built = _build(mappings, db, parse_now(now) if now is not None else None)
-    timer = built.stop.after(seconds, f"budget {budget} spent")
+    timer = built.stop_after(seconds, f"budget {budget} spent")
     try:
         progress_bar = Progress(
             SpinnerColumn(),

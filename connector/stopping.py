@@ -33,10 +33,3 @@ class StopSignal:
     def __call__(self, seconds: float) -> None:
         if self._event.wait(max(0.0, seconds)):
             raise StopRequested(f"stopping ({self.reason}) during a wait")
-
-    def after(self, seconds: float, reason: str) -> threading.Timer:
-        """Request a stop in `seconds` (a time budget); cancel the returned timer to withdraw it."""
-        timer = threading.Timer(seconds, self.request, args=(reason,))
-        timer.daemon = True
-        timer.start()
-        return timer
