@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
 from typing import ClassVar
 
 from connector.domain.policy import ConnectionConfig
@@ -178,19 +177,6 @@ def helpdesk_error(connection: ConnectionConfig, exc: HelpdeskError) -> Tierdesk
         f"{where} answered HTTP {exc.status}: {_first_line(str(exc))}",
         "check the url and the project/field settings of the connection (tierdesk doctor)",
     )
-
-
-@dataclass(frozen=True)
-class Queued:
-    """What a stopped run left in the outbox, by action kind."""
-
-    by_kind: dict[str, int]
-
-    def describe(self) -> str:
-        if not self.by_kind:
-            return "nothing left queued"
-        parts = ", ".join(f"{count} {kind}" for kind, count in sorted(self.by_kind.items()))
-        return f"left queued: {parts}"
 
 
 _NETWORK_REASONS = (
