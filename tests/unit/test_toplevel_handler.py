@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import pytest
+import structlog
 import typer
 
 from connector import errors, logs
@@ -38,6 +39,7 @@ def _clean() -> object:
     yield
     errors.set_debug(False)
     forget_all()
+    structlog.reset_defaults()
 
 
 def _run(*args: str) -> tuple[int, list[str]]:
