@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from connector.policy_holder import PolicyHolder
 from connector.ports import Clock, Helpdesk, HelpdeskDirectory, SecretSource
 from connector.registry import plugin
 from connector.secrets import EnvSecrets
+from connector.stopping import StopSignal
 from connector.store.repository import Store
 from connector.sync import SyncService
 
@@ -24,6 +26,19 @@ class App:
     helpdesks: dict[str, Helpdesk]
     service: SyncService
     clock: Clock
+    stop: StopSignal
+
+    def request_stop(self, reason: str) -> None:
+        """Finish nothing new: the cycle stops between pages and batches, waits end at once."""
+        self.service.stopping = True
+        self.stop.request(reason)
+
+    def stop_after(self, seconds: float, reason: str) -> threading.Timer:
+        """`request_stop(reason)` in `seconds` (a time budget); cancel the timer to withdraw it."""
+        timer = threading.Timer(seconds, self.request_stop, args=(reason,))
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def close(self) -> None:
         self.store.close()
@@ -64,11 +79,17 @@ def build_app(
     sleep: Callable[[float], None] | None = None,
 ) -> App:
     """Raises `MappingsInvalid` before anything else starts if the mappings are not valid or name
-    a field, group or person the helpdesk does not have."""
+    a field, group or person the helpdesk does not have.
+
+    Without `sleep` the adapters wait on the app's `StopSignal`, so `App.request_stop` ends their
+    retry waits at once."""
     secrets = secrets or EnvSecrets()
     policies = PolicyHolder(mappings, resolve=reference_resolver(secrets))
-    store = Store.open(db)
+    stop = StopSignal()
     clock = clock or SystemClock()
-    connected = dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets, sleep)
+    connected = (
+        dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets, sleep or stop)
+    )
+    store = Store.open(db)
     service = SyncService(store, connected, policies, clock)
-    return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock)
+    return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock, stop=stop)

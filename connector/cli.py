@@ -9,20 +9,27 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
+import structlog
 import typer
 from rich.console import Console
 
-from connector import logs
+from connector import errors, logs
 from connector.registry import PLUGINS
+
+if TYPE_CHECKING:
+    from connector.bootstrap import App
+    from connector.store.repository import Store
 
 app = typer.Typer(
     name="tierdesk",
     help="Tiered-support SLA engine for Zendesk and Jira Service Management.",
+    epilog="Exit codes:\n\n" + errors.exit_code_table().replace("\n", "\n\n"),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,  # plain help: flags without `<bool>`, choices as `<html|text|json>`
+    pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -81,39 +88,31 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 @app.callback()
 def options(
     log_level: Annotated[
-        LogLevel,
+        LogLevel | None,
         typer.Option(
             "--log-level",
             envvar=logs.LEVEL_ENV,
             case_sensitive=False,
-            help="Least severe log events shown.",
-            show_default=True,
+            help="Least severe log events shown. Default: info; warning for `sync` (its summary line "
+            "says the rest; info adds progress events and the cycle line).",
         ),
-    ] = "info",
+    ] = None,
     show_version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="TIERDESK_DEBUG",
+            help="Print tracebacks (redacted) with errors; JSON logs carry them in an `exception` field.",
+        ),
+    ] = False,
 ) -> None:
     """Tiered-support SLA engine for Zendesk and Jira Service Management."""
-    logs.set_default_level(log_level)
-
-
-def _open_existing_store(db: str | None):  # type: ignore[no-untyped-def]
-    """The store for a read-only command; exit 1 with one line when its SQLite file does not
-    exist (opening it would create an empty database and report zeros)."""
-    from connector.store.engine import resolve_url, sqlite_file
-    from connector.store.repository import Store
-
-    path = sqlite_file(resolve_url(db))
-    if path is not None and not path.exists():
-        err.print(
-            f"no tierdesk database at {path}; run `tierdesk sync` first or pass --db",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1)
-    return Store.open(db)
+    if log_level is not None:
+        logs.set_default_level(log_level)
+    errors.set_debug(debug)
 
 
 def _resolve_or_exit(store, policy, reference: str, connection: str | None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -128,14 +127,34 @@ def _resolve_or_exit(store, policy, reference: str, connection: str | None) -> t
 
 
 def _load_policy_or_exit(directory: Path):  # type: ignore[no-untyped-def]
-    from connector.mappings import MappingsInvalid, load_policy
+    """The policy; invalid mappings raise `MappingsInvalid` (the handler prints one line each)."""
+    from connector.mappings import load_policy
+
+    return load_policy(directory)
+
+
+def open_store(db: str | None, *, read_only: bool = False) -> Store:
+    """The store at `db`; a failure to open it raises the `TierdeskError` that says what to fix.
+    `read_only` commands refuse a SQLite file that does not exist instead of creating an empty one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from connector.store.engine import is_memory_sqlite, resolve_url
+    from connector.store.repository import Store
 
     try:
-        return load_policy(directory)
-    except MappingsInvalid as exc:
-        for error in exc.errors:
-            err.print(str(error), markup=False, highlight=False, soft_wrap=True)  # one error per line
-        raise typer.Exit(1) from None
+        url = resolve_url(db)
+        if read_only and url.get_backend_name() == "sqlite" and not is_memory_sqlite(url):
+            path = Path(url.database or "")
+            if not path.is_file():
+                raise errors.InvalidInput(
+                    f"no tierdesk database at {path}", "run `tierdesk sync` first or pass --db"
+                )
+        return Store.open(db)
+    except (SQLAlchemyError, OSError) as exc:
+        translated = errors.store_error(db, exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 @app.command()
@@ -191,9 +210,7 @@ def schema() -> None:
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None) -> None:
     """Apply schema migrations."""
-    from connector.store.repository import Store
-
-    store = Store.open(db, upgrade=False)
+    store = open_store(db)
     try:
         store.upgrade()
         console.print(f"database at revision {store.schema_revision()}")
@@ -201,18 +218,23 @@ def db_upgrade(db: DbOpt = None) -> None:
         store.close()
 
 
-def _build(mappings: Path, db: str | None, now: datetime | None = None):  # type: ignore[no-untyped-def]
+def _build(mappings: Path, db: str | None, now: datetime | None = None) -> App:
+    """The app; invalid mappings raise `MappingsInvalid`, the rest a `TierdeskError` with the fix."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from connector.bootstrap import build_app
     from connector.clock import FixedClock
-    from connector.mappings import MappingsInvalid
+    from connector.retry import MissingCredentials
 
     try:
         return build_app(mappings, db, clock=FixedClock(now) if now is not None else None)
-    except MappingsInvalid as exc:
-        err.print("[red]mappings invalid; not starting[/red]")
-        for error in exc.errors:
-            err.print(str(error), markup=False, highlight=False, soft_wrap=True)  # one error per line
-        raise typer.Exit(1) from None
+    except MissingCredentials as exc:
+        raise errors.InvalidInput(str(exc), "export the variables (or NAME_FILE) and run again") from exc
+    except (SQLAlchemyError, OSError) as exc:
+        translated = errors.store_error(db, exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 @app.command()
@@ -226,7 +248,8 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Run the scheduled background sync until SIGTERM."""
+    """Run the scheduled background sync until SIGTERM. Exits 0, or 5 when it stopped with
+    actions still queued (they are sent by the next run)."""
     from connector.health import serve_status
     from connector.metrics import WorkerMetrics
     from connector.scheduler import Worker
@@ -239,8 +262,39 @@ def worker(
         serve_status(scheduled.health, metrics.registry, metrics_port)  # /metrics and /healthz
     try:
         scheduled.run_forever()
+        queued = built.store.queued_by_kind()
     finally:
         built.close()
+    if queued:
+        structlog.get_logger("tierdesk.worker").warning("stopped; left queued for the next run", **queued)
+        raise typer.Exit(errors.STOPPED)
+
+
+ONCE_BUDGET = "15m"  # `sync --once` ends by then even during an outage; the rest stays queued
+
+
+def parse_duration(value: str) -> float:
+    """Seconds of `90s`, `5m`, `1h` or a bare number of seconds."""
+    text = value.strip().lower()
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    scale = units.get(text[-1:])
+    number = text[:-1] if scale is not None else text
+    try:
+        seconds = float(number) * (scale or 1.0)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a duration (e.g. 90s, 5m, 1h)") from None
+    if seconds <= 0:
+        raise typer.BadParameter(f"{value!r}: the budget must be more than zero")
+    return seconds
+
+
+def _helpdesk_failure(built: App, exc: BaseException) -> errors.TierdeskError:
+    from connector.retry import HelpdeskError
+
+    assert isinstance(exc, HelpdeskError)
+    configs = {c.name: c for c in built.policies.policy.connections}
+    config = configs.get(exc.connection or "") or next(iter(configs.values()))
+    return errors.helpdesk_error(config, exc)
 
 
 @app.command()
@@ -294,19 +348,45 @@ def sync(
     mappings: MappingsOpt = Path("mappings"),
     db: DbOpt = None,
     now: NowOpt = None,
+    budget: Annotated[
+        str,
+        typer.Option(
+            "--budget",
+            metavar="DURATION",
+            help="Stop pulling and pushing after this long (90s, 5m, 1h); exit 5 and print what "
+            "was left queued.",
+        ),
+    ] = ONCE_BUDGET,
 ) -> None:
     """Run one sync cycle: pull, evaluate, push; prints a summary. With `--now` the cycle evaluates
-    as of that instant (replays, tests)."""
+    as of that instant (replays, tests). Exits 2 when any action failed, 3 when a helpdesk cannot
+    be reached or refuses the credentials, 5 when the budget (default 15m) ran out first."""
     from connector.progress import cycle_progress
+    from connector.retry import HelpdeskError
     from connector.sync_summary import summary_line
 
-    logs.configure()
+    seconds = parse_duration(budget)
+    logs.configure(level=os.environ.get("TIERDESK_LOG_LEVEL", "WARNING"))  # the summary says the rest
     built = _build(mappings, db, parse_now(now) if now is not None else None)
+    timer = built.stop_after(seconds, f"budget {budget} spent")
     try:
         with cycle_progress(err) as progress:
-            report = built.service.run_cycle(progress)
+            try:
+                report = built.service.run_cycle(progress)
+            except HelpdeskError as exc:
+                raise _helpdesk_failure(built, exc) from exc
         console.print(summary_line(report), highlight=False, markup=False, soft_wrap=True)
+        if built.stop.stop_requested:
+            queued = built.store.queued_by_kind()
+            left = ", ".join(f"{count} {kind}" for kind, count in sorted(queued.items())) or "nothing"
+            raise errors.Stopped(
+                f"stopped: the --budget of {budget} was spent; left queued: {left}",
+                "run `tierdesk sync --once` again (or let the worker run) to finish",
+            )
+        if report.failed:
+            raise typer.Exit(errors.ACTIONS_FAILED)
     finally:
+        timer.cancel()
         built.close()
 
 
@@ -321,18 +401,26 @@ def plan(
     connection: Annotated[
         str | None, typer.Option(help="The connection of --ticket, when ambiguous.")
     ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when nothing would change, 2 when changes are pending."
+        ),
+    ] = False,
 ) -> None:
     """Dry run: what the current mappings would change on which tickets, and why. Pushes nothing."""
     from connector.report.explain import render_plan
 
     policy = _load_policy_or_exit(mappings)
     instant = parse_now(now)
-    store = _open_existing_store(db)
+    store = open_store(db, read_only=True)
     only = _resolve_or_exit(store, policy, ticket, connection) if ticket is not None else None
     try:
-        render_plan(console, store, policy, instant, only)
+        changed = render_plan(console, store, policy, instant, only)
     finally:
         store.close()
+    if detailed_exitcode and changed:
+        raise typer.Exit(errors.ACTIONS_FAILED)
 
 
 @app.command()
@@ -352,7 +440,7 @@ def explain(
 
     policy = _load_policy_or_exit(mappings)
     instant = parse_now(now)
-    store = _open_existing_store(db)
+    store = open_store(db, read_only=True)
     found = _resolve_or_exit(store, policy, ticket, connection)
     try:
         if not render_explain(console, store, policy, instant, found):
@@ -404,7 +492,7 @@ def report(
             f"--start {period_start.isoformat()} is not before the period end {period_end.isoformat()}",
             param_hint="'--start'",
         )
-    store = _open_existing_store(db)
+    store = open_store(db, read_only=True)
     try:
         write_report(store, policy, target, chosen, period_start, period_end, instant)
     finally:
@@ -454,11 +542,11 @@ def demo(
 
 
 def main() -> None:
+    """The `tierdesk` entry point: the one top-level handler (`connector.toplevel`) around the app."""
+    from connector.toplevel import run
+
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    sys.exit(run(typer.main.get_command(app)))
 
 
 if __name__ == "__main__":

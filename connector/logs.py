@@ -1,4 +1,9 @@
-"""structlog set-up: pretty on a terminal, JSON otherwise, secrets redacted."""
+"""structlog set-up: pretty on a terminal, JSON otherwise, secrets redacted.
+
+Exceptions never reach the stream as raw traceback text: with `debug` the traceback is the
+`exception` field (a JSON string), otherwise a one-line `error` field names the exception. Every
+string field then passes through `connector.redaction.scrub`.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from typing import Any, TextIO, cast
 
 import structlog
 
+from connector.redaction import scrub
+
 _SECRET_KEYS = re.compile(r"(token|password|secret|authorization|api_key|apikey|credential)", re.IGNORECASE)
-_SECRET_VALUES = re.compile(r"(Basic|Bearer)\s+[A-Za-z0-9+/=._-]{8,}")
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -21,7 +27,7 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
         if _SECRET_KEYS.search(key) and value not in (None, ""):
             event[key] = "***"
         elif isinstance(value, str):
-            event[key] = _SECRET_VALUES.sub(r"\1 ***", value)
+            event[key] = scrub(value)
     return event
 
 
@@ -48,20 +54,50 @@ class _CurrentStderr:
         return sys.stderr.isatty()
 
 
-def configure(*, json: bool | None = None, level: str | None = None, stream: Any = None) -> None:
-    """Log to `stream` (stderr) at `level` (default `$TIERDESK_LOG_LEVEL`, else INFO), as JSON
-    unless the stream is a terminal."""
+def one_line_exceptions(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Replace `exc_info` by an `error` field of one line: `Type: message` (no traceback)."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if exc is not None:
+            first = (str(exc).splitlines() or [""])[0]
+            event.setdefault("error", f"{type(exc).__name__}: {first}".rstrip(": "))
+    return event
+
+
+_mode = {"json": False}  # what the last `configure` chose; the top-level handler writes the same
+
+
+def json_enabled() -> bool:
+    """Whether logs go out as JSON lines (then the top-level handler's error lines do too)."""
+    return _mode["json"]
+
+
+def configure(
+    *, json: bool | None = None, level: str | None = None, stream: Any = None, debug: bool | None = None
+) -> None:
+    """Log to `stream` (stderr) at `level` (default `$TIERDESK_LOG_LEVEL`, else INFO): JSON when
+    `json`, else per `TIERDESK_LOG_FORMAT` (json or console), else JSON unless the stream is a
+    terminal. `debug` None: the global `--debug` / `TIERDESK_DEBUG` setting."""
+    from connector.errors import debug_enabled
+
     chosen = (level or os.environ.get(LEVEL_ENV) or "INFO").upper()
     out = stream or _CurrentStderr()
+    log_format = os.environ.get("TIERDESK_LOG_FORMAT", "").lower()
+    if json is None and log_format in ("json", "console"):
+        json = log_format == "json"
     use_json = (not out.isatty()) if json is None else json
+    _mode["json"] = use_json
+    with_traceback = debug_enabled() if debug is None else debug
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    exceptions: Any = structlog.processors.format_exc_info if with_traceback else one_line_exceptions
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            exceptions,
             redact,
-            structlog.processors.format_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(chosen)),

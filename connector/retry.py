@@ -22,20 +22,23 @@ import dataclasses
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from connector.domain.policy import ConnectionConfig
 from connector.ports import SecretSource
+from connector.redaction import register_credentials
 
 __all__ = [
     "ConflictError",
     "HelpdeskError",
+    "InterruptibleSleep",
     "MissingCredentials",
     "PermanentError",
     "RetryHook",
     "RetryPolicy",
+    "StopRequested",
     "TransientError",
     "credentials_for",
     "policy_from_options",
@@ -87,6 +90,7 @@ class HelpdeskError(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.connection: str | None = None  # set by the sync cycle: which connection failed
 
 
 class TransientError(HelpdeskError):
@@ -103,6 +107,24 @@ class TransientError(HelpdeskError):
         super().__init__(message, status)
         self.retry_after = retry_after
         self.ambiguous = ambiguous
+
+
+class StopRequested(TransientError):
+    """A stop (SIGTERM, a time budget) ended a wait; what was not sent stays queued. Raised by an
+    `InterruptibleSleep`; ambiguous unless the retry layer knows nothing was sent."""
+
+    def __init__(self, message: str = "stopping", *, ambiguous: bool = True) -> None:
+        super().__init__(message, ambiguous=ambiguous)
+
+
+@runtime_checkable
+class InterruptibleSleep(Protocol):
+    """A `sleep` that raises `StopRequested` as soon as a stop is requested."""
+
+    @property
+    def stop_requested(self) -> bool: ...
+
+    def __call__(self, seconds: float) -> None: ...
 
 
 class ConflictError(HelpdeskError):
@@ -134,7 +156,25 @@ def retrying(
     on_retry: RetryHook | None = None,
 ) -> Retrying:
     """The tenacity `Retrying` for one call under `policy` (see the module docstring). It retries
-    `TransientError` only and re-raises the last error when it stops."""
+    `TransientError` only and re-raises the last error when it stops.
+
+    With an `InterruptibleSleep`, a stop request ends the call at once: before a first attempt it
+    raises `StopRequested` (not sent, not ambiguous); during a wait it re-raises the error that
+    caused the wait, so a write whose outcome is unknown stays flagged ambiguous."""
+    interruptible = sleep if isinstance(sleep, InterruptibleSleep) else None
+    last_error: list[BaseException | None] = [None]
+
+    def before(state: RetryCallState) -> None:
+        if interruptible is not None and interruptible.stop_requested and state.attempt_number == 1:
+            raise StopRequested("stopping: not sent", ambiguous=False)
+
+    def sleep_or_stop(seconds: float) -> None:
+        try:
+            sleep(seconds)
+        except StopRequested:
+            if last_error[0] is not None:
+                raise last_error[0] from None
+            raise
 
     def wait_seconds(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -154,16 +194,18 @@ def retrying(
         return wait > policy.retry_after_cap or state.idle_for + wait > policy.max_total_wait
 
     def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        last_error[0] = error
         if on_retry is not None:
-            error = state.outcome.exception() if state.outcome else None
             on_retry(state.attempt_number, state.upcoming_sleep, error)
 
     return Retrying(
         stop=stop,
         wait=wait_seconds,
         retry=retry_if_exception_type(TransientError),
-        sleep=sleep,
+        sleep=sleep_or_stop,
         reraise=True,
+        before=before,
         before_sleep=before_sleep,
     )
 
@@ -188,6 +230,7 @@ def credentials_for(
     to set and `what` they hold (e.g. "a Zendesk admin's e-mail and API token")."""
     email = _secret(secrets, config.email_env)
     token = _secret(secrets, config.token_env)
+    register_credentials(email, token)
     if email and token:
         return email, token
     if not _is_local(config.url):

@@ -5,7 +5,8 @@
 - `deadline`: a one-shot job at the exact instant of the next threshold crossing of any open
   ticket, re-planned after every job, so a warning or breach lands within seconds of its threshold.
 All jobs run on ONE executor thread: they never overlap and share the store safely; missed runs
-coalesce. SIGTERM/SIGINT: the current batch finishes, nothing new starts, the process exits 0.
+coalesce. SIGTERM/SIGINT: retry waits end at once (`connector.stopping`), the current batch answers what
+it did not send RETRY (it stays queued), nothing new starts, the process exits 0.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ class Worker:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        self.app.service.stopping = True
+        self.app.request_stop("SIGTERM")
         log.info("worker stopping")
 
     def install_signal_handlers(self) -> None:

@@ -27,7 +27,7 @@ from connector.policy_holder import PolicyHolder
 from connector.policy_versions import PolicyVersions
 from connector.ports import ActionResult, Clock, Helpdesk, OutboxItem, Outcome
 from connector.progress import CycleProgress
-from connector.retry import HelpdeskError
+from connector.retry import HelpdeskError, TransientError
 from connector.store.repository import Store, split_ticket_key
 from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
 
@@ -357,8 +357,9 @@ class SyncService:
 
     def run_cycle(self, progress: CycleProgress | None = None) -> CycleReport:
         """Pull every connection, evaluate what came due, push every outbox. A helpdesk that fails
-        (down, or out of retries) is logged and skipped so the others and the deadlines planned from
-        stored clocks still get their turn; the first such failure is raised once the cycle is done."""
+        (down, or out of retries) is skipped so the others and the deadlines planned from
+        stored clocks still get their turn; the first such failure is raised once the cycle is done,
+        its `connection` set. Transient failures of a stopped cycle are not raised: stopping is not a failure."""
         started = time.perf_counter()
         self.policies.reload_if_changed()
         report = CycleReport()
@@ -370,7 +371,7 @@ class SyncService:
             try:
                 report.merge(self.pull(connection, progress))
             except HelpdeskError as exc:
-                log.error("pull failed", connection=connection, error=str(exc))
+                exc.connection = connection
                 failures.append(exc)
         report.merge(self.evaluate_due(progress=progress))
         for connection in self.helpdesks:
@@ -379,7 +380,7 @@ class SyncService:
             try:
                 report.merge(self.push(connection, progress=progress))
             except HelpdeskError as exc:
-                log.error("push failed", connection=connection, error=str(exc))
+                exc.connection = connection
                 failures.append(exc)
         finish_cycle(report, self.store, tally)
         log.info(
@@ -389,6 +390,9 @@ class SyncService:
             took_s=round(time.perf_counter() - started, 3),
             policy=self.policies.policy.version,
         )
+        failures = [f for f in failures if not (self.stopping and isinstance(f, TransientError))]
+        for failure in failures[1:]:  # the first is raised: the caller reports it
+            log.error("helpdesk failed", connection=failure.connection, error=str(failure))
         if failures:
             raise failures[0]
         return report

@@ -202,10 +202,11 @@ def _clock_table(
 
 def render_plan(
     console: Console, store: Store, policy: Policy, now: datetime, only: tuple[str, str] | None
-) -> None:
+) -> int:
     """Evaluate stored open tickets (or one) as a worker would and print the actions not yet
-    queued. When the mappings are an edit the workers do not run yet, first show which clocks and
-    credits the edit would change (`connector.report.preview`), then plan with the edit applied."""
+    queued; returns how many tickets would change. When the mappings are an edit the workers do
+    not run yet, first show which clocks and credits the edit would change
+    (`connector.report.preview`), then plan with the edit applied."""
     history, pending = running_history(store, policy, now)
     if pending:
         edited = with_pending_edit(history, policy, now)
@@ -244,3 +245,4 @@ def render_plan(
         f"{changed} of {total} tickets would change (policy {history.current.version}, as of {iso(now)}); "
         "nothing was pushed"
     )
+    return changed

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from connector.domain.results import Action, Evaluation
 from connector.ports import ActionResult, OutboxItem, Outcome
+from connector.redaction import scrub
 from connector.store import codec
 from connector.store.tables import OutboxStatus, audit, outbox
 from connector.store.unit import UnitOfWork, chunks, split_ticket_key
@@ -29,7 +30,8 @@ _FINAL_STATUS = {
 
 
 def _error_of(result: ActionResult) -> str | None:
-    return (result.message or None) if result.outcome in _ERROR_OUTCOMES else None
+    """The stored reason, credentials scrubbed (vendors may echo request headers in error bodies)."""
+    return (scrub(result.message) or None) if result.outcome in _ERROR_OUTCOMES else None
 
 
 def _uncertain_after(result: ActionResult) -> bool | None:
@@ -87,7 +89,10 @@ class OutboxStore(UnitOfWork):
                     sa.update(outbox)
                     .where(outbox.c.key.in_(keys), outbox.c.status == OutboxStatus.PENDING.value)
                     .values(
-                        status=OutboxStatus.FAILED.value, last_error=message, finished_at=now, uncertain=False
+                        status=OutboxStatus.FAILED.value,
+                        last_error=scrub(message),
+                        finished_at=now,
+                        uncertain=False,
                     )
                 )
                 db.execute(
@@ -255,7 +260,10 @@ class OutboxStore(UnitOfWork):
                 )
             db.execute(
                 audit.insert(),
-                [{"key": r.key, "outcome": r.outcome.value, "at": at, "message": r.message} for r in results],
+                [
+                    {"key": r.key, "outcome": r.outcome.value, "at": at, "message": scrub(r.message)}
+                    for r in results
+                ],
             )
 
     def ticket_outbox(self, connection: str, ticket_id: str) -> list[tuple[Action, str, str | None]]:
@@ -292,6 +300,16 @@ class OutboxStore(UnitOfWork):
         )
         with self._unit(write=False) as db:
             return {(status, reason): count for status, reason, count in db.execute(query).all()}
+
+    def queued_by_kind(self) -> dict[str, int]:
+        """Queued (pending or sending) outbox rows per action kind, kinds with none left out."""
+        query = (
+            sa.select(outbox.c.kind, sa.func.count())
+            .where(outbox.c.status.in_(QUEUED))
+            .group_by(outbox.c.kind)
+        )
+        with self._unit(write=False) as db:
+            return {str(kind): int(count) for kind, count in db.execute(query).all()}
 
     def audit_log(self, key: str) -> list[tuple[str, datetime, str]]:
         """(outcome, at, message) of every recorded push attempt of `key`, oldest first."""

@@ -4,6 +4,7 @@ worker that sees a broken edit keeps its last good policy, says why, and takes t
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -67,10 +68,11 @@ def test_the_worker_refuses_invalid_mappings_with_the_check_errors(tmp_path: Pat
     )
 
     assert refused.returncode == 1
-    assert "mappings invalid; not starting" in refused.stderr
-    printed = refused.stderr.splitlines()
-    for line in expected:  # each error whole, on its own line, as `tierdesk check` prints it
-        assert line in printed
+    # the worker's stderr is its JSON log stream: one error event per mappings error
+    events = [json.loads(line) for line in refused.stderr.splitlines()]
+    printed = [event["event"] for event in events]
+    assert {(event["level"], event["exit_code"]) for event in events} == {("error", 1)}
+    assert sorted(printed) == sorted(expected)  # each error whole, as `tierdesk check` prints it
     assert not db.exists()  # nothing was started, not even the store
 
 

@@ -41,6 +41,8 @@ def test_a_first_sync_logs_progress_with_totals_and_a_summary_of_every_outcome(t
         db = tmp_path / "t.db"
         ran = run_cli(
             [
+                "--log-level",
+                "info",
                 "sync",
                 "--once",
                 "--mappings",
@@ -91,7 +93,18 @@ def test_a_first_zendesk_sync_reports_the_ticket_count_as_its_total(tmp_path: Pa
         expected = len(site.info.ticket_ids)
         mappings = write_mappings(tmp_path / "mappings", {"zendesk": site.connection()})
         db = f"sqlite:///{tmp_path / 'z.db'}"
-        args = ["sync", "--once", "--mappings", str(mappings), "--db", db, "--now", START.isoformat()]
+        args = [
+            "--log-level",
+            "info",
+            "sync",
+            "--once",
+            "--mappings",
+            str(mappings),
+            "--db",
+            db,
+            "--now",
+            START.isoformat(),
+        ]
         first = run_cli(args, tmp_path, timeout=300)
         again = run_cli(args, tmp_path, timeout=300)
     assert first.returncode in (0, 2), first.stderr[-2000:]
