@@ -92,7 +92,7 @@ def summary_line(report: CycleReport) -> str:
     """One line for people: `pulled 30, evaluated 30, queued 81, sent 75, skipped 4 (superseded
     3, replaced 1), failed 0, withdrawn 2, left queued 0, ...`."""
     skipped = sum(report.skipped.values())
-    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.skipped.items()) if count)
+    reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(report.skipped.items()) if count)
     parts = [
         f"pulled {report.pulled:,}",
         f"changed {report.changed:,}",

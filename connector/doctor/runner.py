@@ -383,7 +383,8 @@ def _check_known(
         findings.append(
             Finding(
                 applicable[0].config.name if len(applicable) == 1 else names,
-                f"{where} names {what} {how} '{value}', which {names} does not have{hint}",
+                f"{where} names {what} {how} '{value}', which {names} "
+                f"{'does' if len(applicable) == 1 else 'do'} not have{hint}",
                 f"fix the rule's value ({_listing(pool)})",
             )
         )
