@@ -537,6 +537,10 @@ def demo(
     """A simulated business day: both emulators, the real worker, a live view, a summary."""
     from connector.demo.run import run_demo
 
+    if not mappings.is_dir():
+        raise errors.InvalidInput(
+            f"no mappings directory at {mappings}", "run from the repository root or pass --mappings DIR"
+        )
     logs.configure(level="WARNING")
     raise typer.Exit(run_demo(console, out=out, mappings=mappings, hours=hours, speed=speed))
 

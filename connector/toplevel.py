@@ -69,6 +69,14 @@ def run(command: Command, args: Sequence[str] | None = None, *, stream: TextIO |
     except errors.TierdeskError as exc:
         _say(out, str(exc), exc.exit_code)
         return exc.exit_code
+    except OSError as exc:  # a path given on the command line (mappings, --out) that cannot be used
+        where = f"{exc.filename}: " if exc.filename else ""
+        _say(
+            out,
+            f"error: {where}{exc.strerror or exc}; check the path and its permissions",
+            errors.INVALID_INPUT,
+        )
+        return errors.INVALID_INPUT
     except Exception as exc:  # the last resort: one line, never a bare traceback
         translated = errors.store_error(None, exc)
         if translated is not None:

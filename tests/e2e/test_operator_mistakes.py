@@ -237,3 +237,33 @@ def test_in_json_log_mode_the_debug_traceback_is_a_field(setup: Setup) -> None:
     assert result.returncode == 3
     assert "Traceback (most recent call last)" in events[-1]["exception"]
     assert WRONG_TOKEN not in result.stderr
+
+
+def test_the_demo_outside_the_repository_names_the_missing_mappings_directory(tmp_path: Path) -> None:
+    result = tierdesk(["demo", "--hours", "1", "--out", str(tmp_path / "demo")], tmp_path)
+    line = one_line(result)
+    assert result.returncode == 1
+    assert (
+        line
+        == "error: no mappings directory at mappings; run from the repository root or pass --mappings DIR"
+    )
+    assert not (tmp_path / "demo").exists()
+
+
+def test_a_report_that_cannot_be_written_exits_1_naming_the_path_not_the_database(
+    setup: Setup, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    db = f"sqlite:///{setup.root / 'written.db'}"
+    synced = tierdesk(
+        ["sync", "--once", "--mappings", str(setup.mappings), "--db", db], setup.root, credentials()
+    )
+    assert synced.returncode == 0, synced.stderr
+    result = tierdesk(
+        ["report", "--mappings", str(setup.mappings), "--db", db, "--out", str(blocker / "report.html")],
+        setup.root,
+    )
+    line = one_line(result)
+    assert result.returncode == 1
+    assert line.startswith(f"error: {blocker}") and "check the path" in line and "database" not in line
