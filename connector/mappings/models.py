@@ -148,12 +148,14 @@ def _note_shape(value: Any) -> Any:
     return value
 
 
-def _check_placeholders(template: str, known_names: frozenset[str] = NOTE_PLACEHOLDERS) -> str:
+def _check_placeholders(
+    template: str, known_names: frozenset[str] = NOTE_PLACEHOLDERS, what: str = "note template"
+) -> str:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as error:
         raise ValueError(
-            f"note template: {error}; write {{{{ or }}}} for a literal brace, {{name}} for a placeholder"
+            f"{what}: {error}; write {{{{ or }}}} for a literal brace, {{name}} for a placeholder"
         ) from None
     known = sorted(known_names)
     for _, field_name, format_spec, conversion in parsed:
@@ -162,7 +164,7 @@ def _check_placeholders(template: str, known_names: frozenset[str] = NOTE_PLACEH
         if field_name not in known_names:
             shown = field_name or ""
             raise ValueError(
-                f"unknown placeholder '{{{shown}}}' in note template{did_you_mean(shown, known)} "
+                f"unknown placeholder '{{{shown}}}' in {what}{did_you_mean(shown, known)} "
                 f"(placeholders: {', '.join(known)})"
             )
         if format_spec or conversion:
@@ -189,7 +191,9 @@ NoteTemplate = Annotated[
 MessageTemplate = Annotated[
     str,
     BeforeValidator(_note_shape),
-    AfterValidator(lambda template: _check_placeholders(template, NOTIFY_PLACEHOLDERS)),
+    AfterValidator(
+        lambda template: _check_placeholders(template, NOTIFY_PLACEHOLDERS, "notification message")
+    ),
     WithJsonSchema(
         {
             "type": "string",
@@ -545,6 +549,11 @@ def _env_name(value: str) -> str:
     # The value is never echoed: it may be the secret itself.
     if _ENV_NAME_RE.match(value):
         return value
+    if "://" in value:
+        raise ValueError(
+            "this looks like a URL; URLs carry tokens: put it in an environment variable and write "
+            "the variable's name here (e.g. TIERDESK_SLACK_URL)"
+        )
     if "@" in value:
         raise ValueError(
             "this looks like a literal e-mail address; put it in an environment variable "
