@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from ruamel.yaml import YAML
 
-from connector.bootstrap import App, build_app
+from connector.bootstrap import build_app
 from connector.clock import FixedClock
 from connector.domain.results import Action
 from connector.policy_holder import PolicyHolder
