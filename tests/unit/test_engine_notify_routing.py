@@ -95,7 +95,9 @@ def test_on_arrival_routing_gets_a_new_key_for_another_tier():
     policy = policy_with(arrival)
     policy = replace(policy, tiers={n: replace(t, escalation="standard") for n, t in policy.tiers.items()})
     standard = evaluate(ticket(), [created()], policy, MON_0900_BERLIN + M)
-    enterprise = evaluate(ticket(org_tags=frozenset({"enterprise"})), [created()], policy, MON_0900_BERLIN + M)
+    enterprise = evaluate(
+        ticket(org_tags=frozenset({"enterprise"})), [created()], policy, MON_0900_BERLIN + M
+    )
     [a] = of_kind(standard, ActionKind.ASSIGN_GROUP)
     [b] = of_kind(enterprise, ActionKind.ASSIGN_GROUP)
     assert a.key != b.key
