@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from rich.console import Console
 from ruamel.yaml import YAML
 
 from connector.bootstrap import build_app
@@ -25,6 +26,7 @@ from connector.clock import FixedClock
 from connector.domain.results import Action
 from connector.policy_holder import PolicyHolder
 from connector.ports import ActionResult, Notifier
+from connector.report.explain import render_explain
 from connector.scheduler import Worker
 from connector.secrets import EnvSecrets
 from connector.store.repository import Store
@@ -283,3 +285,27 @@ def test_a_crash_between_send_and_record_is_at_most_once_for_chat_or_resent_with
         assert reason is not None and "not resent" in reason
     else:
         assert status == "applied"
+
+
+def test_explain_shows_the_routing_and_the_notifications_by_channel_name(tmp_path: Path) -> None:
+    with outage(tmp_path) as run:
+        with run.worker() as worker:
+            run.at(DEADLINE + timedelta(seconds=1))
+            worker.pull_job(CONNECTION)
+            console = Console(record=True, width=200)
+            found = render_explain(
+                console,
+                worker.app.store,
+                worker.app.policies.policy,
+                run.clock.now(),
+                (CONNECTION, str(run.ticket_id)),
+            )
+        text = console.export_text()
+
+    assert found
+    assert "on arrival (once per ticket and tier)" in text
+    assert "notify pod-chat" in text
+    assert "notify duty-mail to duty@example.com" in text
+    assert "oncall-hook: [Enterprise critical] first response breach" in text
+    for secret in (HOOK_TOKEN, CHAT_TOKEN, MAIL_PASSWORD):
+        assert secret not in text
