@@ -37,7 +37,7 @@ from connector.domain.policy import (
     Policy,
     Tier,
 )
-from connector.domain.results import Action, ClockState, Crossing, Decision, SlaClock, new_action
+from connector.domain.results import Action, ClockState, Crossing, Decision, SlaClock, arrival_ref, new_action
 from connector.domain.timeline import DONE, Timeline, to_us
 
 _TAG_UNSAFE = re.compile(r"[^a-z0-9_:\-/]+")
@@ -625,12 +625,13 @@ def _arrival_actions(
     chain: EscalationChain,
     severity: str,
 ) -> None:
-    """Steps of the chain's on-arrival levels, keyed once per ticket and tier: a ticket routes
-    when it first gets the tier (again only if it moves to another tier and back is a new key
-    per tier, so never twice for the same tier). Solved and closed tickets are not routed."""
+    """Steps of the chain's on-arrival levels, keyed once per ticket and tier: a ticket is routed
+    when it first gets the tier, and never again for that tier. Solved and closed tickets are not
+    routed."""
     aliases = settings.aliases
     ticket_key = ticket.key
     reason = f"arrived as {tier.name}"
+    arrival = arrival_ref(tier.name)  # withdrawn if a fresh read shows another tier
     for level_index, level in enumerate(chain.levels):
         if not level.on_arrival:
             continue
@@ -653,7 +654,9 @@ def _arrival_actions(
             if kind is _NOTIFY:
                 message = _arrival_message(step, level, ticket, tier, chain, severity, level_name, settings)
                 actions.append(
-                    _notify_action(key, step, values, message, reason, False, ticket, ticket.created_at, None)
+                    _notify_action(
+                        key, step, values, message, reason, False, ticket, ticket.created_at, arrival
+                    )
                 )
                 continue
             marker = None
@@ -679,7 +682,7 @@ def _arrival_actions(
                     False,
                     None,
                     ticket.created_at,
-                    None,
+                    arrival,
                 )
             )
 

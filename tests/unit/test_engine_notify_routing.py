@@ -17,6 +17,7 @@ from connector.domain.policy import (
     NotificationChannel,
     Policy,
 )
+from connector.domain.record import withdrawal_reason
 from connector.domain.results import Action, Evaluation
 from tests.unit.engine_helpers import MON_0900_BERLIN, H, M, agent, created, make_policy, ticket
 
@@ -159,3 +160,24 @@ def test_after_breach_level_stops_when_the_clock_stops():
     replied = [created(), agent(MON_0900_BERLIN + 5 * H + 30 * M)]  # reply 1.5h after the breach
     result = evaluate(ticket(), replied, policy, MON_0900_BERLIN + 8 * H)
     assert first_response_refs(result) == []  # a stopped clock notifies nobody any more
+
+
+def test_queued_routing_of_a_tier_the_ticket_no_longer_has_is_withdrawn_with_the_reason():
+    arrival = EscalationLevel(
+        threshold=BREACH, steps=(EscalationStep(ActionKind.ASSIGN_GROUP, value="pod-7"),), on_arrival=True
+    )
+    policy = policy_with(arrival)
+    policy = replace(policy, tiers={n: replace(t, escalation="standard") for n, t in policy.tiers.items()})
+    standard = evaluate(ticket(), [created()], policy, MON_0900_BERLIN + M)
+    [routing] = of_kind(standard, ActionKind.ASSIGN_GROUP)
+    now_enterprise = evaluate(
+        ticket(org_tags=frozenset({"enterprise"})), [created()], policy, MON_0900_BERLIN + M
+    )
+
+    assert routing.crossing in standard.crossing_refs
+    assert routing.crossing not in now_enterprise.crossing_refs
+    assert routing.crossing is not None
+    assert (
+        withdrawal_reason(now_enterprise, routing.crossing)
+        == "the ticket is now tier enterprise, not standard"
+    )
