@@ -489,6 +489,8 @@ class LevelModel(StrictModel):
                 "a level needs exactly one of at: (50%, '30m before', breach, 0%), on_arrival: true or "
                 f"after: (e.g. 1h after the breach); given: {', '.join(given) or 'none'}"
             )
+        if self.on_arrival and self.metrics is not None:
+            raise ValueError("an on_arrival level runs once per ticket, not per metric: remove metrics:")
         if self.repeat is not None and self.after is None:
             raise ValueError("repeat: goes with after: (e.g. after: 1h, repeat: 4h)")
         if self.after is not None and self.after <= timedelta(0):

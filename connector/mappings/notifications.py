@@ -45,6 +45,38 @@ def notify_references(chains: Mapping[str, ChainModel]) -> list[tuple[Loc, str]]
     return found
 
 
+def repeated_notifications(chains: Mapping[str, ChainModel]) -> list[tuple[Loc, str]]:
+    """Where a level notifies the same channel and recipients a second time (the two would share
+    one idempotency key): (location, message)."""
+    found: list[tuple[Loc, str]] = []
+    for chain_name, chain in chains.items():
+        for level_index, level in enumerate(chain.levels):
+            seen: dict[tuple[str, tuple[str, ...]], int] = {}
+            for action_index, action in enumerate(level.actions):
+                if action.notify is None:
+                    continue
+                target = (action.notify.channel, tuple(action.notify.to or ()))
+                if target in seen:
+                    loc: Loc = (
+                        "escalations",
+                        chain_name,
+                        "levels",
+                        level_index,
+                        "actions",
+                        action_index,
+                        "notify",
+                    )
+                    found.append(
+                        (
+                            loc,
+                            f"this level already notifies '{target[0]}' with the same recipients "
+                            f"(action {seen[target] + 1}); merge the two",
+                        )
+                    )
+                seen.setdefault(target, action_index)
+    return found
+
+
 def build_channels(channels: Mapping[str, ChannelModel]) -> dict[str, NotificationChannel]:
     return {
         name: NotificationChannel(

@@ -32,7 +32,7 @@ from connector.mappings.models import (
     WhenModel,
     WritebackModel,
 )
-from connector.mappings.notifications import check_channels, notify_references
+from connector.mappings.notifications import check_channels, notify_references, repeated_notifications
 from connector.mappings.pydantic_errors import issues_from
 from connector.mappings.rule_parts import Flagged, RuleReferences, condition_sets, written_text
 from connector.mappings.values import check_name, uses_days
@@ -490,6 +490,8 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
     channels = check_channels(run.mapping("channels"), run.model)
     for loc, channel in notify_references(chains):
         run.reference(loc, "notification channel", channel, run.names("channels"))
+    for loc, message in repeated_notifications(chains):
+        run.report(loc, message)
     fields = run.mapped_fields()
     customers, customer_rules, customer_references = run.rules("customers", CustomersModel, CustomerRuleModel)
     triage, triage_rules, triage_references = run.rules("triage", TriageModel, TriageRuleModel)
