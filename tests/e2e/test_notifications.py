@@ -218,7 +218,7 @@ def test_one_message_per_crossing_across_two_cycles_and_a_restart(
 
 
 def test_a_receiver_answering_500_is_retried_on_the_next_cycle_and_gets_the_message_once(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with outage(tmp_path) as run, run.worker() as worker:
         run.at(OPENED + timedelta(minutes=1))
@@ -233,7 +233,10 @@ def test_a_receiver_answering_500_is_retried_on_the_next_cycle_and_gets_the_mess
         worker.drain_job()
         worker.drain_job()
         after_retry = {row[3].get("field"): row[1] for row in run.notify_rows()}
+        stored = run.stored_text()
 
+    assert "did not take the notification (the receiver answered with an error)" in stored
+    assert HOOK_TOKEN not in stored + caplog.text
     assert run.hook.refused >= 1
     assert delivered_while_down == 0
     assert after_refusal["oncall-hook"] == "pending"  # a refusal is certain: queued, not uncertain
