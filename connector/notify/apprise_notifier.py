@@ -13,6 +13,7 @@ import apprise
 from connector.domain.policy import NotificationChannel
 from connector.domain.results import Action
 from connector.ports import ActionResult, Outcome, SecretSource
+from connector.redaction import register_credentials
 
 _MAIL_SCHEMES = frozenset({"mailto", "mailtos"})
 # Apprise's generic webhooks take extra request headers as `+Name=value` URL arguments
@@ -40,6 +41,23 @@ def channel_url(url: str, action: Action) -> str:
     if not extra:
         return url
     return url + ("&" if "?" in url else "?") + "&".join(extra)
+
+
+def secret_parts(url: str) -> list[str]:
+    """The parts of an Apprise URL that may be credentials: the whole URL, the password, and the
+    user name, path segments and query values of 8 characters or more (webhook tokens, keys)."""
+    parts = urlsplit(url)
+    found = [url]
+    if parts.password:
+        found.append(parts.password)
+    found += [segment for segment in parts.path.split("/") if len(segment) >= 8]
+    for pair in parts.query.split("&"):
+        value = pair.partition("=")[2]
+        if len(value) >= 8 and "@" not in value:
+            found.append(value)
+    if parts.username and len(parts.username) >= 8:
+        found.append(parts.username)  # e.g. pagerduty://{integration_key}@{api_key}
+    return found
 
 
 def title_of(action: Action) -> str:
@@ -88,6 +106,8 @@ class AppriseNotifier:
                 f"set {channel.url_env} to the Apprise URL of channel '{name}'; the notification waits",
                 not_sent=True,
             )
+        for part in secret_parts(url):  # whatever Apprise or a receiver echoes is scrubbed
+            register_credentials(None, part)
         notifier = apprise.Apprise()
         if not notifier.add(channel_url(url, action)):
             return ActionResult(

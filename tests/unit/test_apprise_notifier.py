@@ -68,3 +68,16 @@ def test_an_uncertain_send_is_not_repeated_on_an_at_most_once_channel():
     )
     assert result.outcome is Outcome.FAILED
     assert "not resent" in result.message
+
+
+def test_tokens_and_passwords_of_a_channel_url_are_scrubbed_from_what_tierdesk_prints():
+    from connector.redaction import forget_all, scrub
+
+    notifier({"ONCALL_URL": "mailto://bot:Pa55word77@127.0.0.1:9/?from=td@example.com"}).send([notify()])
+    notifier({"ONCALL_URL": "json://127.0.0.1:9/hooks/T0PSECRET42hook"}).send([notify()])
+    try:
+        assert scrub("login Pa55word77 failed") == "login *** failed"
+        assert scrub("POST http://127.0.0.1:9/hooks/T0PSECRET42hook") == "POST http://127.0.0.1:9/hooks/***"
+        assert scrub("from td@example.com") == "from td@example.com"
+    finally:
+        forget_all()
