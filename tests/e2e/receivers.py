@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -81,17 +85,38 @@ class MailReceiver:
     port: int = 0
     messages: list[tuple[list[str], Message]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    encrypted: list[bool] = field(default_factory=list)  # per message: sent after STARTTLS
+
+
+def self_signed_tls(directory: Path) -> ssl.SSLContext | None:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (None without the
+    openssl command)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+    subprocess.run(
+        [openssl, *request, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    return context
 
 
 @contextmanager
-def smtp_receiver(user: str, password: str) -> Iterator[MailReceiver]:
-    """An SMTP server that accepts AUTH LOGIN/PLAIN of `user`/`password` (without TLS: local)."""
+def smtp_receiver(user: str, password: str, tls: ssl.SSLContext | None = None) -> Iterator[MailReceiver]:
+    """An SMTP server that accepts AUTH LOGIN/PLAIN of `user`/`password`: without TLS, or with
+    `tls` requiring STARTTLS before anything else (as `mailtos://` servers do)."""
     receiver = MailReceiver()
 
     class Handler:
         async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
             content = envelope.original_content or b""
             receiver.messages.append((list(envelope.rcpt_tos), message_from_bytes(content)))
+            receiver.encrypted.append(session.ssl is not None)
             return "250 OK"
 
     def authenticate(
@@ -109,7 +134,13 @@ def smtp_receiver(user: str, password: str) -> Iterator[MailReceiver]:
     loop = asyncio.new_event_loop()
     server = loop.run_until_complete(
         loop.create_server(
-            lambda: SMTP(Handler(), authenticator=authenticate, auth_require_tls=False),
+            lambda: SMTP(
+                Handler(),
+                authenticator=authenticate,
+                auth_require_tls=tls is not None,
+                tls_context=tls,
+                require_starttls=tls is not None,
+            ),
             "127.0.0.1",
             0,
         )

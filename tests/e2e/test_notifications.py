@@ -10,6 +10,7 @@ Apprise URLs, with their tokens and the SMTP password, are only in the environme
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,13 @@ from connector.store.repository import Store
 from connector.store.tables import audit, outbox
 from plugins.zendesk import connect
 from plugins.zendesk.testing import FAST_RETRY
-from tests.e2e.receivers import MailReceiver, WebhookReceiver, smtp_receiver, webhook_receiver
+from tests.e2e.receivers import (
+    MailReceiver,
+    WebhookReceiver,
+    self_signed_tls,
+    smtp_receiver,
+    webhook_receiver,
+)
 from tests.e2e.support import (
     CONNECTION,
     ZendeskSite,
@@ -145,7 +152,7 @@ class Run:
 
 
 @contextmanager
-def outage(tmp: Path, on_uncertain: str = "skip") -> Iterator[Run]:
+def outage(tmp: Path, on_uncertain: str = "skip", mail_tls: ssl.SSLContext | None = None) -> Iterator[Run]:
     """Tierdesk first syncs five minutes before the ticket arrives (earlier tickets are backlog:
     never routed nor announced)."""
     first_sync = OPENED - timedelta(minutes=5)
@@ -153,7 +160,7 @@ def outage(tmp: Path, on_uncertain: str = "skip") -> Iterator[Run]:
         zendesk_emulator(first_sync) as site,
         webhook_receiver() as hook,
         webhook_receiver() as chat,
-        smtp_receiver("bot", MAIL_PASSWORD) as mail,
+        smtp_receiver("bot", MAIL_PASSWORD, mail_tls) as mail,
     ):
         site.unlimited()
         customer = customer_of(site)  # Acme: enterprise
@@ -165,7 +172,12 @@ def outage(tmp: Path, on_uncertain: str = "skip") -> Iterator[Run]:
             {
                 "TD_HOOK_URL": f"json://127.0.0.1:{hook.port}/hooks/{HOOK_TOKEN}",
                 "TD_CHAT_URL": f"mmost://127.0.0.1:{chat.port}/{CHAT_TOKEN}",
-                "TD_MAIL_URL": f"mailto://bot:{MAIL_PASSWORD}@127.0.0.1:{mail.port}?from=tierdesk@example.com",
+                "TD_MAIL_URL": (
+                    f"mailtos://bot:{MAIL_PASSWORD}@127.0.0.1:{mail.port}?from=tierdesk@example.com"
+                    "&mode=starttls&verify=no"  # the receiver's certificate is self-signed
+                    if mail_tls
+                    else f"mailto://bot:{MAIL_PASSWORD}@127.0.0.1:{mail.port}?from=tierdesk@example.com"
+                ),
             }
         )
         run = Run(
@@ -312,3 +324,17 @@ def test_explain_shows_the_routing_and_the_notifications_by_channel_name(tmp_pat
     assert "oncall-hook: [Enterprise critical] first response breach" in text
     for secret in (HOOK_TOKEN, CHAT_TOKEN, MAIL_PASSWORD):
         assert secret not in text
+
+
+def test_mailtos_sends_the_breach_over_starttls_with_login(tmp_path: Path) -> None:
+    tls = self_signed_tls(tmp_path)
+    if tls is None:
+        pytest.skip("the openssl command is needed for a self-signed certificate")
+    with outage(tmp_path, mail_tls=tls) as run, run.worker() as worker:
+        run.at(DEADLINE + timedelta(seconds=1))
+        worker.pull_job(CONNECTION)
+        worker.drain_job()
+
+    assert [recipients for recipients, _ in run.mail.messages] == [["duty@example.com"]]
+    assert run.mail.encrypted == [True]
+    assert run.mail.logins == ["bot"]
