@@ -525,14 +525,15 @@ def _escalation_actions(
             if kind is _NOTIFY:
                 level_name = level.name or f"L{level_index + 1}"
                 due_text = "" if due is None else iso_us(due)
+                recipients = step.values  # addresses outside the helpdesk: no aliases
                 actions.append(
                     _notify_action(
                         # action_key(ticket, metric, cycle, threshold, "notify", channel, recipients)
                         _key(
-                            f"{key_prefix}{crossing.threshold}\x1fnotify\x1f{step.value}\x1f{','.join(values)}"
+                            f"{key_prefix}{crossing.threshold}\x1fnotify\x1f{step.value}\x1f{','.join(recipients)}"
                         ),
                         step,
-                        values,
+                        recipients,
                         _message(
                             step,
                             level,
@@ -655,7 +656,7 @@ def _arrival_actions(
                 message = _arrival_message(step, level, ticket, tier, chain, severity, level_name, settings)
                 actions.append(
                     _notify_action(
-                        key, step, values, message, reason, False, ticket, ticket.created_at, arrival
+                        key, step, step.values, message, reason, False, ticket, ticket.created_at, arrival
                     )
                 )
                 continue

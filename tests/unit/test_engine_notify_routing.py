@@ -11,6 +11,7 @@ from connector.domain.model import Status
 from connector.domain.policy import (
     BREACH,
     ActionKind,
+    ConnectionConfig,
     EscalationChain,
     EscalationLevel,
     EscalationStep,
@@ -181,3 +182,14 @@ def test_queued_routing_of_a_tier_the_ticket_no_longer_has_is_withdrawn_with_the
         withdrawal_reason(now_enterprise, routing.crossing)
         == "the ticket is now tier enterprise, not standard"
     )
+
+
+def test_notification_recipients_are_not_replaced_by_helpdesk_aliases():
+    step = EscalationStep(ActionKind.NOTIFY, value="oncall", values=("sla-watcher",))
+    policy = policy_with(EscalationLevel(threshold=BREACH, steps=(step,)))
+    connection = ConnectionConfig(
+        name="zd", kind="zendesk", url="https://x.example", aliases={"sla-watcher": "900"}
+    )
+    policy = replace(policy, connections=(connection,))
+    result = evaluate(ticket(), [created()], policy, MON_0900_BERLIN + 4 * H + M)
+    assert {a.values for a in notifications(result)} == {("sla-watcher",)}
