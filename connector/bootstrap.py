@@ -10,6 +10,7 @@ from pathlib import Path
 from connector.clock import SystemClock
 from connector.domain.policy import ConnectionConfig
 from connector.mappings.references import ReferenceResolver
+from connector.notify.apprise_notifier import AppriseNotifier
 from connector.policy_holder import PolicyHolder
 from connector.ports import Clock, Helpdesk, HelpdeskDirectory, SecretSource
 from connector.registry import plugin
@@ -91,5 +92,6 @@ def build_app(
         dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets, sleep or stop)
     )
     store = Store.open(db)
-    service = SyncService(store, connected, policies, clock)
+    notifier = AppriseNotifier(lambda: policies.policy.channels, secrets)
+    service = SyncService(store, connected, policies, clock, notifier=notifier)
     return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock, stop=stop)

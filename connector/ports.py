@@ -73,6 +73,27 @@ class ActionResult:
     # RETRY only: the send may have reached the helpdesk (timeout, 5xx); the sync should mark the
     # outbox item uncertain so the next push looks for the note's marker before resending.
     uncertain: bool = False
+    # RETRY only: the receiver answered that it did not take the action (e.g. a 500 from a chat
+    # webhook): the send is certain not to have landed, so the retry is not an uncertain resend.
+    not_sent: bool = False
+
+
+class Notifier(Protocol):
+    """Sends NOTIFY actions (`Action.field` = channel name, `value` = message, `values` =
+    recipients) to people outside the helpdesk.
+
+    Contract: a channel's address and credentials are looked up at send time, never stored in the
+    action, the outbox or a log line. One result per action, in order: APPLIED when the channel
+    accepted the message; RETRY (with `not_sent` when the receiver refused it) for transient
+    failures; FAILED when the channel is unknown, unconfigured or rejects the message for good.
+    Actions in `uncertain` were being sent when a previous run stopped: chat cannot be read back,
+    so a channel that delivers at most once answers them FAILED without sending; one that delivers
+    at least once resends them with the same `X-Tierdesk-Key` where its URL carries headers.
+    """
+
+    def send(
+        self, actions: Sequence[Action], uncertain: frozenset[str] = frozenset()
+    ) -> list[ActionResult]: ...
 
 
 class Helpdesk(Protocol):

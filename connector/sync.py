@@ -22,10 +22,12 @@ from datetime import datetime, timedelta
 import structlog
 
 from connector.domain.engine import evaluate
+from connector.domain.policy import ActionKind
 from connector.domain.results import Action, Evaluation
+from connector.notify.dispatch import send_notifications
 from connector.policy_holder import PolicyHolder
 from connector.policy_versions import PolicyVersions
-from connector.ports import ActionResult, Clock, Helpdesk, OutboxItem, Outcome
+from connector.ports import ActionResult, Clock, Helpdesk, Notifier, OutboxItem, Outcome
 from connector.progress import CycleProgress
 from connector.retry import HelpdeskError, TransientError
 from connector.store.repository import Store, split_ticket_key
@@ -92,6 +94,7 @@ class SyncService:
         push_batch: int = 500,
         verify_within: timedelta = timedelta(seconds=5),
         on_evaluated: Callable[[Evaluation], None] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.store = store
         self.helpdesks = dict(helpdesks)
@@ -101,6 +104,7 @@ class SyncService:
         self.push_batch = push_batch
         self.verify_within = verify_within
         self.on_evaluated = on_evaluated
+        self.notifier = notifier
         self.stopping = False  # set by the worker on SIGTERM: finish the current batch, start no new one
 
     # -- evaluate ---------------------------------------------------------------------------
@@ -294,7 +298,11 @@ class SyncService:
         keys = [item.action.key for item in items]
         self.store.mark_sending(keys, now=self.clock.now())
         uncertain = frozenset(item.action.key for item in items if item.uncertain)
-        results = helpdesk.push([item.action for item in items], uncertain=uncertain)
+        actions = [item.action for item in items if item.action.kind is not ActionKind.NOTIFY]
+        notifications = [item.action for item in items if item.action.kind is ActionKind.NOTIFY]
+        results = helpdesk.push(actions, uncertain=uncertain) if actions else []
+        if notifications:
+            results += send_notifications(self.notifier, notifications, uncertain)
         self.store.record_results(results, now=self.clock.now())
         return results
 

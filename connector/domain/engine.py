@@ -45,6 +45,7 @@ from connector.domain.timeline import DONE, history, to_us
 METRIC_ORDER = (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION)
 
 _ONE_US: Final = timedelta(microseconds=1)
+_ZERO: Final = timedelta(0)
 _MET: Final = ClockState.MET
 _BREACHED: Final = ClockState.BREACHED
 
@@ -58,16 +59,22 @@ def thresholds_for(tier: Tier, chain: EscalationChain | None, metric: Metric) ->
     if chain is not None:
         for level in chain.levels:
             if level.metrics is None or metric in level.metrics:
-                seen.setdefault(level.threshold.label, level.threshold)
+                for th in level.thresholds:
+                    seen.setdefault(th.label, th)
     seen.setdefault(BREACH.label, BREACH)
-    return tuple(seen.values())
+    # after-breach occurrences come after the breach, in the order they fall
+    before = [th for th in seen.values() if th.after is None]
+    after = sorted((th for th in seen.values() if th.after is not None), key=lambda th: th.after or _ZERO)
+    return (*before, *after)
 
 
 def _level_index(chain: EscalationChain | None, metric: Metric, label: str) -> int | None:
     if chain is None:
         return None
     for index, level in enumerate(chain.levels):
-        if level.threshold.label == label and (level.metrics is None or metric in level.metrics):
+        if (level.metrics is None or metric in level.metrics) and any(
+            th.label == label for th in level.thresholds
+        ):
             return index
     return None
 

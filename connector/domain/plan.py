@@ -26,16 +26,19 @@ from typing import Final
 from connector.domain.clocks import ClockRecord
 from connector.domain.model import Event, Priority, Ticket
 from connector.domain.policy import (
+    DEFAULT_NOTIFY_TEXT,
     ActionKind,
     ConnectionConfig,
     EscalationChain,
+    EscalationLevel,
     EscalationStep,
     Metric,
+    NotificationChannel,
     Policy,
     Tier,
 )
-from connector.domain.results import Action, ClockState, Crossing, Decision, SlaClock, new_action
-from connector.domain.timeline import Timeline, to_us
+from connector.domain.results import Action, ClockState, Crossing, Decision, SlaClock, arrival_ref, new_action
+from connector.domain.timeline import DONE, Timeline, to_us
 
 _TAG_UNSAFE = re.compile(r"[^a-z0-9_:\-/]+")
 
@@ -118,6 +121,7 @@ _SET_FIELD: Final = ActionKind.SET_FIELD
 _SET_PROPERTY: Final = ActionKind.SET_PROPERTY
 _ADD_NOTE: Final = ActionKind.ADD_NOTE
 _ADD_FOLLOWERS: Final = ActionKind.ADD_FOLLOWERS
+_NOTIFY: Final = ActionKind.NOTIFY
 _ASSIGN_KINDS: Final = (ActionKind.ASSIGN_GROUP, ActionKind.ASSIGN_ASSIGNEE)
 
 
@@ -213,6 +217,7 @@ class PlanSettings:
     __slots__ = (
         "aliases",
         "breached_tag",
+        "channels",
         "fields",
         "fields_sorted",
         "managed",
@@ -250,6 +255,7 @@ class PlanSettings:
         )
         self.fields_sorted = tuple(sorted(self.fields))
         self.notes = wb.notes
+        self.channels: Mapping[str, NotificationChannel] = policy.channels
         self.panel_tail = (
             f'],"severity":{json.dumps(severity)},"tier":{json.dumps(tier.name)},'
             f'"tier_label":{json.dumps(tier.label)}}}'
@@ -340,6 +346,9 @@ def plan(
                 _escalation_actions(
                     actions, escalation_tags, ticket, ticket_key, settings, tier, chain, severity, record
                 )
+
+    if chain is not None and ticket.status not in DONE:
+        _arrival_actions(actions, escalation_tags, ticket, settings, tier, chain, severity)
 
     basis = ticket.updated_at
     basis_text = iso_us((basis - _EPOCH) // _ONE_US)
@@ -513,6 +522,39 @@ def _escalation_actions(
                 continue  # this helpdesk has no equivalent (e.g. group assignment in Jira)
             if kind is _ADD_NOTE and not settings.notes:
                 continue
+            if kind is _NOTIFY:
+                level_name = level.name or f"L{level_index + 1}"
+                due_text = "" if due is None else iso_us(due)
+                recipients = step.values  # addresses outside the helpdesk: no aliases
+                actions.append(
+                    _notify_action(
+                        # action_key(ticket, metric, cycle, threshold, "notify", channel, recipients)
+                        _key(
+                            f"{key_prefix}{crossing.threshold}\x1fnotify\x1f{step.value}\x1f{','.join(recipients)}"
+                        ),
+                        step,
+                        recipients,
+                        _message(
+                            step,
+                            level,
+                            ticket,
+                            tier,
+                            chain,
+                            severity,
+                            clock,
+                            crossing,
+                            level_name,
+                            due_text,
+                            settings,
+                        ),
+                        reason,
+                        crossing is not latest,
+                        ticket,
+                        crossing.at,
+                        f"{metric}:{clock.cycle}:{crossing.threshold}",
+                    )
+                )
+                continue
             if kind is _SET_PRIORITY:
                 priority = Priority(step.value) if step.value else Priority.URGENT
                 if ticket.priority is not None and ticket.priority.rank >= priority.rank:
@@ -542,6 +584,106 @@ def _escalation_actions(
                     None,
                     crossing.at,
                     f"{metric}:{clock.cycle}:{crossing.threshold}",  # crossing_ref
+                )
+            )
+
+
+def _notify_action(
+    key: str,
+    step: EscalationStep,
+    recipients: tuple[str, ...],
+    message: str,
+    reason: str,
+    superseded: bool,
+    ticket: Ticket,
+    at: datetime | None,
+    crossing: str | None,
+) -> Action:
+    """A NOTIFY outbox action: the channel's name (`field`), never its URL, and the message."""
+    return new_action(
+        key,
+        ticket.connection,
+        ticket.id,
+        _NOTIFY,
+        message,
+        recipients,
+        step.value,
+        None,
+        reason,
+        superseded,
+        None,
+        at,
+        crossing,
+    )
+
+
+def _arrival_actions(
+    actions: list[Action],
+    added_tags: set[str],
+    ticket: Ticket,
+    settings: PlanSettings,
+    tier: Tier,
+    chain: EscalationChain,
+    severity: str,
+) -> None:
+    """Steps of the chain's on-arrival levels, keyed once per ticket and tier: a ticket is routed
+    when it first gets the tier, and never again for that tier. Solved and closed tickets are not
+    routed."""
+    aliases = settings.aliases
+    ticket_key = ticket.key
+    reason = f"arrived as {tier.name}"
+    arrival = arrival_ref(tier.name)  # withdrawn if a fresh read shows another tier
+    for level_index, level in enumerate(chain.levels):
+        if not level.on_arrival:
+            continue
+        for step_index, step in enumerate(level.steps):
+            kind = step.kind
+            value = _resolve(aliases, step.value) if kind in _ASSIGN_KINDS else step.value
+            values = tuple(v for v in (_resolve(aliases, v) or v for v in step.values) if v != SKIP_ALIAS)
+            if value == SKIP_ALIAS or (kind is _ADD_FOLLOWERS and not values):
+                continue
+            if kind is _ADD_NOTE and not settings.notes:
+                continue
+            if kind is _SET_PRIORITY:
+                priority = Priority(step.value) if step.value else Priority.URGENT
+                if ticket.priority is not None and ticket.priority.rank >= priority.rank:
+                    continue
+                value = priority.value
+            # action_key(ticket, "arrival", tier, level, step)
+            key = _key(f"{ticket_key}\x1farrival\x1f{tier.name}\x1f{level_index}\x1f{step_index}")
+            level_name = level.name or f"L{level_index + 1}"
+            if kind is _NOTIFY:
+                message = _arrival_message(step, level, ticket, tier, chain, severity, level_name, settings)
+                actions.append(
+                    _notify_action(
+                        key, step, step.values, message, reason, False, ticket, ticket.created_at, arrival
+                    )
+                )
+                continue
+            marker = None
+            if kind is _ADD_TAGS:
+                added_tags.update(values)
+            elif kind is _ADD_NOTE:
+                value = (step.value or "").format_map(
+                    _arrival_values(ticket, tier, chain, severity, level_name)
+                )
+                marker = f"td-{key[:16]}"
+            # `at` is the ticket's creation, so a backlog met at first sync is not routed again
+            actions.append(
+                new_action(
+                    key,
+                    ticket.connection,
+                    ticket.id,
+                    kind,
+                    value,
+                    values,
+                    None,
+                    marker,
+                    reason,
+                    False,
+                    None,
+                    ticket.created_at,
+                    arrival,
                 )
             )
 
@@ -576,6 +718,7 @@ def _note(
     crossing: Crossing,
     level_name: str,
     due: str,
+    link: str = "",
 ) -> str:
     """:func:`render_note` with the due instant already formatted."""
     threshold_elapsed = clock.target if crossing.is_breach else crossing.offset
@@ -592,5 +735,69 @@ def _note(
         playbook=chain.playbook or "",
         level=level_name,
         calendar=clock.calendar,
+        link=link,
+        subject=ticket.subject,
     )
     return (step.value or "").format_map(values)
+
+
+def _message(
+    step: EscalationStep,
+    level: EscalationLevel,
+    ticket: Ticket,
+    tier: Tier,
+    chain: EscalationChain,
+    severity: str,
+    clock: SlaClock,
+    crossing: Crossing,
+    level_name: str,
+    due: str,
+    settings: PlanSettings,
+) -> str:
+    """A notification's text: the step's template (or the default one) filled like a note, plus
+    the level's note texts only when the channel allows internal text (`include_notes`)."""
+    template = EscalationStep(ActionKind.ADD_NOTE, step.text or DEFAULT_NOTIFY_TEXT)
+    text = _note(template, ticket, tier, chain, severity, clock, crossing, level_name, due, ticket.url or "")
+    channel = settings.channels.get(step.value or "")
+    if channel is not None and channel.include_notes:
+        notes = [
+            _note(s, ticket, tier, chain, severity, clock, crossing, level_name, due, ticket.url or "")
+            for s in level.steps
+            if s.kind is _ADD_NOTE
+        ]
+        text = "\n\n".join([text, *notes])
+    return text.strip()
+
+
+def _arrival_values(ticket: Ticket, tier: Tier, chain: EscalationChain, severity: str, level: str) -> _Safe:
+    return _Safe(
+        ticket=ticket.id,
+        tier=tier.label,
+        severity=severity,
+        metric="",
+        threshold="arrival",
+        playbook=chain.playbook or "",
+        level=level,
+        link=ticket.url or "",
+        subject=ticket.subject,
+    )
+
+
+def _arrival_message(
+    step: EscalationStep,
+    level: EscalationLevel,
+    ticket: Ticket,
+    tier: Tier,
+    chain: EscalationChain,
+    severity: str,
+    level_name: str,
+    settings: PlanSettings,
+) -> str:
+    template = step.text or "[{tier} {severity}] new ticket {ticket} routed ({level}). {link}"
+    values = _arrival_values(ticket, tier, chain, severity, level_name)
+    text = template.format_map(values)
+    channel = settings.channels.get(step.value or "")
+    if channel is not None and channel.include_notes:
+        notes = [(s.value or "").format_map(values) for s in level.steps if s.kind is _ADD_NOTE]
+        text = "\n\n".join([text, *notes])
+    return text.strip()

@@ -46,14 +46,17 @@ DEFAULT_METRIC_SETTINGS: Mapping[Metric, MetricSettings] = {
 
 @dataclass(frozen=True, slots=True)
 class Threshold:
-    """A point on a clock: a percentage of the target, or a business duration before the breach.
+    """A point on a clock: a percentage of the target, a business duration before the breach, or
+    one after it (`after`: an after-breach level's occurrence, counted on the clock's own hours).
 
-    `label` is what admins write (`50%`, `30m before`, `breach`) and what idempotency keys use.
+    `label` is what admins write (`50%`, `30m before`, `breach`) and what idempotency keys use;
+    after-breach occurrences are labelled `after:<after>:<n>` (n = 0 for the first one).
     """
 
     label: str
     percent: float | None = None
     before: timedelta | None = None
+    after: timedelta | None = None
 
     @property
     def is_breach(self) -> bool:
@@ -63,6 +66,8 @@ class Threshold:
         """Business time from the clock's start to this threshold, for a given target."""
         if self.percent is not None:
             return target * (self.percent / 100.0)
+        if self.after is not None:
+            return target + self.after
         assert self.before is not None
         return max(target - self.before, timedelta(0))
 
@@ -80,6 +85,7 @@ class ActionKind(StrEnum):
     ASSIGN_ASSIGNEE = "assign_assignee"
     ADD_FOLLOWERS = "add_followers"
     SET_PROPERTY = "set_property"
+    NOTIFY = "notify"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +94,14 @@ class EscalationStep:
 
     kind ADD_TAGS (values), SET_PRIORITY (value: a priority, raise only), ASSIGN_GROUP /
     ASSIGN_ASSIGNEE (value: helpdesk id), ADD_FOLLOWERS (values), ADD_NOTE (value: a template with
-    `{placeholders}` from `NOTE_PLACEHOLDERS`).
+    `{placeholders}` from `NOTE_PLACEHOLDERS`), NOTIFY (value: channel name, values: recipients,
+    text: the message template, same placeholders as notes).
     """
 
     kind: ActionKind
     value: str | None = None
     values: tuple[str, ...] = ()
+    text: str | None = None
 
 
 NOTE_PLACEHOLDERS = frozenset(
@@ -112,14 +120,71 @@ NOTE_PLACEHOLDERS = frozenset(
         "calendar",
     }
 )
+# notification messages may also link the ticket
+NOTIFY_PLACEHOLDERS = NOTE_PLACEHOLDERS | {"link", "subject"}
+
+DEFAULT_NOTIFY_TEXT = (
+    "[{tier} {severity}] {metric} {threshold} on ticket {ticket}: {elapsed} of {target} used, "
+    "due {due}. {link}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationChannel:
+    """Where notifications go: the Apprise URL is read from the environment variable `url_env` at
+    send time, so the outbox and logs only ever carry the channel's name.
+
+    `include_notes` lets the level's internal note text go with the message (off by default: chat
+    channels and e-mail are outside the helpdesk). `on_uncertain` is what a restart does with a
+    send whose outcome is unknown: "skip" (at most once; chat cannot be read back) or "resend"
+    (at least once, for targets that drop repeats of the same `X-Tierdesk-Key`)."""
+
+    name: str
+    url_env: str
+    include_notes: bool = False
+    on_uncertain: str = "skip"
 
 
 @dataclass(frozen=True, slots=True)
 class EscalationLevel:
+    """A level of a chain. `on_arrival` levels run once per ticket and tier, when the ticket first
+    gets the tier (their threshold is unused); after-breach levels (`after`) fire at the breach
+    plus `after`, then every `repeat`, at most `times` occurrences."""
+
     threshold: Threshold
     steps: tuple[EscalationStep, ...]
     metrics: frozenset[Metric] | None = None  # None = every metric
     name: str = ""
+    on_arrival: bool = False
+    after: timedelta | None = None
+    repeat: timedelta | None = None
+    times: int = 1
+
+    @property
+    def thresholds(self) -> tuple[Threshold, ...]:
+        """The points on a clock this level fires at (none for an on-arrival level)."""
+        if self.on_arrival:
+            return ()
+        if self.after is None:
+            return (self.threshold,)
+        step = self.repeat or timedelta(0)
+        count = self.times if self.repeat is not None else 1
+        return tuple(after_threshold(self.after, n, self.after + step * n) for n in range(count))
+
+
+def after_threshold(after: timedelta, n: int, offset: timedelta) -> Threshold:
+    """The n-th occurrence of an after-breach level (`offset` past the breach)."""
+    return Threshold(label=f"after:{_compact(after)}:{n}", after=offset)
+
+
+def _compact(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        amount, seconds = divmod(seconds, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return "".join(parts) or "0s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,5 +342,6 @@ class Policy:
     chains: Mapping[str, EscalationChain]
     writeback: WritebackSettings
     connections: tuple[ConnectionConfig, ...] = ()
+    channels: Mapping[str, NotificationChannel] = field(default_factory=dict)
     effective_from: datetime | None = None
     apply_to: ApplyTo = ApplyTo.NEW

@@ -276,6 +276,8 @@ def _stop_kind(h: History, stop: int) -> str:
 def withdrawal_reason(evaluation: Evaluation, ref: str) -> str:
     """Why the escalation step answering crossing `ref` is withdrawn: what the ticket, as read, says
     about that clock cycle instead."""
+    if ref.startswith("arrival:"):
+        return f"the ticket is now tier {evaluation.tier.value}, not {ref.removeprefix('arrival:')}"
     metric_text, _, rest = ref.partition(":")
     cycle_text, _, threshold = rest.partition(":")
     metric = metric_text.replace("_", " ")

@@ -119,8 +119,16 @@ class Evaluation:
 
     @property
     def crossing_refs(self) -> frozenset[str]:
-        """`crossing_ref` of every threshold reached, running and stopped clocks alike."""
-        return frozenset(crossing_ref(c.metric, c.cycle, c.threshold) for c in self.crossings)
+        """`crossing_ref` of every threshold reached, running and stopped clocks alike, and the
+        arrival of the ticket in its tier (`arrival_ref`: routing on arrival answers it)."""
+        refs = {crossing_ref(c.metric, c.cycle, c.threshold) for c in self.crossings}
+        refs.add(arrival_ref(self.tier.value))
+        return frozenset(refs)
+
+
+def arrival_ref(tier: str) -> str:
+    """How an on-arrival step names what it answers: the ticket got tier `tier`."""
+    return f"arrival:{tier}"
 
 
 def crossing_ref(metric: Metric, cycle: int, threshold: str) -> str:

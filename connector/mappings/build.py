@@ -39,6 +39,7 @@ from connector.mappings.models import (
     TierModel,
     WhenModel,
 )
+from connector.mappings.notifications import build_channels
 from connector.mappings.validate import Checked, CheckedRule
 from connector.mappings.values import threshold_parts
 
@@ -76,6 +77,7 @@ def build_policy(checked: Checked) -> Policy:
             notes=checked.writeback.notes,
         ),
         connections=tuple(_connection(model, checked) for model in checked.connections),
+        channels=build_channels(checked.channels),
         effective_from=checked.changes.effective_from,
         apply_to=ApplyTo(checked.changes.apply_to),
     )
@@ -101,11 +103,31 @@ def canonical(checked: Checked) -> dict[str, Any]:
             "default_severity": checked.default_severity,
             "rules": [_rule_dump(rule) for rule in checked.triage_rules],
         },
-        "escalations": {name: model.model_dump(mode="json") for name, model in checked.chains.items()},
+        "escalations": {name: _chain_dump(model) for name, model in checked.chains.items()},
         "writeback": checked.writeback.model_dump(mode="json"),
         "connections": [model.model_dump(mode="json") for model in checked.connections],
         **({"changes": checked.changes.model_dump(mode="json")} if checked.changes != ChangesModel() else {}),
+        **(
+            {"channels": {n: m.model_dump(mode="json") for n, m in checked.channels.items()}}
+            if checked.channels
+            else {}
+        ),
     }
+
+
+# keys added to levels and actions after versions were first recorded: left out at their defaults,
+# so mappings that do not use them keep the version they always had
+_LATER_DEFAULTS = {"on_arrival": False, "after": None, "repeat": None, "times": 12, "notify": None}
+
+
+def _chain_dump(model: ChainModel) -> dict[str, Any]:
+    dumped: dict[str, Any] = model.model_dump(mode="json")
+    for level in dumped["levels"]:
+        for entry in (level, *level["actions"]):
+            for key, default in _LATER_DEFAULTS.items():
+                if key in entry and entry[key] == default:
+                    del entry[key]
+    return dumped
 
 
 def policy_version(checked: Checked) -> str:
@@ -211,10 +233,14 @@ def _chain(name: str, model: ChainModel) -> EscalationChain:
         playbook=model.playbook,
         levels=tuple(
             EscalationLevel(
-                threshold=threshold(level.at),
+                threshold=threshold(level.at) if level.at else BREACH,
                 steps=tuple(_step(action) for action in level.actions),
                 metrics=None if level.metrics is None else frozenset(level.metrics),
-                name=level.name or level.at,
+                name=level.name or level.trigger,
+                on_arrival=level.on_arrival,
+                after=level.after,
+                repeat=level.repeat,
+                times=level.times if level.repeat is not None else 1,
             )
             for level in model.levels
         ),
@@ -234,6 +260,11 @@ def _step(action: ActionModel) -> EscalationStep:
         return EscalationStep(ActionKind.ASSIGN_ASSIGNEE, value=action.assign_assignee)
     if action.add_followers is not None:
         return EscalationStep(ActionKind.ADD_FOLLOWERS, values=tuple(action.add_followers))
+    if action.notify is not None:
+        notify = action.notify
+        return EscalationStep(
+            ActionKind.NOTIFY, value=notify.channel, values=tuple(notify.to or ()), text=notify.message
+        )
     assert action.note is not None  # ActionModel guarantees exactly one key
     return EscalationStep(ActionKind.ADD_NOTE, value=action.note)
 

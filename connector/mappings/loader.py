@@ -33,6 +33,7 @@ SECTIONS = (
     "writeback",
     "connections",
     "changes",
+    "channels",
 )
 FILE_SUFFIXES = (".yaml", ".yml")
 

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from connector.domain.model import Priority, Status
-from connector.domain.policy import NOTE_PLACEHOLDERS, Metric, ReopenMode
+from connector.domain.policy import NOTE_PLACEHOLDERS, NOTIFY_PLACEHOLDERS, Metric, ReopenMode
 from connector.mappings.errors import did_you_mean
 from connector.mappings.values import (
     DURATION_HELP,
@@ -148,21 +148,23 @@ def _note_shape(value: Any) -> Any:
     return value
 
 
-def _check_placeholders(template: str) -> str:
+def _check_placeholders(
+    template: str, known_names: frozenset[str] = NOTE_PLACEHOLDERS, what: str = "note template"
+) -> str:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as error:
         raise ValueError(
-            f"note template: {error}; write {{{{ or }}}} for a literal brace, {{name}} for a placeholder"
+            f"{what}: {error}; write {{{{ or }}}} for a literal brace, {{name}} for a placeholder"
         ) from None
-    known = sorted(NOTE_PLACEHOLDERS)
+    known = sorted(known_names)
     for _, field_name, format_spec, conversion in parsed:
         if field_name is None:
             continue
-        if field_name not in NOTE_PLACEHOLDERS:
+        if field_name not in known_names:
             shown = field_name or ""
             raise ValueError(
-                f"unknown placeholder '{{{shown}}}' in note template{did_you_mean(shown, known)} "
+                f"unknown placeholder '{{{shown}}}' in {what}{did_you_mean(shown, known)} "
                 f"(placeholders: {', '.join(known)})"
             )
         if format_spec or conversion:
@@ -181,6 +183,22 @@ NoteTemplate = Annotated[
             "type": "string",
             "description": "internal note; placeholders: "
             + ", ".join(f"{{{p}}}" for p in sorted(NOTE_PLACEHOLDERS)),
+        }
+    ),
+]
+
+
+MessageTemplate = Annotated[
+    str,
+    BeforeValidator(_note_shape),
+    AfterValidator(
+        lambda template: _check_placeholders(template, NOTIFY_PLACEHOLDERS, "notification message")
+    ),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "notification text; placeholders: "
+            + ", ".join(f"{{{p}}}" for p in sorted(NOTIFY_PLACEHOLDERS)),
         }
     ),
 ]
@@ -393,7 +411,20 @@ ACTION_KEYS = (
     "assign_assignee",
     "add_followers",
     "note",
+    "notify",
 )
+
+
+class NotifyModel(StrictModel):
+    """A notification through a channel of `notifications.yaml` (Slack, Teams, e-mail, ...)."""
+
+    channel: Name = Field(description="a channel under `channels:` (notifications.yaml)")
+    to: Values | None = Field(
+        default=None, description="recipients (e-mail addresses, @handles), added to the channel's URL"
+    )
+    message: MessageTemplate | None = Field(
+        default=None, description="text (default: metric, target, due, link)"
+    )
 
 
 class ActionModel(StrictModel):
@@ -406,6 +437,7 @@ class ActionModel(StrictModel):
     assign_assignee: str | None = Field(default=None, description="helpdesk user id")
     add_followers: Values | None = Field(default=None, description="helpdesk user id(s)")
     note: NoteTemplate | None = None
+    notify: NotifyModel | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ActionModel:
@@ -420,10 +452,63 @@ class ActionModel(StrictModel):
 
 
 class LevelModel(StrictModel):
-    at: LevelThreshold
+    """When a level fires: `at` a threshold (`at: 0%` = on arrival), `on_arrival: true` (once per
+    ticket and tier, when it first gets the tier), or `after` the breach (optionally `repeat`
+    every duration, at most `times` occurrences)."""
+
+    at: LevelThreshold | None = None
+    on_arrival: bool = False
+    after: Duration | None = Field(default=None, description="time after the breach, e.g. 1h")
+    repeat: Duration | None = Field(default=None, description="with after: fire again every duration")
+    times: int = Field(default=12, ge=1, le=100, description="with repeat: at most this many occurrences")
     name: str | None = None
     metrics: list[Metric] | None = Field(default=None, description="only these metrics (default: all)")
     actions: list[ActionModel] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zero_is_arrival(cls, data: Any) -> Any:
+        if isinstance(data, dict) and str(data.get("at", "")).strip() in ("0%", "0", "0.0%"):
+            data = {key: value for key, value in data.items() if key != "at"}
+            data["on_arrival"] = True
+        return data
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> LevelModel:
+        given = [
+            name
+            for name, present in (
+                ("at", self.at is not None),
+                ("on_arrival", self.on_arrival),
+                ("after", self.after),
+            )
+            if present
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "a level needs exactly one of at: (50%, '30m before', breach, 0%), on_arrival: true or "
+                f"after: (e.g. 1h after the breach); given: {', '.join(given) or 'none'}"
+            )
+        if self.on_arrival and self.metrics is not None:
+            raise ValueError("an on_arrival level runs once per ticket, not per metric: remove metrics:")
+        if self.repeat is not None and self.after is None:
+            raise ValueError("repeat: goes with after: (e.g. after: 1h, repeat: 4h)")
+        if self.after is not None and self.after <= timedelta(0):
+            raise ValueError(
+                "after: must be a positive duration (e.g. 1h); use at: breach for the breach itself"
+            )
+        if self.repeat is not None and self.repeat < timedelta(minutes=5):
+            raise ValueError("repeat: must be at least 5m")
+        return self
+
+    @property
+    def trigger(self) -> str:
+        """What the level fires at, as a stable text (`50%`, `on_arrival`, `after:1h`)."""
+        if self.on_arrival:
+            return "on_arrival"
+        if self.after is not None:
+            return f"after:{format_duration(self.after)}"
+        return self.at or ""
 
 
 class ChainModel(StrictModel):
@@ -466,6 +551,11 @@ def _env_name(value: str) -> str:
     # The value is never echoed: it may be the secret itself.
     if _ENV_NAME_RE.match(value):
         return value
+    if "://" in value:
+        raise ValueError(
+            "this looks like a URL; URLs carry tokens: put it in an environment variable and write "
+            "the variable's name here (e.g. TIERDESK_SLACK_URL)"
+        )
     if "@" in value:
         raise ValueError(
             "this looks like a literal e-mail address; put it in an environment variable "
@@ -635,6 +725,24 @@ class ChangesModel(StrictModel):
         return value
 
 
+# ------------------------------------------------------------------------------- notifications
+
+
+class ChannelModel(StrictModel):
+    """A notification channel: an Apprise URL (slack://, msteams://, mailto://, json://, ...) read
+    from the environment variable `url_env` when a notification is sent; never the URL itself."""
+
+    url_env: EnvName
+    include_notes: bool = Field(
+        default=False, description="send the level's internal note text too (off: it stays in the helpdesk)"
+    )
+    on_uncertain: Literal["skip", "resend"] = Field(
+        default="skip",
+        description="after a crash mid-send: skip (at most once, chat) or resend (at least once, "
+        "for receivers that drop repeats of the X-Tierdesk-Key header)",
+    )
+
+
 # ------------------------------------------------------------------------------ the whole file
 
 
@@ -654,3 +762,4 @@ class MappingsFile(StrictModel):
     writeback: WritebackModel | None = None
     connections: list[ConnectionModel] | None = None
     changes: ChangesModel | None = None
+    channels: dict[Name, ChannelModel] | None = None

@@ -22,6 +22,7 @@ from connector.mappings.models import (
     CalendarModel,
     ChainModel,
     ChangesModel,
+    ChannelModel,
     ConnectionModel,
     CustomerRuleModel,
     CustomersModel,
@@ -31,6 +32,7 @@ from connector.mappings.models import (
     WhenModel,
     WritebackModel,
 )
+from connector.mappings.notifications import check_channels, notify_references, repeated_notifications
 from connector.mappings.pydantic_errors import issues_from
 from connector.mappings.rule_parts import Flagged, RuleReferences, condition_sets, written_text
 from connector.mappings.values import check_name, uses_days
@@ -73,6 +75,7 @@ class Checked:
     writeback: WritebackModel
     connections: list[ConnectionModel]
     changes: ChangesModel
+    channels: dict[str, ChannelModel] = field(default_factory=dict)
     # (connection, section, key) -> where a field / alias given by name is written
     named_at: dict[tuple[str, str, str], MappingError] = field(default_factory=dict)
 
@@ -378,11 +381,16 @@ class _Validation:
             seen: dict[tuple[str, frozenset[str] | None], int] = {}
             for index, level in enumerate(chain.levels):
                 metrics = frozenset(level.metrics) if level.metrics is not None else None
-                key = (level.at, metrics)
+                key = (level.trigger, metrics)
                 if key in seen:
                     self.report(
-                        (*loc, "levels", index, "at"),
-                        f"a level at '{level.at}' for the same metrics is already level {seen[key] + 1}; "
+                        (
+                            *loc,
+                            "levels",
+                            index,
+                            "at" if level.at else "on_arrival" if level.on_arrival else "after",
+                        ),
+                        f"a level at '{level.trigger}' for the same metrics is already level {seen[key] + 1}; "
                         "merge their actions",
                     )
                 seen.setdefault(key, index)
@@ -479,6 +487,11 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
     writeback = run.writeback()
     connections = run.connections(writeback)
     changes = run.changes()
+    channels = check_channels(run.mapping("channels"), run.model)
+    for loc, channel in notify_references(chains):
+        run.reference(loc, "notification channel", channel, run.names("channels"))
+    for loc, message in repeated_notifications(chains):
+        run.report(loc, message)
     fields = run.mapped_fields()
     customers, customer_rules, customer_references = run.rules("customers", CustomersModel, CustomerRuleModel)
     triage, triage_rules, triage_references = run.rules("triage", TriageModel, TriageRuleModel)
@@ -512,6 +525,7 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         writeback=writeback,
         connections=connections,
         changes=changes,
+        channels=channels,
         named_at=run.named_at,
     )
     return checked, []

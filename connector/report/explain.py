@@ -15,6 +15,7 @@ from connector.domain.record import PolicyHistory, SettledOutcome
 from connector.domain.results import Evaluation
 from connector.policy_versions import running_history, with_pending_edit
 from connector.report.fit_table import print_table
+from connector.report.levels import action_detail, level_rows
 from connector.report.preview import preview_edit, render_preview
 from connector.store.repository import Store
 
@@ -64,6 +65,9 @@ def render_explain(
         )
     )
     console.print(f"calendar: {tier.calendar}; escalation chain: {tier.escalation or '-'}")
+    chain = running.chains.get(tier.escalation or "")
+    if chain is not None:
+        print_table(console, "escalation levels", ("level", "fires", "metrics", "actions"), level_rows(chain))
     settled = {o.key: o for o in (*loaded.settled, *result.decided)}
     _clock_table(console, result, history, settled)
     if result.crossings:
@@ -90,7 +94,7 @@ def render_explain(
         [
             (
                 a.kind.value,
-                ", ".join(a.values) or (f"{a.field}={a.value}" if a.field else (a.value or "")),
+                action_detail(a),
                 a.reason,
                 statuses.get(a.key, "not queued yet"),
             )
@@ -239,7 +243,7 @@ def render_plan(
         changed += 1
         console.print(f"[bold]{ticket.key}[/bold] tier={result.tier.value} severity={result.severity.value}")
         for a in new:
-            detail = ", ".join(a.values) or (f"{a.field}={a.value}" if a.field else (a.value or ""))
+            detail = action_detail(a)
             console.print(f"  {a.kind.value:<15} {detail}  # {a.reason}", highlight=False, markup=False)
     console.print(
         f"{changed} of {total} tickets would change (policy {history.current.version}, as of {iso(now)}); "

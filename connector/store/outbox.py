@@ -45,6 +45,8 @@ def _uncertain_after(result: ActionResult) -> bool | None:
     if result.outcome in _FINAL_STATUS:
         return False
     if result.outcome is Outcome.RETRY:
+        if result.not_sent:
+            return False
         return True if result.uncertain else None
     return result.uncertain
 
@@ -230,7 +232,8 @@ class OutboxStore(UnitOfWork):
         """Record push outcomes and append them to the audit log, in one transaction.
 
         APPLIED / ALREADY_APPLIED / FAILED are final and clear the uncertain flag (FAILED keeps its
-        message). RETRY and CONFLICT queue the action again; RETRY keeps it uncertain, CONFLICT
+        message). RETRY and CONFLICT queue the action again; RETRY keeps it uncertain (unless
+        `ActionResult.not_sent` says the receiver refused it), CONFLICT
         clears the flag unless `ActionResult.uncertain` says the send may have landed. Outcomes
         for actions no longer queued (already final) are audited but change nothing.
         """

@@ -278,6 +278,7 @@ def test_json_schema_is_valid_and_lists_every_section() -> None:
         "writeback",
         "connections",
         "changes",
+        "channels",
     }
     assert schema["additionalProperties"] is False
     json.dumps(schema)

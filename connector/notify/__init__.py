@@ -1,0 +1,1 @@
+"""Notifications outside the helpdesk (escalation `notify:` actions)."""
