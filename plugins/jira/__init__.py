@@ -27,6 +27,7 @@ from plugins.jira.emulator import (
     seed_demo_site,
 )
 from plugins.jira.emulator.seed import SEED_TOKEN
+from plugins.jira.webhook import JiraWebhook
 
 if TYPE_CHECKING:
     from plugins.jira.client import JiraHelpdesk, RetryPolicy
@@ -39,6 +40,7 @@ __all__ = [
     "DEMO_ORGANIZATIONS",
     "DEMO_PROJECT",
     "KIND",
+    "WEBHOOK",
     "DemoSite",
     "JiraEmulator",
     "RateLimits",
@@ -48,6 +50,8 @@ __all__ = [
     "emulator_of",
     "seed_demo",
 ]
+
+WEBHOOK = JiraWebhook()  # the format `connector.webhooks` verifies this helpdesk's webhooks with
 
 
 def connect(
