@@ -27,6 +27,7 @@ from plugins.jira.emulator import (
     seed_demo_site,
 )
 from plugins.jira.emulator.seed import SEED_TOKEN
+from plugins.jira.emulator.webhooks import install as install_webhooks
 from plugins.jira.webhook import JiraWebhook
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def build_emulator(
     clock = SimClock(clock_mode, start)
     vendor = JiraEmulator(clock, credentials=credentials, rate_limits=rate_limits)
     app = EmulatorApp(vendor=vendor, clock=clock)
+    install_webhooks(app, vendor.site)
     if seed == "demo":
         limits, vendor.rate_limits = vendor.rate_limits, None
         token = credentials.partition(":")[2] if credentials else SEED_TOKEN
