@@ -255,7 +255,7 @@ class WebhookReceiver:
         log.debug(
             "webhook accepted",
             connection=endpoint.connection,
-            event=delivery.event,
+            kind=delivery.event,
             tickets=list(delivery.ticket_ids),
         )
         return 202, "accepted"
