@@ -160,7 +160,7 @@ class Worker:
             try:
                 report = service.refresh(connection, ticket_ids)
             except Exception:
-                self.nudges.add(connection, ticket_ids)  # kept for the next delivery; the pull is the net
+                self.nudges.add(connection, ticket_ids, notify=False)  # the next delivery or pull takes them
                 raise
             report.merge(service.push(connection))
             finish_cycle(report, service.store, tally)

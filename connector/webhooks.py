@@ -129,10 +129,12 @@ class TicketNudges:
         self._lock = threading.Lock()
         self.on_added = on_added
 
-    def add(self, connection: str, ticket_ids: Iterable[str]) -> None:
+    def add(self, connection: str, ticket_ids: Iterable[str], *, notify: bool = True) -> None:
+        """`notify=False` puts ids back without scheduling (after a failed fetch: the next delivery
+        or the pull takes them, no retry loop against a helpdesk that is down)."""
         with self._lock:
             self._pending.setdefault(connection, {}).update(dict.fromkeys(ticket_ids))
-        if self.on_added is not None:
+        if notify and self.on_added is not None:
             self.on_added()
 
     def take(self) -> dict[str, list[str]]:
