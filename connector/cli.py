@@ -278,7 +278,9 @@ def worker(
             )
         except MissingCredentials as exc:
             built.close()
-            raise errors.InvalidInput(str(exc), "export the variable and run again") from exc
+            raise errors.InvalidInput(
+                str(exc), "export it (or NAME_FILE) with the secret the helpdesk signs webhooks with"
+            ) from exc
     try:
         scheduled.run_forever()
         queued = built.store.queued_by_kind()

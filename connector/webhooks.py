@@ -167,8 +167,7 @@ def endpoints_for(connections: Sequence[ConnectionConfig], secrets: SecretSource
         if not secret:
             raise MissingCredentials(
                 f"connection '{config.name}': webhook_secret_env names {config.webhook_secret_env}, "
-                f"which is not set; export {config.webhook_secret_env} (or {config.webhook_secret_env}_FILE) "
-                "with the secret the helpdesk signs webhooks with"
+                "which is not set"
             )
         path = config.webhook_path or f"/webhooks/{config.name}"
         found.append(Endpoint(config.name, path.rstrip("/") or "/", plugin(config.kind).WEBHOOK, secret))

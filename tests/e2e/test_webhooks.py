@@ -25,7 +25,14 @@ from connector.policy_holder import PolicyHolder
 from connector.scheduler import Worker
 from connector.secrets import EnvSecrets
 from connector.webhooks import serve_webhooks
-from tests.e2e.support import customer_of, jira_emulator, open_ticket, write_mappings, zendesk_emulator
+from tests.e2e.support import (
+    customer_of,
+    jira_emulator,
+    open_ticket,
+    run_cli,
+    write_mappings,
+    zendesk_emulator,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -197,3 +204,14 @@ def test_a_jira_comment_webhook_fetches_that_issue_and_updates_its_due_field_eve
     assert _deliveries(metrics, config.name, "accepted") == 2
     searches = [r for r in requests if r.path.endswith("/search/jql")]
     assert 1 <= len(searches) <= 2  # one re-read by key per webhook job (a burst coalesces into one)
+
+
+def test_a_worker_whose_webhook_secret_variable_is_unset_exits_1_naming_it(tmp_path: Path) -> None:
+    with zendesk_emulator(OPENED) as site:
+        connection = {**site.connection(), "webhook_secret_env": "TIERDESK_UNSET_WEBHOOK_SECRET"}
+        mappings = write_mappings(tmp_path / "mappings", {"zendesk": connection})
+        args = ["worker", "--mappings", str(mappings), "--db", f"sqlite:///{tmp_path / 't.db'}"]
+        result = run_cli([*args, "--webhook-port", "0"], tmp_path, env={"TIERDESK_LOG_FORMAT": "console"})
+    assert result.returncode == 1
+    assert "webhook_secret_env names TIERDESK_UNSET_WEBHOOK_SECRET, which is not set" in result.stderr
+    assert "Traceback" not in result.stderr
