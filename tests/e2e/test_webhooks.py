@@ -9,7 +9,7 @@ are fresh; the scheduler runs the webhook job in real time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,9 +19,12 @@ import pytest
 
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
+from connector.fakes import FakeHelpdesk
 from connector.health import StatusServer
 from connector.metrics import WorkerMetrics
 from connector.policy_holder import PolicyHolder
+from connector.ports import TicketRecord
+from connector.retry import TransientError
 from connector.scheduler import Worker
 from connector.secrets import EnvSecrets
 from connector.webhooks import serve_webhooks
@@ -215,3 +218,31 @@ def test_a_worker_whose_webhook_secret_variable_is_unset_exits_1_naming_it(tmp_p
     assert result.returncode == 1
     assert "webhook_secret_env names TIERDESK_UNSET_WEBHOOK_SECRET, which is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class _Unreachable(FakeHelpdesk):
+    def fetch(
+        self, ticket_ids: Sequence[str], known: Mapping[str, datetime] | None = None
+    ) -> list[TicketRecord]:
+        raise TransientError("connection refused")
+
+
+def test_a_webhook_job_whose_fetch_fails_keeps_the_tickets_without_a_retry_loop(tmp_path: Path) -> None:
+    mappings = write_mappings(tmp_path / "mappings", {"zendesk": {}})
+    (config,) = PolicyHolder(mappings).policy.connections
+    helpdesk = _Unreachable(config.name)
+    app = build_app(
+        mappings,
+        f"sqlite:///{tmp_path / 't.db'}",
+        clock=FixedClock(OPENED),
+        helpdesks={config.name: helpdesk},
+    )
+    worker = Worker(app)
+    try:
+        worker.nudges.add(config.name, ["7", "8"])  # the scheduler is not running: nothing is planned
+        with pytest.raises(TransientError):
+            worker.webhook_job()
+        assert worker.scheduler.get_jobs() == []  # no retry scheduled against a helpdesk that is down
+        assert worker.nudges.take() == {config.name: ["7", "8"]}  # the next delivery (or the pull) takes them
+    finally:
+        app.close()
