@@ -31,7 +31,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter
 
 from connector.domain.policy import ConnectionConfig
-from connector.health import StatusServer
+from connector.health import SlowClientTimeout, StatusServer
 from connector.ports import Clock, SecretSource
 from connector.registry import plugin
 from connector.retry import MissingCredentials
@@ -314,6 +314,6 @@ def serve_webhooks(
     if not endpoints:
         log.warning("webhook port open but no connection sets webhook_secret_env: every delivery gets 404")
     receiver = WebhookReceiver(endpoints, nudges, clock, metrics.registry)
-    server = StatusServer(receiver, port, address).start()
+    server = StatusServer(receiver, port, address, SlowClientTimeout).start()
     log.info("serving webhooks", port=server.port, paths={e.path: e.connection for e in endpoints})
     return server
