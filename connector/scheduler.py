@@ -168,14 +168,15 @@ class Worker:
             log.info("webhook", connection=connection, tickets=len(ticket_ids), **summary_fields(report))
 
     def _webhook_arrived(self) -> None:
-        if self._stopped.is_set() or not self.scheduler.running or self._webhook_planned.is_set():
-            return
-        self._webhook_planned.set()
+        """Called from the webhook port's threads: plan one run unless one is planned already."""
+        with self._lock:
+            if self._stopped.is_set() or not self.scheduler.running or self._webhook_planned.is_set():
+                return
+            self._webhook_planned.set()
+            self._webhook_runs += 1  # an id per run: a run waiting behind a pull never skips the next one
+            job_id = f"webhook:{self._webhook_runs}"
         run_at = datetime.now(UTC) + timedelta(seconds=self.webhook_delay)
-        self._webhook_runs += 1  # an id per run: a run waiting behind a pull never skips the next one
-        self.scheduler.add_job(
-            self.webhook_job, DateTrigger(run_date=run_at), id=f"webhook:{self._webhook_runs}"
-        )
+        self.scheduler.add_job(self.webhook_job, DateTrigger(run_date=run_at), id=job_id)
 
     def deadline_job(self) -> None:
         log.debug("deadline reached", deadline=self._deadline.isoformat() if self._deadline else None)
