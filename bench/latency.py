@@ -14,6 +14,16 @@ Before sending, the worker re-reads tickets whose stored view is more than a few
     .venv/bin/python bench/latency.py [--tickets 200] [--spacing 0.3] [--lead 30]
 
 Target (issue #5): p99 <= 60 s.
+
+`--mode reply` measures the other direction: an agent's public reply on a Zendesk ticket -> the
+ticket's "SLA due" field rewritten by tierdesk in the helpdesk (first response met, the next due
+time shown), with signed webhooks (the emulator POSTs `ticket.comment_added` to the worker's
+`--webhook-port`) and with polling alone (pull every minute, the export's one-minute lag), on the
+same machine one after the other:
+
+    .venv/bin/python bench/latency.py --mode reply [--replies 40] [--reply-spacing 0.5]
+
+Target (issue #11): p99 <= 5 s with webhooks.
 """
 
 from __future__ import annotations
@@ -46,7 +56,7 @@ TARGET = timedelta(minutes=15)  # enterprise / critical first response in mappin
 WARNING = 0.5  # the first escalation level of the enterprise chain
 
 
-def _mappings(target: Path, url: str, info: Any) -> Path:
+def _mappings(target: Path, url: str, info: Any, webhook_secret_env: str | None = None) -> Path:
     """The example mappings with only the Zendesk connection, pointed at the emulator."""
     shutil.copytree(ROOT / "mappings", target)
     yaml = YAML()
@@ -55,6 +65,8 @@ def _mappings(target: Path, url: str, info: Any) -> Path:
     doc["connections"] = [c for c in doc["connections"] if c["kind"] == "zendesk"]
     zendesk = doc["connections"][0]
     zendesk["url"] = url
+    if webhook_secret_env:
+        zendesk["webhook_secret_env"] = webhook_secret_env
     zendesk["fields"].update(info.fields)
     zendesk["aliases"] = {
         "duty-managers": str(info.groups["Escalations"]),
@@ -82,10 +94,20 @@ def _percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("escalation", "reply"), default="escalation")
     parser.add_argument("--tickets", type=int, default=200)
     parser.add_argument("--spacing", type=float, default=0.3, help="seconds between thresholds")
     parser.add_argument("--lead", type=float, default=30.0, help="seconds from start to the first one")
+    parser.add_argument("--replies", type=int, default=40, help="reply mode: agent replies measured")
+    parser.add_argument(
+        "--reply-spacing", type=float, default=0.5, help="reply mode: seconds between replies"
+    )
     args = parser.parse_args()
+    if args.mode == "reply":
+        from reply_latency import run_reply_latency
+
+        run_reply_latency(args.replies, args.reply_spacing, mappings_for=_mappings, percentile=_percentile)
+        return
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="tierdesk-latency-"))
 

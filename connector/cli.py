@@ -247,6 +247,14 @@ def worker(
             "--metrics-port", envvar="TIERDESK_METRICS_PORT", help="Serve Prometheus /metrics here."
         ),
     ] = None,
+    webhook_port: Annotated[
+        int | None,
+        typer.Option(
+            "--webhook-port",
+            envvar="TIERDESK_WEBHOOK_PORT",
+            help="Serve signed helpdesk webhooks here (connections with webhook_secret_env).",
+        ),
+    ] = None,
 ) -> None:
     """Run the scheduled background sync until SIGTERM. Exits 0, or 5 when it stopped with
     actions still queued (they are sent by the next run)."""
@@ -260,6 +268,19 @@ def worker(
     scheduled = Worker(built, metrics=metrics)
     if metrics_port is not None:
         serve_status(scheduled.health, metrics.registry, metrics_port)  # /metrics and /healthz
+    if webhook_port is not None:
+        from connector.retry import MissingCredentials
+        from connector.webhooks import serve_webhooks
+
+        try:
+            serve_webhooks(
+                built.policies.policy.connections, scheduled.nudges, built.clock, metrics, webhook_port
+            )
+        except MissingCredentials as exc:
+            built.close()
+            raise errors.InvalidInput(
+                str(exc), "export it (or NAME_FILE) with the secret the helpdesk signs webhooks with"
+            ) from exc
     try:
         scheduled.run_forever()
         queued = built.store.queued_by_kind()

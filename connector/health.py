@@ -199,11 +199,20 @@ class _QuietHandler(WSGIRequestHandler):
         """Probes every few seconds would flood the worker's log."""
 
 
+class SlowClientTimeout(_QuietHandler):
+    """A client that stops sending mid-request is dropped after `timeout` seconds (a port the
+    internet can reach must not be held open by slow senders)."""
+
+    timeout = 10
+
+
 class StatusServer:
     """`/metrics` and `/healthz` on one port, served from a daemon thread."""
 
-    def __init__(self, app: WsgiApp, port: int, address: str) -> None:
-        self._server = make_server(address, port, app, _ThreadingServer, _QuietHandler)
+    def __init__(
+        self, app: WsgiApp, port: int, address: str, handler: type[WSGIRequestHandler] | None = None
+    ) -> None:
+        self._server = make_server(address, port, app, _ThreadingServer, handler or _QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="status", daemon=True)
 
     @property

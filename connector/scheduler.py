@@ -2,6 +2,8 @@
 
 - `pull:<connection>` every `pull_interval_seconds`: pull, evaluate, push.
 - `drain` every `drain_interval` seconds: evaluate what came due, push the outbox (retries).
+- `webhook`: a one-shot job a verified webhook schedules (`connector.webhooks`): re-read the
+  tickets named since the last run (a burst is one fetch), evaluate, push.
 - `deadline`: a one-shot job at the exact instant of the next threshold crossing of any open
   ticket, re-planned after every job, so a warning or breach lands within seconds of its threshold.
 All jobs run on ONE executor thread: they never overlap and share the store safely; missed runs
@@ -31,6 +33,7 @@ from connector.metrics import WorkerMetrics
 from connector.progress import CycleProgress, LogProgress, Phase
 from connector.sync import CycleReport
 from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
+from connector.webhooks import TicketNudges
 
 log = structlog.get_logger("tierdesk.worker")
 
@@ -66,8 +69,14 @@ class Worker:
         drain_interval: float = 10.0,
         metrics: WorkerMetrics | None = None,
         missed_pulls: int = DEFAULT_MISSED_PULLS,
+        webhook_delay: float = 0.2,
     ) -> None:
         self.app = app
+        # tickets verified webhooks named; a burst within `webhook_delay` real seconds is one fetch
+        self.nudges = TicketNudges(on_added=self._webhook_arrived)
+        self.webhook_delay = webhook_delay
+        self._webhook_planned = threading.Event()
+        self._webhook_runs = 0
         self.metrics = metrics
         self.health = WorkerHealth(
             app.clock,
@@ -139,6 +148,35 @@ class Worker:
                 retried=report.retried,
                 failed=report.failed,
             )
+
+    def webhook_job(self) -> None:
+        """Fetch just the tickets webhooks named, evaluate what the helpdesk shows, push."""
+        self._webhook_planned.clear()  # a delivery from now on plans the next run
+        service = self.app.service
+        for connection, ticket_ids in self.nudges.take().items():
+            if connection not in service.helpdesks or self._stopped.is_set():
+                continue
+            tally = OutboxTally.take(service.store)
+            try:
+                report = service.refresh(connection, ticket_ids)
+            except Exception:
+                self.nudges.add(connection, ticket_ids, notify=False)  # the next delivery or pull takes them
+                raise
+            report.merge(service.push(connection))
+            finish_cycle(report, service.store, tally)
+            self._record(report)
+            log.info("webhook", connection=connection, tickets=len(ticket_ids), **summary_fields(report))
+
+    def _webhook_arrived(self) -> None:
+        """Called from the webhook port's threads: plan one run unless one is planned already."""
+        with self._lock:
+            if self._stopped.is_set() or not self.scheduler.running or self._webhook_planned.is_set():
+                return
+            self._webhook_planned.set()
+            self._webhook_runs += 1  # an id per run: a run waiting behind a pull never skips the next one
+            job_id = f"webhook:{self._webhook_runs}"
+        run_at = datetime.now(UTC) + timedelta(seconds=self.webhook_delay)
+        self.scheduler.add_job(self.webhook_job, DateTrigger(run_date=run_at), id=job_id)
 
     def deadline_job(self) -> None:
         log.debug("deadline reached", deadline=self._deadline.isoformat() if self._deadline else None)

@@ -338,6 +338,28 @@ class SyncService:
         if gone:
             self._fail_unreadable(connection, gone, report)
 
+    def refresh(self, connection: str, ticket_ids: Sequence[str]) -> CycleReport:
+        """Re-read the tickets a verified webhook named (batched, unchanged ones cost no history
+        read), store what changed and evaluate them again; the caller pushes. Tickets the helpdesk
+        no longer shows are left alone: the next pull says what happened to them."""
+        helpdesk = self.helpdesks[connection]
+        report = CycleReport()
+        calls_before = helpdesk.api_calls
+        known = {ticket_id: view[0] for ticket_id, view in self.store.views(connection, ticket_ids).items()}
+        records = helpdesk.fetch(ticket_ids, known=known)
+        now = self.clock.now()
+        changed = [r for r in records if known.get(r.ticket.id) != r.ticket.updated_at]
+        unchanged = [r.ticket.id for r in records if known.get(r.ticket.id) == r.ticket.updated_at]
+        with self.store.transaction():
+            keys = self.store.save_pull_page(connection, changed, None, now=now) if changed else []
+            if unchanged:
+                self.store.mark_seen(connection, unchanged, now)
+            report.merge(self.evaluate_keys(keys, now))
+        report.pulled += len(records)
+        report.changed += len(keys)
+        report.api_calls += helpdesk.api_calls - calls_before
+        return report
+
     def _fail_unreadable(self, connection: str, ticket_ids: list[str], report: CycleReport) -> None:
         failed = self.store.fail_queued(
             connection,

@@ -312,6 +312,8 @@ class ConnectionConfig:
     aliases: Mapping[str, str] = field(default_factory=dict)
     pull_interval_seconds: int = 60
     options: Mapping[str, str] = field(default_factory=dict)
+    webhook_secret_env: str | None = None  # signed webhooks are accepted when set
+    webhook_path: str | None = None  # default /webhooks/<name>
     # fields / aliases given by name, not yet in `fields` / `aliases` (empty once resolved)
     named: tuple[NamedReference, ...] = ()
 

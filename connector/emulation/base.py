@@ -7,6 +7,7 @@ Contract of the control plane (DESIGN.md, "Interfaces"):
                              "retry_after": 7} | {..., "timeout_s": 5}]} -> {"rules": n}
   GET  /_emulator/requests  -> {"requests": [{"method", "path", "status", "time"}...]}
   POST /_emulator/reset     clears faults and the request log (data stays)
+  /_emulator/<name>         a vendor's own control endpoints (`EmulatorApp.controls`, e.g. webhooks)
 Everything else is handed to the vendor API.
 """
 
@@ -214,6 +215,7 @@ class EmulatorApp:
     clock: SimClock
     faults: Faults = field(default_factory=Faults)
     log: RequestLog = field(default_factory=RequestLog)
+    controls: dict[str, Callable[[Request], Response]] = field(default_factory=dict)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -276,6 +278,8 @@ class EmulatorApp:
             self.faults.clear()
             self.log.clear()
             return _json({"status": "reset"})
+        if what in self.controls:
+            return self.controls[what](request)
         return _json({"error": f"unknown control endpoint {request.method} /_emulator/{what}"}, 404)
 
 

@@ -300,5 +300,7 @@ def _connection(model: ConnectionModel, checked: Checked) -> ConnectionConfig:
         aliases={key: value for key, value in model.aliases.items() if isinstance(value, str)},
         pull_interval_seconds=int(model.pull_interval.total_seconds()),
         options=dict(model.options),
+        webhook_secret_env=model.webhook_secret_env,
+        webhook_path=model.webhook_path,
         named=_named(model, checked),
     )

@@ -645,6 +645,15 @@ class ConnectionModel(StrictModel):
     )
     pull_interval: Duration = Field(default=timedelta(seconds=60))
     options: dict[str, str] = Field(default_factory=dict)
+    webhook_secret_env: EnvName | None = Field(
+        default=None,
+        description="env variable holding the webhook signing secret; set it to accept signed webhooks",
+    )
+    webhook_path: str | None = Field(
+        default=None,
+        pattern=r"^/[A-Za-z0-9._~/-]*$",
+        description="path the worker's webhook port serves this connection on (default /webhooks/<name>)",
+    )
 
     @field_validator("url")
     @classmethod

@@ -27,6 +27,8 @@ from plugins.jira.emulator import (
     seed_demo_site,
 )
 from plugins.jira.emulator.seed import SEED_TOKEN
+from plugins.jira.emulator.webhooks import install as install_webhooks
+from plugins.jira.webhook import JiraWebhook
 
 if TYPE_CHECKING:
     from plugins.jira.client import JiraHelpdesk, RetryPolicy
@@ -39,6 +41,7 @@ __all__ = [
     "DEMO_ORGANIZATIONS",
     "DEMO_PROJECT",
     "KIND",
+    "WEBHOOK",
     "DemoSite",
     "JiraEmulator",
     "RateLimits",
@@ -48,6 +51,8 @@ __all__ = [
     "emulator_of",
     "seed_demo",
 ]
+
+WEBHOOK = JiraWebhook()  # the format `connector.webhooks` verifies this helpdesk's webhooks with
 
 
 def connect(
@@ -106,6 +111,7 @@ def build_emulator(
     clock = SimClock(clock_mode, start)
     vendor = JiraEmulator(clock, credentials=credentials, rate_limits=rate_limits)
     app = EmulatorApp(vendor=vendor, clock=clock)
+    install_webhooks(app, vendor.site)
     if seed == "demo":
         limits, vendor.rate_limits = vendor.rate_limits, None
         token = credentials.partition(":")[2] if credentials else SEED_TOKEN

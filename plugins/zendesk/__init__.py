@@ -18,9 +18,11 @@ from plugins.zendesk.emulator import INTEGRATION_EMAIL, SeedInfo, seed_demo, see
 from plugins.zendesk.emulator import build as _build_emulator
 from plugins.zendesk.pull_state import PullCursor
 from plugins.zendesk.translate import ReadContext
+from plugins.zendesk.webhook import ZendeskWebhook
 
 __all__ = [
     "INTEGRATION_EMAIL",
+    "WEBHOOK",
     "MissingCredentials",
     "PullCursor",
     "RetryPolicy",
@@ -35,6 +37,8 @@ __all__ = [
 
 DOCTOR_RETRY = RetryPolicy(max_attempts=2, max_total_wait=5.0, request_timeout=15.0)
 EMULATOR_TOKEN = "emulator"  # noqa: S105 - the emulator accepts any token
+
+WEBHOOK = ZendeskWebhook()  # the format `connector.webhooks` verifies this helpdesk's webhooks with
 
 
 def connect(

@@ -12,6 +12,7 @@ import bisect
 import hashlib
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,6 +257,8 @@ class JiraSite:
         self.priorities: list[PriorityDef] = []
         self.issuetypes: list[NamedDef] = []
         self.resolutions: list[NamedDef] = []
+        # called under the lock after an issue is created (True) or changed (False): webhooks
+        self.observers: list[Callable[[Issue, bool], None]] = []
         self._next = {
             "project": 10000,
             "issue": 10000,
@@ -458,6 +461,8 @@ class JiraSite:
         self.issues[issue.id] = issue
         self.issues_by_key[issue.key] = issue.id
         bisect.insort(self.updated_index, issue.index_key())
+        for observe in self.observers:
+            observe(issue, True)
 
     def touch(self, issue: Issue, now_ms: int) -> None:
         """Move `updated` (never backwards) and keep the updated index in step."""
@@ -467,6 +472,8 @@ class JiraSite:
             del self.updated_index[position]
         issue.updated_ms = max(issue.updated_ms, now_ms)
         bisect.insort(self.updated_index, issue.index_key())
+        for observe in self.observers:
+            observe(issue, False)
 
     def delete_issue(self, issue: Issue) -> None:
         old = issue.index_key()

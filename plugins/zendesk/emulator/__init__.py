@@ -11,6 +11,7 @@ from datetime import datetime
 from connector.emulation.base import ClockMode, EmulatorApp, SimClock
 from plugins.zendesk.emulator.app import ZendeskAPI
 from plugins.zendesk.emulator.seed import INTEGRATION_EMAIL, SeedInfo, seed_account, seed_demo, seed_volume
+from plugins.zendesk.emulator.webhooks import install as install_webhooks
 
 __all__ = ["INTEGRATION_EMAIL", "SeedInfo", "ZendeskAPI", "build", "seed_account", "seed_demo", "seed_volume"]
 
@@ -29,6 +30,7 @@ def build(
     clock = SimClock(clock_mode, start)
     vendor = ZendeskAPI(clock, credentials=credentials, rate_limit_per_minute=rate_limit_per_minute)
     app = EmulatorApp(vendor=vendor, clock=clock)
+    install_webhooks(app, vendor.account)
     if seed == "demo":
         email, _, token = (credentials or f"{INTEGRATION_EMAIL}:emulator").partition(":")
         seed_demo(app, clock, email=email, token=token)

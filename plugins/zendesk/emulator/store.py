@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from plugins.zendesk.emulator.checks import (
@@ -118,6 +118,8 @@ class Account:
         self._next_ticket = 1
         self._job_counter = 0
         self._metrics_by_ticket: dict[int, list[MetricEvent]] = {}
+        # called under the lock after a ticket is created (not imported) or updated (webhooks)
+        self.observers: list[Callable[[Ticket, Audit], None]] = []
         admin = self.create_user(
             {"name": "Tierdesk Admin", "email": "admin@example.com", "role": "admin"}, now
         )
@@ -374,6 +376,8 @@ class Account:
                 self._metric(ticket.id, "resolution_time", "fulfill", ticket.updated_at)
             self._index_audit(audit)
             self.ticket_index.add((ticket.generated_timestamp, ticket.id))
+            if not imported:
+                self._changed(ticket, audit)
             return ticket, audit
 
     def _new_audit(self, ticket: Ticket, author_id: int, at: int, events: list[dict[str, Any]]) -> Audit:
@@ -574,7 +578,12 @@ class Account:
             change("status", "open")  # assigning a new ticket opens it
         self._touch(ticket, now, event=True)
         self._index_audit(audit)
+        self._changed(ticket, audit)
         return ticket, audit
+
+    def _changed(self, ticket: Ticket, audit: Audit) -> None:
+        for observe in self.observers:
+            observe(ticket, audit)
 
     def _touch(self, ticket: Ticket, now: int, *, event: bool) -> None:
         """Record a change: `updated_at` moves only for event-generating changes, the export's
