@@ -66,7 +66,9 @@ def _row(
     weeks: int,
 ) -> BacktestRow:
     actual_weekly = [float(sum(s.weekly[w] for s in held_out)) for w in range(weeks)]
-    actual_hourly = [float(sum(s.hourly[w][h] for s in held_out)) for w in range(weeks) for h in range(HOURS_PER_WEEK)]
+    actual_hourly = [
+        float(sum(s.hourly[w][h] for s in held_out)) for w in range(weeks) for h in range(HOURS_PER_WEEK)
+    ]
     model_weekly = _weekly(model, weeks)
     return BacktestRow(
         tier=tier,
@@ -84,7 +86,9 @@ def backtest(series: Sequence[ArrivalSeries], holdout_weeks: int = 4) -> Backtes
     """Forecast the last `holdout_weeks` of every series from the weeks before them."""
     training = min((len(s.weeks) for s in series), default=0) - holdout_weeks
     if training < 1:
-        raise ValueError(f"a backtest holding out {holdout_weeks} weeks needs at least {holdout_weeks + 1} weeks")
+        raise ValueError(
+            f"a backtest holding out {holdout_weeks} weeks needs at least {holdout_weeks + 1} weeks"
+        )
     trained = [s.head(len(s.weeks) - holdout_weeks) for s in series]
     held_out = [
         ArrivalSeries(s.tier, s.severity, s.weeks[-holdout_weeks:], s.hourly[-holdout_weeks:]) for s in series

@@ -71,5 +71,7 @@ def agents_needed(
     while service_level(agents, arrivals_per_hour, handle_hours, target_hours) < goal:
         agents += 1
         if agents > MAX_AGENTS:
-            raise ValueError(f"more than {MAX_AGENTS} agents needed for {arrivals_per_hour:g} tickets per hour")
+            raise ValueError(
+                f"more than {MAX_AGENTS} agents needed for {arrivals_per_hour:g} tickets per hour"
+            )
     return agents

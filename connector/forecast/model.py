@@ -70,7 +70,9 @@ def choose_method(history_weeks: int) -> Method:
     return Method.SEASONAL_NAIVE
 
 
-def forecast_weekly(history: Sequence[float], horizon: int, method: Method | None = None) -> tuple[float, ...]:
+def forecast_weekly(
+    history: Sequence[float], horizon: int, method: Method | None = None
+) -> tuple[float, ...]:
     """`horizon` weekly totals after `history` (never negative). `method` defaults to
     `choose_method(len(history))`; a model that cannot be fitted falls back to seasonal naive."""
     if horizon < 1:
@@ -131,9 +133,7 @@ def tier_profiles(series: Sequence[ArrivalSeries]) -> dict[str, tuple[float, ...
     profiles: dict[str, tuple[float, ...]] = {}
     for tier, counts in by_tier.items():
         total = sum(counts)
-        profiles[tier] = tuple(
-            (c / total if total else 1.0 / HOURS_PER_WEEK) for c in counts
-        )
+        profiles[tier] = tuple((c / total if total else 1.0 / HOURS_PER_WEEK) for c in counts)
     return profiles
 
 

@@ -92,11 +92,15 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
-def generate_history(start: datetime, weeks: int, *, seed: int = 7, trend: float = 0.01) -> list[HistoryTicket]:
+def generate_history(
+    start: datetime, weeks: int, *, seed: int = 7, trend: float = 0.01
+) -> list[HistoryTicket]:
     """Arrivals over `weeks` weeks from the Monday 00:00 (Berlin) of the week `start` falls in,
     sorted by creation time."""
     local = start.astimezone(PROFILE_ZONE)
-    monday = datetime.combine(local.date() - timedelta(days=local.weekday()), datetime.min.time(), PROFILE_ZONE)
+    monday = datetime.combine(
+        local.date() - timedelta(days=local.weekday()), datetime.min.time(), PROFILE_ZONE
+    )
     rng = random.Random(seed)
     shares = {tier: hour_shares(tier) for tier in TIER_ORGANIZATION}
     tickets: list[HistoryTicket] = []
@@ -106,7 +110,9 @@ def generate_history(start: datetime, weeks: int, *, seed: int = 7, trend: float
             mean = expected_weekly(tier, severity, week, trend)
             for hour, share in enumerate(shares[tier]):
                 day, clock_hour = divmod(hour, 24)
-                slot = datetime.combine((week_start + timedelta(days=day)).date(), datetime.min.time(), PROFILE_ZONE)
+                slot = datetime.combine(
+                    (week_start + timedelta(days=day)).date(), datetime.min.time(), PROFILE_ZONE
+                )
                 slot += timedelta(hours=clock_hour)
                 for _ in range(_poisson(rng, mean * share)):
                     at = slot + timedelta(seconds=rng.randrange(3600))
@@ -133,8 +139,16 @@ def seed_history(
     info = info or seed_account(call)
     people = _customers(call, info, per_org=2)
     requester_of = {org: user for user, org in people}
-    now = clock.now() if clock is not None else datetime.fromisoformat(call("GET", "/_emulator/health", None)["now"])
-    history = [t for t in generate_history(now - timedelta(weeks=weeks), weeks, seed=seed, trend=trend) if t.created_at < now]
+    now = (
+        clock.now()
+        if clock is not None
+        else datetime.fromisoformat(call("GET", "/_emulator/health", None)["now"])
+    )
+    history = [
+        t
+        for t in generate_history(now - timedelta(weeks=weeks), weeks, seed=seed, trend=trend)
+        if t.created_at < now
+    ]
     agent = info.agents[0]
     batch: list[dict[str, Any]] = []
 
@@ -142,6 +156,8 @@ def seed_history(
         job = call("POST", "/api/v2/imports/tickets/create_many.json", {"tickets": batch})["job_status"]
         info.ticket_ids.extend(r["id"] for r in _finish_job(call, job)["results"])
         batch.clear()
+        if clock is not None:
+            clock.advance(1)  # the export then spreads the imports over distinct seconds
 
     for n, ticket in enumerate(history):
         org_id = info.organizations[TIER_ORGANIZATION[ticket.tier]]
@@ -159,8 +175,18 @@ def seed_history(
                 "tags": ["history", *shape["tags"]],
                 "created_at": created.isoformat(),
                 "comments": [
-                    {"author_id": requester_of[org_id], "body": f"Request {n}", "public": True, "created_at": created.isoformat()},
-                    {"author_id": agent, "body": f"Answer {n}", "public": True, "created_at": replied.isoformat()},
+                    {
+                        "author_id": requester_of[org_id],
+                        "body": f"Request {n}",
+                        "public": True,
+                        "created_at": created.isoformat(),
+                    },
+                    {
+                        "author_id": agent,
+                        "body": f"Answer {n}",
+                        "public": True,
+                        "created_at": replied.isoformat(),
+                    },
                 ],
             }
         )

@@ -1,0 +1,112 @@
+"""`tierdesk forecast` over a history pulled from the Zendesk emulator: a generated history with a
+known weekly volume and hour-of-week profile is imported, `sync --once` stores it (tier and
+severity from the shipped mappings), and the forecast reads it back from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from plugins.zendesk.emulator.history import expected_weekly, seed_history
+from tests.e2e.support import ROOT, write_mappings
+from tests.e2e.support import zendesk_emulator as emulator
+
+pytestmark = pytest.mark.e2e
+
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # a Monday morning: the history ends with a whole week
+WEEKS = 10
+
+
+def tierdesk(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIERDESK_")}
+    env.update(PYTHONPATH=str(ROOT), TIERDESK_LOG_FORMAT="console")
+    return subprocess.run(
+        [sys.executable, "-m", "connector", *args, "--now", NOW.isoformat()],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    tmp = tmp_path_factory.mktemp("forecast")
+    with emulator(NOW - timedelta(minutes=5)) as site:
+        site.unlimited()
+        seed_history(site.app, WEEKS, clock=site.app.clock, info=site.info)
+        site.set_clock(NOW)  # the export leaves out the last minute
+        mappings = write_mappings(tmp / "mappings", {"zendesk": site.connection()})
+        db = f"sqlite:///{tmp / 'history.db'}"
+        result = tierdesk(["sync", "--once", "--mappings", str(mappings), "--db", db], tmp)
+        assert result.returncode == 0, result.stderr
+    staffing = tmp / "staffing.yaml"
+    staffing.write_text(
+        "service_level: 90%\n"
+        "handle_time: {standard: 20m}\n"
+        "tiers:\n"
+        "  standard:\n"
+        '    - {days: mon-fri, hours: "09:00-17:00", agents: 1}\n',
+        encoding="utf-8",
+    )
+    return tmp, mappings, db
+
+
+def test_forecast_reads_the_synced_history_and_forecasts_each_tier_near_the_known_volume(
+    synced: tuple[Path, Path, str],
+) -> None:
+    tmp, mappings, db = synced
+    result = tierdesk(
+        ["forecast", "--weeks", "2", "--format", "json", "--mappings", str(mappings), "--db", db], tmp
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert any("Holt: damped trend" in note for note in document["notes"])
+    for tier in ("enterprise", "priority", "standard"):
+        forecast = sum(
+            r["tickets"] for r in document["weekly"] if r["tier"] == tier and r["week"] == "2026-11-30"
+        )
+        known = sum(expected_weekly(tier, s, WEEKS, 0.01) for s in ("critical", "high", "normal", "low"))
+        assert abs(forecast - known) / known < 0.25, (tier, forecast, known)
+
+
+def test_forecast_shows_the_windows_the_stated_staffing_leaves_short(synced: tuple[Path, Path, str]) -> None:
+    tmp, mappings, db = synced
+    staffing = tmp / "staffing.yaml"
+    result = tierdesk(
+        ["forecast", "--format", "csv", "--staffing", str(staffing), "--mappings", str(mappings), "--db", db],
+        tmp,
+    )
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header == "tier,window,tickets,agents_needed,agents_stated,shortfall,hours_short,busiest_week"
+    windows = {(r.split(",")[0], r.split(",")[1]): r.split(",") for r in rows}
+    # the weekend's tickets wait for Monday: Monday needs more than the one agent stated
+    monday = windows[("standard", "Mon 09:00-17:00")]
+    assert int(monday[3]) > 1 and monday[4] == "1" and int(monday[5]) >= 1
+    # enterprise is 24x7 and not in the staffing file: every window is short by all it needs
+    assert all(w[4] == "0" and w[5] == w[3] for (tier, _), w in windows.items() if tier == "enterprise")
+
+
+def test_a_staffing_file_naming_an_unknown_tier_is_refused_in_one_line(
+    synced: tuple[Path, Path, str],
+) -> None:
+    tmp, mappings, db = synced
+    wrong = tmp / "wrong.yaml"
+    wrong.write_text(
+        'tiers:\n  gold:\n    - {days: mon-fri, hours: "09:00-17:00", agents: 2}\n', encoding="utf-8"
+    )
+    result = tierdesk(["forecast", "--staffing", str(wrong), "--mappings", str(mappings), "--db", db], tmp)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {wrong}: tiers.gold: no such tier; tiers are enterprise, priority, standard"
+    ]
