@@ -1,0 +1,82 @@
+"""Capacity forecast math: Erlang C against textbook figures, forecasts on a generated history
+with a known answer, staffing windows and shortfalls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connector.forecast.arrivals import Arrival, bin_arrivals
+from connector.forecast.backtest import backtest, wape
+from connector.forecast.erlang import agents_needed, probability_of_waiting, service_level
+from connector.forecast.model import Method, forecast_weekly
+from connector.forecast.staffing import answered_load, windows_of
+from plugins.zendesk.emulator.history import WEEKLY_BASE, expected_weekly, generate_history
+
+END = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_erlang_c_matches_the_textbook_table_for_ten_erlangs() -> None:
+    # 200 calls an hour of 3 minutes = 10 erlangs: C(14, 10) = 0.1741, 80/20 needs 14 agents
+    assert probability_of_waiting(14, 10.0) == pytest.approx(0.1741, abs=5e-5)
+    assert service_level(13, 200, 0.05, 20 / 3600) < 0.8 < service_level(14, 200, 0.05, 20 / 3600)
+    assert agents_needed(200, 0.05, 20 / 3600, 0.8) == 14
+
+
+def test_erlang_c_for_100_calls_an_hour_of_3_minutes_at_80_in_20_seconds_needs_8_agents() -> None:
+    assert service_level(8, 100, 0.05, 20 / 3600) == pytest.approx(0.8801, abs=5e-4)
+    assert agents_needed(100, 0.05, 20 / 3600, 0.8) == 8
+
+
+def test_maximum_occupancy_adds_agents_where_the_target_alone_would_not() -> None:
+    assert agents_needed(10, 0.5, 8, 0.9) == 6  # 5 erlangs, a long target: just above the load
+    assert agents_needed(10, 0.5, 8, 0.9, max_occupancy=0.5) == 10
+
+
+def _history(weeks: int) -> list:  # type: ignore[type-arg]
+    generated = generate_history(END - timedelta(weeks=weeks), weeks, seed=3)
+    arrivals = [Arrival(t.tier, t.severity, t.created_at) for t in generated]
+    return bin_arrivals(
+        arrivals, end=END, timezones=dict.fromkeys(("enterprise", "priority", "standard"), BERLIN)
+    )
+
+
+def test_the_forecast_of_a_generated_history_beats_seasonal_naive_and_is_near_the_known_volume() -> None:
+    series = _history(20)
+    result = backtest(series, holdout_weeks=4)
+    overall = result.rows[-1]
+    assert result.methods == (Method.HOLT,)
+    assert overall.weekly_wape is not None and overall.naive_weekly_wape is not None
+    assert overall.weekly_wape < overall.naive_weekly_wape
+    assert overall.weekly_wape < 0.15
+    # against the rate that generated the data (what a perfect forecast would say)
+    known = sum(expected_weekly(t, s, w, 0.01) for (t, s) in WEEKLY_BASE for w in range(16, 20))
+    assert abs(overall.forecast - known) / known < 0.1
+
+
+def test_short_histories_fall_back_to_seasonal_naive() -> None:
+    assert forecast_weekly([5, 9, 7], 2) == (7.0, 7.0)
+
+
+def test_arrivals_are_binned_by_complete_weeks_in_the_tier_zone() -> None:
+    # Sunday 23:30 UTC is Monday 00:30 in Berlin: the next week, hour 0
+    arrivals = [Arrival("standard", "normal", datetime(2026, 11, 22, 23, 30, tzinfo=UTC))]
+    (series,) = bin_arrivals(arrivals, end=END, timezones={"standard": BERLIN})
+    assert [w.isoformat() for w in series.weeks] == ["2026-11-23"]
+    assert series.hourly[0][0] == 1
+
+
+def test_closed_hour_arrivals_wait_for_the_next_window() -> None:
+    mask = [False] * 168
+    for hour in range(9, 17):  # Monday 09-17 only
+        mask[hour] = True
+    windows = windows_of(mask)
+    hourly = [0.0] * 168
+    hourly[100] = 8.0  # Thursday, closed: carried round to next Monday's window
+    load = answered_load(hourly, mask, windows)
+    assert [w.label for w in windows] == ["Mon 09:00-17:00"]
+    assert load[9:17] == [1.0] * 8
+    assert wape([10, 10], [9, 12]) == pytest.approx(0.15)
