@@ -52,7 +52,9 @@ def build_capacity(
         notes.append(f"tickets of tiers no longer in the mappings are left out: {', '.join(unknown)}")
     known = [a for a in arrivals if a.tier in policy.tiers]
     zones = {name: policy.calendars[tier.calendar].timezone for name, tier in policy.tiers.items()}
-    series = bin_arrivals(known, end=now, timezones=zones)
+    # a severity without tickets yet is forecast at zero rather than left out
+    keys = [(tier, severity) for tier in sorted({a.tier for a in known}) for severity in policy.severities]
+    series = bin_arrivals(known, end=now, timezones=zones, series=keys)
     forecasts = forecast_series(series, weeks)
     for method in sorted({f.method for f in forecasts}):
         shown = sorted({f"{f.tier}/{f.severity}" for f in forecasts if f.method is method})

@@ -78,9 +78,9 @@ def hour_shares(tier: str) -> tuple[float, ...]:
     return tuple(w / total for w in weights)
 
 
-def expected_weekly(tier: str, severity: str, week: int, trend: float) -> float:
+def expected_weekly(tier: str, severity: str, week: int, trend: float, scale: float = 1.0) -> float:
     """The mean number of tickets of `tier` and `severity` in week `week` (0 = the first)."""
-    return WEEKLY_BASE[(tier, severity)] * (1.0 + trend * week)
+    return WEEKLY_BASE[(tier, severity)] * scale * (1.0 + trend * week)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -93,10 +93,10 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def generate_history(
-    start: datetime, weeks: int, *, seed: int = 7, trend: float = 0.01
+    start: datetime, weeks: int, *, seed: int = 7, trend: float = 0.01, scale: float = 1.0
 ) -> list[HistoryTicket]:
     """Arrivals over `weeks` weeks from the Monday 00:00 (Berlin) of the week `start` falls in,
-    sorted by creation time."""
+    sorted by creation time; `scale` multiplies every volume."""
     local = start.astimezone(PROFILE_ZONE)
     monday = datetime.combine(
         local.date() - timedelta(days=local.weekday()), datetime.min.time(), PROFILE_ZONE
@@ -107,7 +107,7 @@ def generate_history(
     for week in range(weeks):
         week_start = monday + timedelta(days=7 * week)
         for (tier, severity), _base in WEEKLY_BASE.items():
-            mean = expected_weekly(tier, severity, week, trend)
+            mean = expected_weekly(tier, severity, week, trend, scale)
             for hour, share in enumerate(shares[tier]):
                 day, clock_hour = divmod(hour, 24)
                 slot = datetime.combine(
@@ -128,6 +128,7 @@ def seed_history(
     clock: SimClock | None = None,
     seed: int = 7,
     trend: float = 0.01,
+    scale: float = 1.0,
     info: SeedInfo | None = None,
     email: str = INTEGRATION_EMAIL,
     token: str = "emulator",
@@ -146,7 +147,7 @@ def seed_history(
     )
     history = [
         t
-        for t in generate_history(now - timedelta(weeks=weeks), weeks, seed=seed, trend=trend)
+        for t in generate_history(now - timedelta(weeks=weeks), weeks, seed=seed, trend=trend, scale=scale)
         if t.created_at < now
     ]
     agent = info.agents[0]
