@@ -1,6 +1,7 @@
 """The capacity forecast as text, CSV, JSON or HTML (tables and inline SVG charts).
 
-Rows are the same in every format: one per tier calendar window (agents needed, stated, short)
+Rows are the same in every format: one per tier calendar window (agents its busiest hour needs,
+the fewest the staffing file has on duty in it, the most missing in any hour, the hours short)
 and one per tier, severity and forecast week (tickets). JSON carries both lists plus the hourly
 forecast per tier and severity (168 values per week, Monday 00:00 first, in the tier's zone).
 """
@@ -13,7 +14,9 @@ import json
 from html import escape
 from typing import Any, Literal
 
+from connector.forecast.arrivals import HOURS_PER_WEEK
 from connector.forecast.capacity import CapacityForecast
+from connector.forecast.staffing import DAY_NAMES
 from connector.report.charts import BREACH_COLOR, TIER_COLORS, Series, bar_chart
 
 ForecastFormat = Literal["text", "json", "html", "csv"]
@@ -26,8 +29,8 @@ def _need_rows(forecast: CapacityForecast) -> list[dict[str, Any]]:
             "tier": n.tier,
             "window": n.window.label,
             "tickets": round(n.tickets, 1),
-            "agents_needed": n.required,
-            "agents_stated": n.stated,
+            "agents_needed_peak": n.required,
+            "agents_stated_fewest": n.stated,
             "shortfall": n.shortfall,
             "hours_short": n.short_hours if n.stated is not None else None,
             "busiest_week": n.week.isoformat(),
@@ -99,7 +102,7 @@ def render_text(forecast: CapacityForecast) -> str:
         _summary(forecast),
     ]
     lines += [f"note: {note}" for note in forecast.notes]
-    header = ("tier", "window", "tickets", "needed", "stated", "short", "hours short")
+    header = ("tier", "window", "tickets", "needed (peak)", "stated (fewest)", "short (most)", "hours short")
     table = [header] + [
         (
             n.tier,
@@ -157,6 +160,12 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _figure(caption: str, svg: str, *, wide: bool = False) -> str:
+    return (
+        f'<figure class="{"wide" if wide else ""}"><figcaption>{escape(caption)}</figcaption>{svg}</figure>'
+    )
+
+
 def render_html(forecast: CapacityForecast) -> str:
     tiers = list(dict.fromkeys(n.tier for n in forecast.needs))
     charts: list[str] = []
@@ -167,12 +176,15 @@ def render_html(forecast: CapacityForecast) -> str:
             series.append(Series("stated", tuple(float(n.stated or 0) for n in own), TIER_COLORS[2]))
             series.append(Series("short", tuple(float(n.shortfall or 0) for n in own), BREACH_COLOR))
         charts.append(
-            bar_chart(
-                title=f"{tier}: agents per calendar window",
-                categories=[n.window.label.split(" ")[0] for n in own],
-                series=series,
-                integer=True,
-                label_zero=forecast.staffing_stated,
+            _figure(
+                f"{tier}: agents per calendar window (busiest forecast week)",
+                bar_chart(
+                    title=f"{tier}: agents per calendar window",
+                    categories=[n.window.label.split(" ")[0] for n in own],
+                    series=series,
+                    integer=True,
+                    label_zero=forecast.staffing_stated,
+                ),
             )
         )
     weeks = next((f.weeks for f in forecast.series), ())
@@ -185,12 +197,33 @@ def render_html(forecast: CapacityForecast) -> str:
         for i, tier in enumerate(dict.fromkeys(f.tier for f in forecast.series))
     ]
     charts.append(
-        bar_chart(
-            title="Forecast tickets per week",
-            categories=[w.strftime("%d %b") for w in weeks],
-            series=weekly,
+        _figure(
+            "Forecast tickets per week",
+            bar_chart(
+                title="Forecast tickets per week",
+                categories=[w.strftime("%d %b") for w in weeks],
+                series=weekly,
+            ),
         )
     )
+    hours = [f"{DAY_NAMES[h // 24]} {h % 24:02d}h" for h in range(HOURS_PER_WEEK)]
+    for i, tier in enumerate(dict.fromkeys(f.tier for f in forecast.series)):
+        of_tier = [f for f in forecast.series if f.tier == tier]
+        per_hour = tuple(sum(f.hourly[0][h] for f in of_tier) for h in range(HOURS_PER_WEEK))
+        title = f"{tier}: forecast tickets per hour of the week ({of_tier[0].weeks[0]:%d %b}, calendar time zone)"
+        charts.append(
+            _figure(
+                title,
+                bar_chart(
+                    title=title,
+                    categories=hours,
+                    series=[Series(tier, per_hour, TIER_COLORS[i % len(TIER_COLORS)])],
+                    width=1200,
+                    height=220,
+                ),
+                wide=True,
+            )
+        )
     notes = "".join(f"<li>{escape(note)}</li>" for note in forecast.notes)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Capacity forecast</title>
@@ -200,6 +233,8 @@ table {{ border-collapse: collapse; margin: 12px 0 24px; font-size: 13px; }}
 th, td {{ border-bottom: 1px solid #e2e8f0; padding: 4px 10px; text-align: right; }}
 th:nth-child(-n+2), td:nth-child(-n+2) {{ text-align: left; }}
 .charts {{ display: flex; flex-wrap: wrap; gap: 16px; }}
+figure {{ margin: 0; }} figure.wide {{ flex-basis: 100%; }}
+figcaption {{ font-weight: 600; font-size: 14px; margin: 4px 0; }}
 </style></head><body>
 <h1>Capacity forecast</h1>
 <p>{forecast.weeks} weeks from {forecast.generated_at:%Y-%m-%d %H:%M %Z}; {escape(_summary(forecast))}.</p>

@@ -60,12 +60,9 @@ class WindowNeed:
     tickets: float  # forecast arrivals answered in the window (the busiest forecast week)
     required: int  # agents in the window's busiest hour
     stated: int | None  # fewest agents the stated staffing has on duty in the window (None: none stated)
+    shortfall: int | None  # the most agents missing in any hour of the window (None: none stated)
     short_hours: int  # hours of the window with fewer agents stated than needed
     week: date  # the forecast week the requirement comes from
-
-    @property
-    def shortfall(self) -> int | None:
-        return None if self.stated is None else max(self.required - self.stated, 0)
 
 
 def open_hours(calendar: BusinessCalendar, monday: date) -> tuple[bool, ...]:
@@ -150,17 +147,17 @@ def tier_needs(
     settings: StaffingTargets,
     stated: Sequence[int] | None,
 ) -> tuple[list[WindowNeed], list[int]]:
-    """The windows of `tier` with their agents needed (the most over the forecast weeks) and the
-    agents needed per hour of the week; `stated` is the admin's agents per hour of the week."""
+    """The windows of `tier` with the agents they need (the most over the forecast weeks) and the
+    agents needed per hour of the week; `stated` is the admin's agents per hour of the week. A
+    window is short by the most agents missing in any of its hours."""
     own = [f for f in forecasts if f.tier == tier]
     if not own:
         return [], [0] * HOURS_PER_WEEK
     weeks = own[0].weeks
     mask = open_hours(calendar, weeks[0])
     windows = windows_of(mask)
-    peak_hourly = [0] * HOURS_PER_WEEK
-    best: dict[Window, tuple[int, float, date]] = {}
-    hourly_need: dict[Window, list[int]] = {}
+    peak_hourly = [0] * HOURS_PER_WEEK  # per hour of the week, the most any forecast week needs
+    busiest: dict[Window, tuple[int, float, date]] = {}
     for w, monday in enumerate(weeks):
         loads = {f.severity: answered_load(f.hourly[w], mask, windows) for f in own}
         needed = required_agents(loads, first_response, severities, settings, settings.handle_hours(tier))
@@ -168,23 +165,21 @@ def tier_needs(
         for window in windows:
             required = max(needed[h] for h in window.hours())
             tickets = sum(load[h] for load in loads.values() for h in window.hours())
-            if window not in best or (required, tickets) > best[window][:2]:
-                best[window] = (required, tickets, monday)
-                hourly_need[window] = [needed[h] for h in window.hours()]
+            if window not in busiest or (required, tickets) > busiest[window][:2]:
+                busiest[window] = (required, tickets, monday)
     needs = []
     for window in windows:
-        required, tickets, monday = best[window]
-        on_duty = [stated[h] for h in window.hours()] if stated is not None else None
+        required, tickets, monday = busiest[window]
+        gaps = [peak_hourly[h] - stated[h] for h in window.hours()] if stated is not None else None
         needs.append(
             WindowNeed(
                 tier=tier,
                 window=window,
                 tickets=tickets,
                 required=required,
-                stated=min(on_duty) if on_duty is not None else None,
-                short_hours=sum(1 for n, s in zip(hourly_need[window], on_duty, strict=True) if s < n)
-                if on_duty
-                else 0,
+                stated=min(stated[h] for h in window.hours()) if stated is not None else None,
+                shortfall=max(0, *gaps) if gaps is not None else None,
+                short_hours=sum(1 for gap in gaps if gap > 0) if gaps is not None else 0,
                 week=monday,
             )
         )
