@@ -137,14 +137,35 @@ def tier_profiles(series: Sequence[ArrivalSeries]) -> dict[str, tuple[float, ...
     return profiles
 
 
+def severity_shares(series: Sequence[ArrivalSeries]) -> dict[SeriesKey, float]:
+    """Each severity's share of its tier's tickets over the last `PROFILE_WEEKS` weeks (even
+    shares for a tier without tickets)."""
+    recent = {s.key: float(sum(s.weekly[-PROFILE_WEEKS:])) for s in series}
+    totals: dict[str, float] = {}
+    for s in series:
+        totals[s.tier] = totals.get(s.tier, 0.0) + recent[s.key]
+    count = {tier: sum(1 for s in series if s.tier == tier) for tier in totals}
+    return {s.key: recent[s.key] / totals[s.tier] if totals[s.tier] else 1.0 / count[s.tier] for s in series}
+
+
 def forecast_series(
     series: Sequence[ArrivalSeries], horizon: int, method: Method | None = None
 ) -> list[SeriesForecast]:
-    """Forecast `horizon` weeks after each series' history, by week and by hour of the week."""
+    """Forecast `horizon` weeks after each series' history, by week and by hour of the week.
+
+    The model is fitted to each tier's weekly total (all severities: four times the tickets of one
+    severity, so a trend is not read into a few critical tickets) and the forecast split by each
+    severity's recent share of the tier."""
     profiles = tier_profiles(series)
+    shares = severity_shares(series)
+    tier_weekly: dict[str, tuple[float, ...]] = {}
+    for tier in dict.fromkeys(s.tier for s in series):
+        own = [s for s in series if s.tier == tier]
+        totals = [float(sum(week)) for week in zip(*(s.weekly for s in own), strict=True)]
+        tier_weekly[tier] = forecast_weekly(totals, horizon, method)
     forecasts: list[SeriesForecast] = []
     for s in series:
-        weekly = forecast_weekly(s.weekly, horizon, method)
+        weekly = tuple(total * shares[s.key] for total in tier_weekly[s.tier])
         profile = hour_profile(s, profiles.get(s.tier))
         start = s.weeks[-1] + timedelta(days=7) if s.weeks else date.min
         forecasts.append(

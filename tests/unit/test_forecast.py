@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.forecast.arrivals import Arrival, bin_arrivals
+from connector.forecast.arrivals import Arrival, ArrivalSeries, bin_arrivals
 from connector.forecast.backtest import backtest, wape
 from connector.forecast.erlang import agents_needed, probability_of_waiting, service_level
 from connector.forecast.model import Method, forecast_weekly
@@ -36,25 +36,54 @@ def test_maximum_occupancy_adds_agents_where_the_target_alone_would_not() -> Non
     assert agents_needed(10, 0.5, 8, 0.9, max_occupancy=0.5) == 10
 
 
-def _history(weeks: int) -> list:  # type: ignore[type-arg]
-    generated = generate_history(END - timedelta(weeks=weeks), weeks, seed=3)
+def _history(weeks: int, seed: int, **shape: float) -> list[ArrivalSeries]:
+    generated = generate_history(END - timedelta(weeks=weeks), weeks, seed=seed, **shape)
     arrivals = [Arrival(t.tier, t.severity, t.created_at) for t in generated]
     return bin_arrivals(
         arrivals, end=END, timezones=dict.fromkeys(("enterprise", "priority", "standard"), BERLIN)
     )
 
 
-def test_the_forecast_of_a_generated_history_beats_seasonal_naive_and_is_near_the_known_volume() -> None:
-    series = _history(20)
+def _known_wape(series: list[ArrivalSeries], weeks: int, **shape: float) -> float:
+    """The error of the rate that generated the history: the floor no forecast gets below."""
+    held = range(weeks - 4, weeks)
+    actual = [float(sum(s.weekly[w] for s in series)) for w in held]
+    known = [
+        sum(
+            expected_weekly(t, v, w, shape.get("trend", 0.01), yearly=shape.get("yearly", 0.0))
+            for t, v in WEEKLY_BASE
+        )
+        for w in held
+    ]
+    floor = wape(actual, known)
+    assert floor is not None
+    return floor
+
+
+def test_holt_on_twenty_weeks_beats_seasonal_naive_and_comes_near_the_noise_floor() -> None:
+    model, naive, floor = [], [], []
+    for seed in range(1, 6):
+        series = _history(20, seed)
+        result = backtest(series, holdout_weeks=4)
+        assert result.methods == (Method.HOLT,)
+        overall = result.rows[-1]
+        assert overall.weekly_wape is not None and overall.naive_weekly_wape is not None
+        model.append(overall.weekly_wape)
+        naive.append(overall.naive_weekly_wape)
+        floor.append(_known_wape(series, 20))
+    assert sum(model) < sum(naive)
+    assert sum(model) / 5 < sum(floor) / 5 + 0.02
+
+
+def test_two_years_of_history_use_holt_winters_and_follow_the_yearly_cycle() -> None:
+    shape = {"trend": 0.003, "yearly": 0.3}
+    series = _history(108, 3, **shape)  # the held-out weeks 104-107 are on the cycle's steep rise
     result = backtest(series, holdout_weeks=4)
     overall = result.rows[-1]
-    assert result.methods == (Method.HOLT,)
+    assert result.methods == (Method.HOLT_WINTERS,)
     assert overall.weekly_wape is not None and overall.naive_weekly_wape is not None
-    assert overall.weekly_wape < overall.naive_weekly_wape
-    assert overall.weekly_wape < 0.15
-    # against the rate that generated the data (what a perfect forecast would say)
-    known = sum(expected_weekly(t, s, w, 0.01) for (t, s) in WEEKLY_BASE for w in range(16, 20))
-    assert abs(overall.forecast - known) / known < 0.1
+    assert overall.weekly_wape < overall.naive_weekly_wape / 2
+    assert overall.weekly_wape < _known_wape(series, 108, **shape) + 0.02
 
 
 def test_short_histories_fall_back_to_seasonal_naive() -> None:

@@ -78,9 +78,13 @@ def hour_shares(tier: str) -> tuple[float, ...]:
     return tuple(w / total for w in weights)
 
 
-def expected_weekly(tier: str, severity: str, week: int, trend: float, scale: float = 1.0) -> float:
-    """The mean number of tickets of `tier` and `severity` in week `week` (0 = the first)."""
-    return WEEKLY_BASE[(tier, severity)] * scale * (1.0 + trend * week)
+def expected_weekly(
+    tier: str, severity: str, week: int, trend: float, scale: float = 1.0, yearly: float = 0.0
+) -> float:
+    """The mean number of tickets of `tier` and `severity` in week `week` (0 = the first);
+    `yearly` is the amplitude of a 52-week cycle (0.3: 30 % above the level at its peak)."""
+    season = 1.0 + yearly * math.sin(2 * math.pi * week / 52)
+    return WEEKLY_BASE[(tier, severity)] * scale * (1.0 + trend * week) * season
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -93,10 +97,16 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def generate_history(
-    start: datetime, weeks: int, *, seed: int = 7, trend: float = 0.01, scale: float = 1.0
+    start: datetime,
+    weeks: int,
+    *,
+    seed: int = 7,
+    trend: float = 0.01,
+    scale: float = 1.0,
+    yearly: float = 0.0,
 ) -> list[HistoryTicket]:
     """Arrivals over `weeks` weeks from the Monday 00:00 (Berlin) of the week `start` falls in,
-    sorted by creation time; `scale` multiplies every volume."""
+    sorted by creation time; `scale` multiplies every volume (see `expected_weekly`)."""
     local = start.astimezone(PROFILE_ZONE)
     monday = datetime.combine(
         local.date() - timedelta(days=local.weekday()), datetime.min.time(), PROFILE_ZONE
@@ -107,7 +117,7 @@ def generate_history(
     for week in range(weeks):
         week_start = monday + timedelta(days=7 * week)
         for (tier, severity), _base in WEEKLY_BASE.items():
-            mean = expected_weekly(tier, severity, week, trend, scale)
+            mean = expected_weekly(tier, severity, week, trend, scale, yearly)
             for hour, share in enumerate(shares[tier]):
                 day, clock_hour = divmod(hour, 24)
                 slot = datetime.combine(
