@@ -210,7 +210,9 @@ def render_html(forecast: CapacityForecast) -> str:
     for i, tier in enumerate(dict.fromkeys(f.tier for f in forecast.series)):
         of_tier = [f for f in forecast.series if f.tier == tier]
         per_hour = tuple(sum(f.hourly[0][h] for f in of_tier) for h in range(HOURS_PER_WEEK))
-        title = f"{tier}: forecast tickets per hour of the week ({of_tier[0].weeks[0]:%d %b}, calendar time zone)"
+        title = (
+            f"{tier}: forecast tickets per hour of the week ({of_tier[0].weeks[0]:%d %b}, calendar time zone)"
+        )
         charts.append(
             _figure(
                 title,

@@ -97,7 +97,10 @@ def test_forecast_shows_the_windows_the_stated_staffing_leaves_short(
     )
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
-    assert header == "tier,window,tickets,agents_needed_peak,agents_stated_fewest,shortfall,hours_short,busiest_week"
+    assert (
+        header
+        == "tier,window,tickets,agents_needed_peak,agents_stated_fewest,shortfall,hours_short,busiest_week"
+    )
     windows = {(r.split(",")[0], r.split(",")[1]): r.split(",") for r in rows}
     # one agent in the mornings only: every afternoon hour of every standard window is short
     standard = [w for (tier, _), w in windows.items() if tier == "standard"]
