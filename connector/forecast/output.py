@@ -129,13 +129,12 @@ def render_text(forecast: CapacityForecast) -> str:
     if forecast.staffing_stated:
         lines.append("")
         lines.append(
-            f"short in {len(short)} of {len(forecast.needs)} windows"
-            + (
-                f", most {max(n.shortfall or 0 for n in short)} agents ({short[0].tier} {short[0].window.label})"
-                if short
-                else ""
-            )
+            f"short in {len(short)} of {len(forecast.needs)} windows ({sum(n.short_hours for n in short)} hours)"
         )
+        lines += [
+            f"  {n.tier} {n.window.label}: {n.shortfall} more agent(s) needed in {n.short_hours} hour(s)"
+            for n in short
+        ]
     lines.append("")
     lines.append("Tickets per week (all severities)")
     by_tier: dict[str, list[float]] = {}
