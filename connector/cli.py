@@ -539,7 +539,10 @@ def forecast(
     if out is None or str(out) == "-":
         sys.stdout.write(text)
         return
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise errors.InvalidInput(f"cannot write {out} ({exc.strerror})", "check the --out path") from None
     console.print(f"forecast written to {out}", highlight=False, markup=False, soft_wrap=True)
 
 

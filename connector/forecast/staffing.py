@@ -154,7 +154,9 @@ def tier_needs(
     if not own:
         return [], [0] * HOURS_PER_WEEK
     weeks = own[0].weeks
-    mask = open_hours(calendar, weeks[0])
+    # open in any forecast week: a holiday closes one day, not the window
+    masks = [open_hours(calendar, monday) for monday in weeks]
+    mask = tuple(any(m[h] for m in masks) for h in range(HOURS_PER_WEEK))
     windows = windows_of(mask)
     peak_hourly = [0] * HOURS_PER_WEEK  # per hour of the week, the most any forecast week needs
     busiest: dict[Window, tuple[int, float, date]] = {}

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from connector.errors import InvalidInput
 from connector.forecast.arrivals import Arrival, ArrivalSeries, bin_arrivals
 from connector.forecast.backtest import backtest, wape
 from connector.forecast.erlang import agents_needed, probability_of_waiting, service_level
 from connector.forecast.model import Method, forecast_weekly
-from connector.forecast.staffing import answered_load, windows_of
+from connector.forecast.staffing import StaffingTargets, answered_load, required_agents, windows_of
+from connector.forecast.staffing_file import parse_staffing
 from plugins.zendesk.emulator.history import WEEKLY_BASE, expected_weekly, generate_history
 
 END = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
@@ -109,3 +111,67 @@ def test_closed_hour_arrivals_wait_for_the_next_window() -> None:
     assert [w.label for w in windows] == ["Mon 09:00-17:00"]
     assert load[9:17] == [1.0] * 8
     assert wape([10, 10], [9, 12]) == pytest.approx(0.15)
+
+
+TIERS = dict.fromkeys(("enterprise", "priority", "standard"))
+
+
+def test_staffing_shifts_add_up_per_hour_of_the_week_and_day_ranges_wrap() -> None:
+    stated = parse_staffing(
+        {
+            "service_level": "80%",
+            "handle_time": {"standard": "30m"},
+            "tiers": {
+                "standard": [
+                    {"days": "mon-fri", "hours": "09:00-17:00", "agents": 2},
+                    {"days": "fri-mon", "hours": "12:00-13:00", "agents": 1},
+                ]
+            },
+        },
+        "staffing.yaml",
+        TIERS,
+    )
+    agents = stated.agents["standard"]
+    assert agents[9] == 2 and agents[12] == 3 and agents[17] == 0  # Monday
+    assert agents[24 + 12] == 2  # Tuesday lunch: only the weekday shift
+    assert agents[5 * 24 + 12] == 1 and agents[6 * 24 + 9] == 0  # Saturday lunch, Sunday morning
+    assert stated.targets.goal == pytest.approx(0.8)
+    assert stated.targets.handle_hours("standard") == pytest.approx(0.5)
+    assert stated.targets.handle_hours("enterprise") == pytest.approx(1 / 3)  # the 20-minute default
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"tiers": {"gold": []}}, "staffing.yaml: tiers.gold: no such tier"),
+        (
+            {"tiers": {"standard": [{"days": "weekdays", "hours": "09:00-17:00", "agents": 1}]}},
+            "staffing.yaml: tiers.standard[0]: days 'weekdays' is not a day or range of days",
+        ),
+        (
+            {"tiers": {"standard": [{"days": "mon", "hours": "09:30-17:00", "agents": 1}]}},
+            "staffing.yaml: tiers.standard[0]: hours '09:30-17:00' is not a span of whole hours",
+        ),
+        (
+            {"tiers": {"standard": [{"days": "mon", "hours": "09:00-17:00", "agents": -1}]}},
+            "staffing.yaml: tiers.standard[0]: agents -1 is not a whole number",
+        ),
+        ({"service_level": "100%"}, "staffing.yaml: service_level 100% cannot be staffed for"),
+    ],
+)
+def test_a_wrong_staffing_file_names_the_place_and_the_fix(document: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_staffing(document, "staffing.yaml", TIERS)
+    assert raised.value.problem == message
+    assert raised.value.fix
+
+
+def test_critical_tickets_are_staffed_for_their_short_target_behind_no_one_else() -> None:
+    # 2 critical tickets an hour with a 15 minute target, 10 normal ones with 4 hours, 20 minutes each
+    hourly = {"critical": [2.0] * 168, "normal": [10.0] * 168}
+    targets = {"critical": timedelta(minutes=15), "normal": timedelta(hours=4)}
+    settings = StaffingTargets(goal=0.9, max_occupancy=0.85)
+    needed = required_agents(hourly, targets, ("critical", "high", "normal", "low"), settings, 1 / 3)
+    # normal needs the whole load (4 erlangs) under 85 % occupancy; critical alone would need 2
+    assert needed[0] == 5
+    assert agents_needed(2.0, 1 / 3, 0.25, 0.9) == 2
