@@ -523,6 +523,51 @@ def report(
 
 
 @app.command()
+def forecast(
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    now: NowOpt = None,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=52, help="Weeks to forecast.")] = 4,
+    staffing: Annotated[
+        Path | None,
+        typer.Option(
+            "--staffing", help="YAML of the agents on duty per tier and window, to show shortfalls."
+        ),
+    ] = None,
+    fmt: Annotated[
+        Literal["text", "json", "html", "csv"], typer.Option("--format", help="Output format.")
+    ] = "text",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write; default standard output.")
+    ] = None,
+) -> None:
+    """Capacity forecast: ticket arrivals per tier and severity by week and hour of the week, the
+    agents each tier calendar window needs to meet the first-response targets (Erlang C), and the
+    shortfall against --staffing."""
+    from connector.forecast.capacity import build_capacity, read_arrivals
+    from connector.forecast.output import render
+    from connector.forecast.staffing_file import read_staffing
+
+    policy = _load_policy_or_exit(mappings)
+    instant = parse_now(now)
+    stated = read_staffing(staffing, policy.tiers) if staffing is not None else None
+    store = open_store(db, read_only=True)
+    try:
+        arrivals = read_arrivals(store)
+    finally:
+        store.close()
+    text = render(build_capacity(arrivals, policy, now=instant, weeks=weeks, staffing=stated), fmt)
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise errors.InvalidInput(f"cannot write {out} ({exc.strerror})", "check the --out path") from None
+    console.print(f"forecast written to {out}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
 def emulator(
     kind: Annotated[HelpdeskKind, typer.Argument(help="The helpdesk to emulate.")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8081,
