@@ -1,14 +1,21 @@
-"""Outbox claims of several workers (`connector.store.leases.ClaimStore`): rows are claimed with
-`FOR UPDATE SKIP LOCKED`, a ticket's actions together, and a dead worker's claims expire."""
+"""Several workers on one database (`connector.store.leases`): outbox rows are claimed with
+`FOR UPDATE SKIP LOCKED`, a ticket's actions together, and a dead worker's claims expire; pull
+leadership is one advisory lock per connection, released with its session; SQLite takes one
+worker."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from connector.errors import InvalidInput
 from connector.ports import ActionResult, Outcome
+from connector.store.leases import PgLeadership, SqliteWorkerLock, lock_key
 from connector.store.repository import Store
 from tests.store.test_store_contract import CONN, T0, evaluation, note, record, ticket
 
@@ -80,3 +87,49 @@ def test_rows_of_a_dead_workers_claim_return_after_it_expires_flagged_uncertain(
     time.sleep(0.4)  # the claim's expiry passes (no timing is asserted)
     taken = store.claim_actions(CONN, "live2", limit=2, ttl=60)
     assert [(i.action.key, i.uncertain) for i in taken] == [("t0-a", True), ("t0-b", True)]
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_pull_leadership_is_held_by_one_worker_and_taken_over_when_its_session_dies(store: Store) -> None:
+    first, second = PgLeadership(store.url, "first"), PgLeadership(store.url, "second")
+    try:
+        assert first.acquire(CONN) and first.holds(CONN)
+        assert not second.acquire(CONN) and not second.holds(CONN)
+        assert second.acquire("other-connection")  # leadership is per connection
+        assert first.acquire(CONN)  # the holder asking again keeps it
+
+        with store.engine.connect() as admin:  # the first worker's database session dies
+            admin.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND objid = :key AND pid <> pg_backend_pid()"
+                ),
+                {"key": lock_key(_schema(store), CONN)},
+            )
+        assert not first.holds(CONN)  # it notices before storing another page
+        assert second.acquire(CONN) and second.holds(CONN)
+        assert not first.acquire(CONN)
+    finally:
+        first.close()
+        second.close()
+    assert [(c, owner) for c, owner, _ in store.leader_log(CONN)] == [(CONN, "first"), (CONN, "second")]
+
+
+def _schema(store: Store) -> str:
+    with store.engine.connect() as db:
+        return str(db.execute(sa.text("SELECT current_schema()")).scalar_one())
+
+
+def test_a_second_worker_on_a_sqlite_file_is_refused_with_the_holders_pid(tmp_path: Path) -> None:
+    database = tmp_path / "tierdesk.db"
+    held = SqliteWorkerLock(database)
+    try:
+        with pytest.raises(InvalidInput) as refused:
+            SqliteWorkerLock(database)
+        assert str(refused.value) == (
+            f"error: another tierdesk worker holds tierdesk.db (pid {os.getpid()}); run one worker per "
+            "SQLite database or use PostgreSQL (TIERDESK_DB=postgresql://...)"
+        )
+    finally:
+        held.close()
+    SqliteWorkerLock(database).close()  # once the first one ended, a worker may start
