@@ -177,8 +177,12 @@ class Worker:
             )
 
     def lease_job(self) -> None:
-        """Take the leadership of every connection nobody holds; pull a newly led one at once."""
-        if self.leadership is None or self._stopped.is_set():
+        """Renew this worker's outbox claims; take the leadership of every connection nobody
+        holds and pull a newly led one at once."""
+        if self.leadership is None:
+            return
+        self.app.store.renew_claims(self.owner, ttl=self.claim_seconds)  # also while stopping
+        if self._stopped.is_set():
             return
         for connection in self.app.service.helpdesks:
             was_held = self.leadership.holds(connection)

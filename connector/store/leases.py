@@ -9,8 +9,10 @@ PostgreSQL:
   bound on a lost host). Before each pulled page is stored the leader checks that its session
   still holds the lock, so a worker that lost it stops pulling and the cursor never moves back.
 - Outbox rows are claimed with `FOR UPDATE SKIP LOCKED` (`ClaimStore.claim_actions`): a claim
-  names its worker and expires; rows of a killed worker become claimable when their claim expires,
-  flagged uncertain if a send had started, so the plugin checks the ticket before sending again.
+  names its worker and expires `claim_seconds` after the worker last renewed it (every
+  `lease_poll`, however long its batch takes to send); rows of a killed worker become claimable
+  when their claim expires, flagged uncertain if a send had started, so the plugin checks the
+  ticket before sending again.
 
 SQLite: one worker per database file; a second one is refused (`SqliteWorkerLock`).
 """
@@ -176,6 +178,14 @@ class ClaimStore(UnitOfWork):
                     ).scalars()
                 )
         return marked
+
+    def renew_claims(self, owner: str, *, ttl: float) -> int:
+        """Extend every claim `owner` holds to `ttl` seconds from now (the worker's heartbeat: a
+        batch may take longer to send than a claim lasts); returns how many rows."""
+        with self._unit(write=True) as db:
+            expires = _db_now(db) + timedelta(seconds=ttl)
+            query = sa.update(outbox).where(outbox.c.claimed_by == owner, outbox.c.status.in_(QUEUED))
+            return db.execute(query.values(claim_expires=expires)).rowcount
 
     def release_claims(self, owner: str, connection: str | None = None) -> int:
         """Give back `owner`'s claims on rows not being sent (a push that ended early); returns how

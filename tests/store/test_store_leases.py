@@ -133,3 +133,12 @@ def test_a_second_worker_on_a_sqlite_file_is_refused_with_the_holders_pid(tmp_pa
     finally:
         held.close()
     SqliteWorkerLock(database).close()  # once the first one ended, a worker may start
+
+
+def test_a_renewed_claim_outlives_its_first_expiry(store: Store) -> None:
+    _queue(store)
+    held = store.claim_actions(CONN, "slow", limit=2, ttl=0.3)
+    store.mark_claimed_sending([i.action.key for i in held], "slow", ttl=0.3, now=T0)
+    assert store.renew_claims("slow", ttl=60) == 2  # the worker's heartbeat, while it still sends
+    time.sleep(0.4)
+    assert [i.action.key for i in store.claim_actions(CONN, "other", limit=2, ttl=60)] == ["t1-a", "t1-b"]
