@@ -107,6 +107,8 @@ class SyncService:
         self.leadership: Leadership | None = None
         self.claim_owner: str | None = None
         self.claim_seconds = 120.0
+        # rows one claim takes: small enough that several workers share a connection's queue
+        self.claim_batch = 200
 
     # -- evaluate ---------------------------------------------------------------------------
 
@@ -265,7 +267,7 @@ class SyncService:
         if self.claim_owner is None:
             return self.store.pending_actions(connection, limit=self.push_batch)
         return self.store.claim_actions(
-            connection, self.claim_owner, limit=self.push_batch, ttl=self.claim_seconds
+            connection, self.claim_owner, limit=min(self.push_batch, self.claim_batch), ttl=self.claim_seconds
         )
 
     def _push_batches(

@@ -18,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from connector.store.repository import Store
+from connector.store.tables import outbox
 from tests.e2e.support import (
     ForkServer,
     WorkerRun,
@@ -38,7 +40,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 REPLICAS = 3
 TICKETS, ISSUES = 150, 60
-KILLS = 12
+KILLS_PER_PHASE = 4  # SIGKILLs of a worker pulling, and of one with actions in flight
+KILL_WINDOW = 40.0  # seconds
 LEASE_POLL = 0.5  # seconds between a follower's attempts to take a connection
 CLAIM_SECONDS = 3.0  # a killed worker's claimed rows return to the queue after this
 # A connection left without a leader is taken over within LEASE_POLL (see the module docstring of
@@ -46,10 +49,10 @@ CLAIM_SECONDS = 3.0  # a killed worker's claimed rows return to the queue after 
 TAKEOVER_SLACK = 5.0
 STALLS = (  # slow calls: a pull or a push lasts long enough to be killed in the middle
     {"path": r"^/api/v2/incremental/", "timeout_s": 0.15},
-    {"path": r"^/api/v2/tickets/update_many", "timeout_s": 0.4},
+    {"path": r"^/api/v2/tickets/update_many", "timeout_s": 0.6},
     {"path": r"^/rest/api/3/search/jql", "method": "POST", "timeout_s": 0.15},
-    {"path": r"^/rest/api/3/issue/[^/]+/comment$", "method": "POST", "timeout_s": 0.15},
-    {"path": r"^/rest/api/3/issue/[^/]+$", "method": "PUT", "timeout_s": 0.05},
+    {"path": r"^/rest/api/3/issue/[^/]+/comment$", "method": "POST", "timeout_s": 0.3},
+    {"path": r"^/rest/api/3/issue/[^/]+$", "method": "PUT", "timeout_s": 0.1},
 )
 PULLS = r"GET /api/v2/incremental/|POST /rest/api/3/search/jql"
 PUSHES = r"PUT /api/v2/tickets/update_many|POST /rest/api/3/issue/[^/]+/comment|PUT /rest/api/3/issue/"
@@ -68,9 +71,31 @@ def _leaders(db_url: str) -> list[tuple[str, str, datetime]]:
         store.close()
 
 
+def _latest_leaders(db_url: str) -> dict[str, int]:
+    """The pid of each connection's latest leader."""
+    return {c: _pid_of(owner) for c, owner, _ in _leaders(db_url)}
+
+
+def _senders(db_url: str, *, until: float) -> set[int]:
+    """Pids of the workers with outbox rows marked sending, waiting for some until `until`."""
+    store = Store.open(db_url, upgrade=False)
+    try:
+        while True:
+            with store.reading() as db:
+                owners = db.execute(
+                    sa.select(outbox.c.claimed_by).distinct().where(outbox.c.status == "sending")
+                ).scalars()
+                pids = {_pid_of(owner) for owner in owners if owner}
+            if pids or time.monotonic() > until:
+                return pids
+            time.sleep(0.05)
+    finally:
+        store.close()
+
+
 def _all_led(db_url: str, workers: list[WorkerRun]) -> bool:
     """Every connection's latest leader is a running worker."""
-    leaders = {c: _pid_of(owner) for c, owner, _ in _leaders(db_url)}
+    leaders = _latest_leaders(db_url)
     alive = {w.pid for w in workers if w.alive()}
     return all(leaders.get(c) in alive for c in CONNECTIONS)
 
@@ -139,23 +164,28 @@ def test_three_replicas_killed_at_random_send_each_note_once_and_lose_nothing(tm
         leader_kills: list[tuple[str, datetime]] = []  # (connection, when its leader was killed)
         kills: Counter[str] = Counter()
         try:
-            for kill in range(KILLS):
-                phase = ("push", "pull")[kill % 2]
-                tap = rng.choice((zendesk.tap, jira.tap))
-                mark = tap.mark()
-                _customers_follow_up(zendesk, rng, kill)  # new work for the next pull and push
-                pattern = PULLS if phase == "pull" else PUSHES
-                if not tap.wait_for(mark, pattern, alive=lambda: True, timeout=6):
-                    continue
-                time.sleep(rng.uniform(0.0, 0.2))
-                leaders = {c: _pid_of(owner) for c, owner, _ in _leaders(db_url)}  # the latest of each
+            window = time.monotonic() + KILL_WINDOW
+            round_ = 0
+            while min(kills["pull"], kills["push"]) < KILLS_PER_PHASE and time.monotonic() < window:
+                round_ += 1
+                phase = (
+                    "push" if kills["push"] < KILLS_PER_PHASE else "pull"
+                )  # pushes while the queue is long
+                _customers_follow_up(zendesk, rng, round_)  # new work for the next pull and push
                 if phase == "pull":
+                    tap = rng.choice((zendesk.tap, jira.tap))
+                    if not tap.wait_for(tap.mark(), PULLS, alive=lambda: True, timeout=4):
+                        continue
+                    time.sleep(rng.uniform(0.0, 0.2))
                     connection = CONNECTIONS[0] if tap is zendesk.tap else CONNECTIONS[1]
-                    victim = next((w for w in workers if w.pid == leaders.get(connection)), None)
-                else:
-                    victim = rng.choice(workers)
-                if victim is None:
+                    suspects = {_latest_leaders(db_url).get(connection)}
+                else:  # a worker with actions in flight (marked sending under its claim)
+                    suspects = _senders(db_url, until=time.monotonic() + 4)
+                leaders = _latest_leaders(db_url)
+                victims = [w for w in workers if w.pid in suspects]
+                if not victims:
                     continue
+                victim = rng.choice(victims)
                 killed_at = datetime.now(UTC)
                 if victim.kill():
                     kills[phase] += 1
@@ -182,7 +212,7 @@ def test_three_replicas_killed_at_random_send_each_note_once_and_lose_nothing(tm
         f"\n{started} worker runs, kills {dict(kills)}, {len(entries)} outbox rows {dict(statuses)}, "
         f"{len(sent_notes)} notes, {len(leader_log)} leadership changes"
     )
-    assert kills["pull"] >= KILLS // 4 and kills["push"] >= KILLS // 4, kills
+    assert kills["pull"] >= KILLS_PER_PHASE and kills["push"] >= KILLS_PER_PHASE, kills
     assert len(entries) >= 300 and len(sent_notes) >= 50  # hundreds of actions, many of them notes
     assert statuses["pending"] == 0 and statuses["sending"] == 0  # nothing lost in the queue
     assert statuses["failed"] == 0, [e for e in entries if e.status == "failed"][:3]
