@@ -178,12 +178,17 @@ class Worker:
 
     def lease_job(self) -> None:
         """Renew this worker's outbox claims; take the leadership of every connection nobody
-        holds and pull a newly led one at once."""
+        holds and pull a newly led one at once; drain now when queued actions wait unclaimed
+        (another worker's pull queued them: every worker helps push)."""
         if self.leadership is None:
             return
         self.app.store.renew_claims(self.owner, ttl=self.claim_seconds)  # also while stopping
         if self._stopped.is_set():
             return
+        if self.app.store.has_claimable(self.owner):
+            drain = self.scheduler.get_job("drain")
+            if drain is not None:
+                drain.modify(next_run_time=datetime.now(UTC))
         for connection in self.app.service.helpdesks:
             was_held = self.leadership.holds(connection)
             if self.leadership.acquire(connection) and not was_held:

@@ -179,6 +179,20 @@ class ClaimStore(UnitOfWork):
                 )
         return marked
 
+    def has_claimable(self, owner: str) -> bool:
+        """True when some queued action of any connection is free for `owner` to claim."""
+        with self._unit(write=False) as db:
+            now = _db_now(db)
+            query = sa.select(outbox.c.key).where(
+                outbox.c.status.in_(QUEUED),
+                sa.or_(
+                    outbox.c.claim_expires.is_(None),
+                    outbox.c.claim_expires < now,
+                    outbox.c.claimed_by == owner,
+                ),
+            )
+            return db.execute(query.limit(1)).first() is not None
+
     def renew_claims(self, owner: str, *, ttl: float) -> int:
         """Extend every claim `owner` holds to `ttl` seconds from now (the worker's heartbeat: a
         batch may take longer to send than a claim lasts); returns how many rows."""
