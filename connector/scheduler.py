@@ -177,24 +177,23 @@ class Worker:
             )
 
     def lease_job(self) -> None:
-        """Renew this worker's outbox claims; take the leadership of every connection nobody
-        holds and pull a newly led one at once; drain now when queued actions wait unclaimed
-        (another worker's pull queued them: every worker helps push)."""
+        """Take the leadership of every connection nobody holds and pull a newly led one at once;
+        renew this worker's outbox claims; drain now when queued actions wait unclaimed (another
+        worker's pull queued them: every worker helps push)."""
         if self.leadership is None:
             return
+        if not self._stopped.is_set():
+            for connection in self.app.service.helpdesks:
+                was_held = self.leadership.holds(connection)
+                if self.leadership.acquire(connection) and not was_held:
+                    job = self.scheduler.get_job(f"pull:{connection}")
+                    if job is not None:
+                        job.modify(next_run_time=datetime.now(UTC))
         self.app.store.renew_claims(self.owner, ttl=self.claim_seconds)  # also while stopping
-        if self._stopped.is_set():
-            return
-        if self.app.store.has_claimable(self.owner):
+        if not self._stopped.is_set() and self.app.store.has_claimable(self.owner):
             drain = self.scheduler.get_job("drain")
             if drain is not None:
                 drain.modify(next_run_time=datetime.now(UTC))
-        for connection in self.app.service.helpdesks:
-            was_held = self.leadership.holds(connection)
-            if self.leadership.acquire(connection) and not was_held:
-                job = self.scheduler.get_job(f"pull:{connection}")
-                if job is not None:
-                    job.modify(next_run_time=datetime.now(UTC))
 
     def deadline_job(self) -> None:
         log.debug("deadline reached", deadline=self._deadline.isoformat() if self._deadline else None)
