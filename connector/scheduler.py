@@ -111,6 +111,7 @@ class Worker:
         )
         self._stopped = threading.Event()
         self._lock = threading.Lock()
+        self._lease_lock = threading.Lock()
         self.cycles = 0
         self.totals = CycleReport()
         self._deadline: datetime | None = None
@@ -182,6 +183,11 @@ class Worker:
         worker's pull queued them: every worker helps push)."""
         if self.leadership is None:
             return
+        with self._lease_lock:  # `shutdown` waits for it: no scheduler call once it has begun
+            self._lease_round()
+
+    def _lease_round(self) -> None:
+        assert self.leadership is not None
         if not self._stopped.is_set():
             for connection in self.app.service.helpdesks:
                 was_held = self.leadership.holds(connection)
@@ -283,6 +289,11 @@ class Worker:
 
     def shutdown(self) -> None:
         self.stop()
+        with self._lease_lock:
+            # A lease job calling the scheduler while `shutdown(wait=True)` holds its job-store
+            # lock and waits for the job's thread would never finish; from here on it sees
+            # `_stopped` and leaves the scheduler alone.
+            pass
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         if self._shared():
