@@ -114,7 +114,12 @@ def run(replicas: int, args: argparse.Namespace) -> dict[str, float]:
                 for proc in procs:
                     proc.terminate()
                 for proc in procs:
-                    proc.wait(timeout=60)
+                    try:
+                        proc.wait(timeout=60)
+                    except subprocess.TimeoutExpired:
+                        print(f"worker {proc.pid} did not stop within 60 s of SIGTERM; killed")
+                        proc.kill()
+                        proc.wait()
             evaluated, answered, queued = _progress(store)
             with store.reading() as db:
                 # one audit row per attempt; its key's outbox row was claimed by exactly one worker
