@@ -229,6 +229,20 @@ class CycleStats:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+class Leadership(Protocol):
+    """Which connections this worker pulls and evaluates when several workers share a database
+    (`connector.store.leases`). At most one worker holds a connection at a time."""
+
+    def acquire(self, connection: str) -> bool:
+        """Hold the leadership of `connection`, taking it if nobody holds it; True when held."""
+
+    def holds(self, connection: str) -> bool:
+        """True when this worker still holds `connection`, checked against the coordinator."""
+
+    def close(self) -> None:
+        """Give every leadership up."""
+
+
 class SecretSource(Protocol):
     def get(self, name: str) -> str | None:
         """The secret named `name` (environment variable or `<name>_FILE` file), or None."""

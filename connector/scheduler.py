@@ -6,8 +6,12 @@
   tickets named since the last run (a burst is one fetch), evaluate, push.
 - `deadline`: a one-shot job at the exact instant of the next threshold crossing of any open
   ticket, re-planned after every job, so a warning or breach lands within seconds of its threshold.
-All jobs run on ONE executor thread: they never overlap and share the store safely; missed runs
-coalesce. SIGTERM/SIGINT: retry waits end at once (`connector.stopping`), the current batch answers what
+- `lease` every `$TIERDESK_LEASE_POLL_SECONDS` (5 s), on a thread of its own: several workers on one
+  PostgreSQL database (`connector.store.leases`) each take the pull leadership of connections nobody
+  holds; only the leader pulls and evaluates a connection, every worker pushes outbox rows it
+  claimed. A SQLite database takes one worker: a second one is refused when it starts.
+The other jobs run on ONE executor thread: they never overlap and share the store safely; missed
+runs coalesce. SIGTERM/SIGINT: retry waits end at once (`connector.stopping`), the current batch answers what
 it did not send RETRY (it stays queued), nothing new starts, the process exits 0.
 """
 
@@ -30,7 +34,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 from connector.bootstrap import App
 from connector.health import DEFAULT_MISSED_PULLS, WorkerHealth
 from connector.metrics import WorkerMetrics
+from connector.ports import Leadership
 from connector.progress import CycleProgress, LogProgress, Phase
+from connector.store.leases import (
+    CLAIM_ENV,
+    DEFAULT_CLAIM_SECONDS,
+    DEFAULT_LEASE_POLL_SECONDS,
+    LEASE_POLL_ENV,
+    PgLeadership,
+    leadership_for,
+    seconds_from_env,
+    worker_id,
+)
 from connector.sync import CycleReport
 from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
 from connector.webhooks import TicketNudges
@@ -96,15 +111,23 @@ class Worker:
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         logging.getLogger("apscheduler.executors.default").setLevel(logging.ERROR)
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=1),
+                "lease": ThreadPoolExecutor(max_workers=1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
         self._stopped = threading.Event()
         self._lock = threading.Lock()
+        self._lease_lock = threading.Lock()
         self.cycles = 0
         self.totals = CycleReport()
         self._deadline: datetime | None = None
+        self.owner = worker_id()
+        self.leadership: Leadership | None = None  # taken in `start`
+        self.lease_poll = seconds_from_env(LEASE_POLL_ENV, DEFAULT_LEASE_POLL_SECONDS)
+        self.claim_seconds = seconds_from_env(CLAIM_ENV, DEFAULT_CLAIM_SECONDS)
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -115,9 +138,23 @@ class Worker:
         if self.metrics is not None:
             self.metrics.record(report)
 
+    def _shared(self) -> bool:
+        return isinstance(self.leadership, PgLeadership)
+
+    def _led(self) -> list[str] | None:
+        """The connections this worker evaluates: those it leads (None: all, it is the only worker)."""
+        if not self._shared() or self.leadership is None:
+            return None
+        return [c for c in self.app.service.helpdesks if self.leadership.holds(c)]
+
     def pull_job(self, connection: str) -> None:
         service = self.app.service
         service.policies.reload_if_changed()
+        if self.leadership is not None and not self.leadership.acquire(connection):
+            # another worker pulls this connection; this one helps push what is queued
+            self.health.pull_succeeded(connection)
+            self._record(service.push(connection, progress=self.progress))
+            return
         tally = OutboxTally.take(service.store)
         try:
             report = service.pull(connection, self.progress)
@@ -125,7 +162,7 @@ class Worker:
             self.health.pull_failed(connection, str(exc) or type(exc).__name__)
             raise
         self.health.pull_succeeded(connection)
-        report.merge(service.evaluate_due(progress=self.progress))
+        report.merge(service.evaluate_due(progress=self.progress, connections=self._led()))
         report.merge(service.push(connection, progress=self.progress))
         finish_cycle(report, service.store, tally)
         self._record(report)
@@ -133,7 +170,7 @@ class Worker:
 
     def drain_job(self) -> None:
         service = self.app.service
-        report = service.evaluate_due()
+        report = service.evaluate_due(connections=self._led())
         for connection in service.helpdesks:
             report.merge(service.push(connection))
         self._record(report)
@@ -178,6 +215,30 @@ class Worker:
         run_at = datetime.now(UTC) + timedelta(seconds=self.webhook_delay)
         self.scheduler.add_job(self.webhook_job, DateTrigger(run_date=run_at), id=job_id)
 
+    def lease_job(self) -> None:
+        """Take the leadership of every connection nobody holds and pull a newly led one at once;
+        renew this worker's outbox claims; drain now when queued actions wait unclaimed (another
+        worker's pull queued them: every worker helps push)."""
+        if self.leadership is None:
+            return
+        with self._lease_lock:  # `shutdown` waits for it: no scheduler call once it has begun
+            self._lease_round()
+
+    def _lease_round(self) -> None:
+        assert self.leadership is not None
+        if not self._stopped.is_set():
+            for connection in self.app.service.helpdesks:
+                was_held = self.leadership.holds(connection)
+                if self.leadership.acquire(connection) and not was_held:
+                    job = self.scheduler.get_job(f"pull:{connection}")
+                    if job is not None:
+                        job.modify(next_run_time=datetime.now(UTC))
+        self.app.store.renew_claims(self.owner, ttl=self.claim_seconds)  # also while stopping
+        if not self._stopped.is_set() and self.app.store.has_claimable(self.owner):
+            drain = self.scheduler.get_job("drain")
+            if drain is not None:
+                drain.modify(next_run_time=datetime.now(UTC))
+
     def deadline_job(self) -> None:
         log.debug("deadline reached", deadline=self._deadline.isoformat() if self._deadline else None)
         self.drain_job()
@@ -196,6 +257,8 @@ class Worker:
         )
 
     def _after_job(self, event: JobExecutionEvent) -> None:
+        if event.job_id == "lease" and event.exception is None:
+            return
         if event.exception is not None:
             log.error("job failed", job=event.job_id, error=repr(event.exception))
             if not event.job_id.startswith("pull:"):  # a pull's failure is recorded by the job
@@ -208,6 +271,11 @@ class Worker:
 
     def start(self) -> None:
         now = datetime.now(UTC)
+        self.leadership = leadership_for(self.app.store.url, self.owner)
+        if self._shared():
+            self.app.service.leadership = self.leadership
+            self.app.service.claim_owner = self.owner
+            self.app.service.claim_seconds = self.claim_seconds
         self.health.started()
         for config in self.app.policies.policy.connections:
             if config.name not in self.app.service.helpdesks:
@@ -222,6 +290,14 @@ class Worker:
         self.scheduler.add_job(
             self.drain_job, IntervalTrigger(seconds=_real_seconds(self.app, self.drain_interval)), id="drain"
         )
+        if self._shared():
+            self.scheduler.add_job(
+                self.lease_job,
+                IntervalTrigger(seconds=self.lease_poll),
+                id="lease",
+                executor="lease",
+                next_run_time=now,
+            )
         self.scheduler.add_listener(self._after_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.start()
         log.info(
@@ -251,7 +327,18 @@ class Worker:
 
     def shutdown(self) -> None:
         self.stop()
-        self.scheduler.shutdown(wait=True)
+        with self._lease_lock:
+            # A lease job calling the scheduler while `shutdown(wait=True)` holds its job-store
+            # lock and waits for the job's thread would never finish; from here on it sees
+            # `_stopped` and leaves the scheduler alone.
+            pass
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        if self._shared():
+            self.app.store.release_claims(self.owner)
+        if self.leadership is not None:
+            self.leadership.close()
+            self.leadership = None
         log.info("worker stopped", cycles=self.cycles, pushed=self.totals.pushed, failed=self.totals.failed)
 
     def run_forever(self) -> None:

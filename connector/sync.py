@@ -15,7 +15,7 @@ confirms are settled, and only then is the rest sent.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -27,7 +27,7 @@ from connector.domain.results import Action, Evaluation
 from connector.notify.dispatch import send_notifications
 from connector.policy_holder import PolicyHolder
 from connector.policy_versions import PolicyVersions
-from connector.ports import ActionResult, Clock, Helpdesk, Notifier, OutboxItem, Outcome
+from connector.ports import ActionResult, Clock, Helpdesk, Leadership, Notifier, OutboxItem, Outcome
 from connector.progress import CycleProgress
 from connector.retry import HelpdeskError, TransientError
 from connector.store.repository import Store, split_ticket_key
@@ -106,6 +106,13 @@ class SyncService:
         self.on_evaluated = on_evaluated
         self.notifier = notifier
         self.stopping = False  # set by the worker on SIGTERM: finish the current batch, start no new one
+        # Several workers on one database (`connector.store.leases`; set by the worker): pull only
+        # while leading the connection, push only outbox rows claimed under `claim_owner`.
+        self.leadership: Leadership | None = None
+        self.claim_owner: str | None = None
+        self.claim_seconds = 120.0
+        # rows one claim takes: small enough that several workers share a connection's queue
+        self.claim_batch = 200
 
     # -- evaluate ---------------------------------------------------------------------------
 
@@ -156,13 +163,21 @@ class SyncService:
         report.queued += self.store.record_evaluations(batch)
         return report
 
-    def evaluate_due(self, now: datetime | None = None, progress: CycleProgress | None = None) -> CycleReport:
+    def evaluate_due(
+        self,
+        now: datetime | None = None,
+        progress: CycleProgress | None = None,
+        connections: Collection[str] | None = None,
+    ) -> CycleReport:
         """Tickets whose next threshold has come, plus those never evaluated under the current
-        policy version (a policy edit re-applies to open tickets; closed ones keep their result)."""
+        policy version (a policy edit re-applies to open tickets; closed ones keep their result);
+        only those of `connections` when given (the ones this worker leads)."""
         now = now or self.clock.now()
         self.versions.history(now)  # the running version is recorded before anything uses it
         keys = dict.fromkeys(self.store.tickets_due_before(now))
         keys.update(dict.fromkeys(self.store.tickets_needing_evaluation(self.policies.policy.version)))
+        if connections is not None:
+            keys = {key: None for key in keys if split_ticket_key(key)[0] in connections}
         report = CycleReport()
         if progress is not None and keys:
             progress.update("evaluate", "", 0, len(keys))
@@ -198,6 +213,9 @@ class SyncService:
         if progress is not None:
             progress.update("pull", connection, 0, None)
         for page in helpdesk.pull(cursor):
+            if self.leadership is not None and not self.leadership.holds(connection):
+                log.warning("pull leadership lost; this worker stops pulling", connection=connection)
+                break  # the page is not stored: the new leader pulls it from the stored cursor
             total = page.total if page.total is not None else total
             if total is not None:  # helpdesk counts are approximate: never show more done than total
                 total = max(total, report.pulled + len(page.records))
@@ -236,18 +254,42 @@ class SyncService:
         helpdesk = self.helpdesks[connection]
         report = CycleReport()
         calls_before = helpdesk.api_calls
-        verified: set[str] = set()
-        batches = 0
-        queued = sent = 0
+        queued = 0
         if progress is not None:
             counts = self.store.outbox_counts(connection)
             queued = counts.get("pending", 0) + counts.get("sending", 0)
             progress.update("push", connection, 0, queued)
+        try:
+            self._push_batches(connection, helpdesk, report, max_batches, progress, queued)
+        finally:
+            if self.claim_owner is not None:
+                self.store.release_claims(self.claim_owner, connection)
+        report.api_calls += helpdesk.api_calls - calls_before
+        return report
+
+    def _queued(self, connection: str) -> list[OutboxItem]:
+        if self.claim_owner is None:
+            return self.store.pending_actions(connection, limit=self.push_batch)
+        return self.store.claim_actions(
+            connection, self.claim_owner, limit=min(self.push_batch, self.claim_batch), ttl=self.claim_seconds
+        )
+
+    def _push_batches(
+        self,
+        connection: str,
+        helpdesk: Helpdesk,
+        report: CycleReport,
+        max_batches: int,
+        progress: CycleProgress | None,
+        queued: int,
+    ) -> None:
+        verified: set[str] = set()
+        batches = sent = 0
         while batches < max_batches and not self.stopping:
-            items = self.store.pending_actions(connection, limit=self.push_batch)
+            items = self._queued(connection)
             if not items:
                 break
-            if len(items) == self.push_batch:
+            if len(items) == self.push_batch and self.claim_owner is None:
                 # keep a ticket's actions together: they go out as one update with one basis
                 last = items[-1].action.ticket_id
                 whole = [item for item in items if item.action.ticket_id != last]
@@ -291,12 +333,18 @@ class SyncService:
                 progress.update("push", connection, sent, max(queued, sent))
             if results and all(r.outcome is Outcome.RETRY for r in results):
                 break
-        report.api_calls += helpdesk.api_calls - calls_before
-        return report
 
     def _send(self, connection: str, helpdesk: Helpdesk, items: Sequence[OutboxItem]) -> list[ActionResult]:
         keys = [item.action.key for item in items]
-        self.store.mark_sending(keys, now=self.clock.now())
+        if self.claim_owner is not None:
+            marked = self.store.mark_claimed_sending(
+                keys, self.claim_owner, ttl=self.claim_seconds, now=self.clock.now()
+            )
+            items = [item for item in items if item.action.key in marked]  # the rest was replaced
+            if not items:
+                return []
+        else:
+            self.store.mark_sending(keys, now=self.clock.now())
         uncertain = frozenset(item.action.key for item in items if item.uncertain)
         actions = [item.action for item in items if item.action.kind is not ActionKind.NOTIFY]
         notifications = [item.action for item in items if item.action.kind is ActionKind.NOTIFY]

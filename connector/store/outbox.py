@@ -246,7 +246,12 @@ class OutboxStore(UnitOfWork):
             groups.setdefault((status, _uncertain_after(result)), []).append(result)
         with self._unit(write=True) as db:
             for (status, uncertain), group in groups.items():
-                values: dict[str, Any] = {"status": status.value, "last_error": sa.bindparam("b_error")}
+                values: dict[str, Any] = {
+                    "status": status.value,
+                    "last_error": sa.bindparam("b_error"),
+                    "claimed_by": None,  # answered: the claim of the worker that sent it ends
+                    "claim_expires": None,
+                }
                 if uncertain is not None:
                     values["uncertain"] = uncertain
                 if status is not OutboxStatus.PENDING:

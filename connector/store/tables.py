@@ -191,6 +191,8 @@ class OutboxRow(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+    claimed_by: str | None = Field(default=None, max_length=200)  # the worker pushing it (replicas)
+    claim_expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PullCursor(SQLModel, table=True):
@@ -248,6 +250,18 @@ class Meta(SQLModel, table=True):
     value: str
 
 
+class PullLeaderEntry(SQLModel, table=True):
+    """A worker became the puller of a connection (several workers on PostgreSQL)."""
+
+    __tablename__ = "pull_leader_log"
+    __table_args__ = (sa.Index("ix_pull_leader_log_connection", "connection", "acquired_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(max_length=100)
+    owner: str = Field(max_length=200)
+    acquired_at: datetime = Field(sa_type=UTCDateTime)
+
+
 metadata = SQLModel.metadata
 tickets = metadata.tables["ticket_snapshot"]
 events = metadata.tables["ticket_event"]
@@ -259,3 +273,4 @@ policy_versions = metadata.tables["policy_version"]
 activations = metadata.tables["policy_activation"]
 outcomes = metadata.tables["sla_outcome"]
 meta = metadata.tables["store_meta"]
+leader_log = metadata.tables["pull_leader_log"]

@@ -432,13 +432,13 @@ for line in sys.stdin:
 class ForkServer:
     """Starts worker runs as child processes of one pre-imported parent (see `_FORK_SERVER`)."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, env: Mapping[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _FORK_SERVER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=cwd,
-            env=worker_env(),
+            env={**worker_env(), **(env or {})},
             text=True,
         )
         self._lock = threading.Lock()
