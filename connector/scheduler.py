@@ -121,6 +121,11 @@ class Worker:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._lease_lock = threading.Lock()
+        # Held around every scheduler call made from a job, its listener or the webhook port:
+        # `shutdown(wait=True)` holds APScheduler's job-store lock while it waits for the running job,
+        # so a job that then called `add_job` would wait for `shutdown` forever. `shutdown` takes
+        # this lock once after `_stopped` is set; the callers check `_stopped` inside it.
+        self._schedule_lock = threading.Lock()
         self.cycles = 0
         self.totals = CycleReport()
         self._deadline: datetime | None = None
@@ -213,7 +218,9 @@ class Worker:
             self._webhook_runs += 1  # an id per run: a run waiting behind a pull never skips the next one
             job_id = f"webhook:{self._webhook_runs}"
         run_at = datetime.now(UTC) + timedelta(seconds=self.webhook_delay)
-        self.scheduler.add_job(self.webhook_job, DateTrigger(run_date=run_at), id=job_id)
+        with self._schedule_lock:
+            if not self._stopped.is_set():
+                self.scheduler.add_job(self.webhook_job, DateTrigger(run_date=run_at), id=job_id)
 
     def lease_job(self) -> None:
         """Take the leadership of every connection nobody holds and pull a newly led one at once;
@@ -252,9 +259,12 @@ class Worker:
             return
         self._deadline = deadline
         run_at = max(_to_real(self.app, deadline), datetime.now(UTC)) + timedelta(milliseconds=50)
-        self.scheduler.add_job(
-            self.deadline_job, DateTrigger(run_date=run_at), id="deadline", replace_existing=True
-        )
+        with self._schedule_lock:
+            if self._stopped.is_set():
+                return
+            self.scheduler.add_job(
+                self.deadline_job, DateTrigger(run_date=run_at), id="deadline", replace_existing=True
+            )
 
     def _after_job(self, event: JobExecutionEvent) -> None:
         if event.job_id == "lease" and event.exception is None:
@@ -331,6 +341,8 @@ class Worker:
             # A lease job calling the scheduler while `shutdown(wait=True)` holds its job-store
             # lock and waits for the job's thread would never finish; from here on it sees
             # `_stopped` and leaves the scheduler alone.
+            pass
+        with self._schedule_lock:  # the same for a job's listener planning the next deadline
             pass
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
