@@ -18,7 +18,8 @@ from connector.domain.calendar import BusinessCalendar
 from connector.domain.clocks import ClockRecord, ClockRule, Mark, clock_record, cycle_bounds, measure_us
 from connector.domain.model import Event, Ticket
 from connector.domain.people_view import as_people_left_it
-from connector.domain.plan import PlanSettings, plan
+from connector.domain.plan import plan
+from connector.domain.plan_settings import PlanSettings
 from connector.domain.policy import (
     BREACH,
     EscalationChain,

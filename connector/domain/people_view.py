@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
+from connector.domain.formatting import tag_name
 from connector.domain.model import TAGS_FIELD, Event, EventKind, Priority, Ticket
-from connector.domain.plan import tag_name
 from connector.domain.policy import ActionKind, ConditionKind, Policy
 
 _PRIORITY_CHANGE: Final = EventKind.PRIORITY_CHANGE

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from connector.domain.clocks import ClockRecord, ClockRule
-from connector.domain.plan import human, iso, iso_us
+from connector.domain.formatting import human, iso, iso_us
 from connector.domain.policy import ApplyTo, Metric, Policy
 from connector.domain.results import ClockState, Evaluation, fast_constructor, new_clock, new_crossing
 from connector.domain.timeline import History, to_us

@@ -29,17 +29,11 @@ from connector.domain.policy import (
     Tier,
     WritebackSettings,
 )
-from connector.mappings.models import (
-    ActionModel,
-    ChainModel,
-    ChangesModel,
-    ConnectionModel,
-    FieldByName,
-    GroupByName,
-    TierModel,
-    WhenModel,
-)
+from connector.mappings.connection_models import ConnectionModel, FieldByName, GroupByName
+from connector.mappings.models import ChangesModel
 from connector.mappings.notifications import build_channels
+from connector.mappings.rule_models import WhenModel
+from connector.mappings.tier_models import ActionModel, ChainModel, TierModel
 from connector.mappings.validate import Checked, CheckedRule
 from connector.mappings.values import threshold_parts
 

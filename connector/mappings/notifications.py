@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from connector.domain.policy import NotificationChannel
-from connector.mappings.models import ChainModel, ChannelModel
+from connector.mappings.connection_models import ChannelModel
+from connector.mappings.tier_models import ChainModel
 
 Loc = tuple[str | int, ...]
 

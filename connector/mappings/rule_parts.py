@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.mappings.errors import Loc
-from connector.mappings.models import CustomerRuleModel, TriageRuleModel, WhenModel
+from connector.mappings.rule_models import CustomerRuleModel, TriageRuleModel, WhenModel
 
 # Where a failed model's errors are, as paths below the entry (`()`: the entry itself).
 Flagged = frozenset[Loc]

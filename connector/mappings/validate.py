@@ -16,25 +16,21 @@ from pydantic import BaseModel, ValidationError
 
 from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, CalendarSpecError
 from connector.mappings.calendar_check import calendar_problems
+from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
 from connector.mappings.errors import Anchor, Issue, Loc, MappingError, did_you_mean, unknown_reference
 from connector.mappings.loader import Sections
-from connector.mappings.models import (
-    CalendarModel,
-    ChainModel,
-    ChangesModel,
-    ChannelModel,
-    ConnectionModel,
+from connector.mappings.models import ChangesModel
+from connector.mappings.notifications import check_channels, notify_references, repeated_notifications
+from connector.mappings.pydantic_errors import issues_from
+from connector.mappings.rule_models import (
     CustomerRuleModel,
     CustomersModel,
-    TierModel,
     TriageModel,
     TriageRuleModel,
     WhenModel,
-    WritebackModel,
 )
-from connector.mappings.notifications import check_channels, notify_references, repeated_notifications
-from connector.mappings.pydantic_errors import issues_from
 from connector.mappings.rule_parts import Flagged, RuleReferences, condition_sets, written_text
+from connector.mappings.tier_models import CalendarModel, ChainModel, TierModel
 from connector.mappings.values import check_name, uses_days
 
 M = TypeVar("M", bound=BaseModel)

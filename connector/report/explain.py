@@ -7,9 +7,9 @@ from datetime import datetime
 from rich.console import Console
 
 from connector.domain.engine import evaluate
+from connector.domain.formatting import human, iso
 from connector.domain.model import Ticket
 from connector.domain.people_view import as_people_left_it
-from connector.domain.plan import human, iso
 from connector.domain.policy import Metric, Policy
 from connector.domain.record import PolicyHistory, SettledOutcome
 from connector.domain.results import Evaluation

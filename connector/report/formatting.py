@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 
-from connector.domain.plan import human
+from connector.domain.formatting import human
 from connector.domain.policy import Metric
 
 NONE = "—"

@@ -3,7 +3,7 @@ thresholds, after-breach repeats and notifications (by channel name, never by UR
 
 from __future__ import annotations
 
-from connector.domain.plan import human
+from connector.domain.formatting import human
 from connector.domain.policy import ActionKind, EscalationChain, EscalationLevel, EscalationStep
 from connector.domain.results import Action
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connector.domain.engine import evaluate
-from connector.domain.plan import human, iso
+from connector.domain.formatting import human, iso
 from connector.domain.policy import Metric
 from connector.domain.record import PolicyHistory
 from connector.domain.results import ClockState, Evaluation, SlaClock

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 
 from connector.domain.engine import METRIC_ORDER
-from connector.domain.plan import tag_name
+from connector.domain.formatting import tag_name
 from connector.domain.policy import Metric, Policy
 from connector.domain.results import ClockState
 from connector.domain.rules import first_match
