@@ -13,7 +13,7 @@ from connector.domain.results import Action, Evaluation
 from connector.ports import ActionResult, OutboxItem, Outcome
 from connector.redaction import scrub
 from connector.store import codec
-from connector.store.tables import OutboxStatus, audit, outbox
+from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, audit, outbox
 from connector.store.unit import UnitOfWork, chunks, split_ticket_key
 
 _ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
@@ -191,20 +191,23 @@ class OutboxStore(UnitOfWork):
         Includes actions left `sending` by a push whose outcome was never recorded (a crash);
         those, and any action whose earlier send may have happened, come with `uncertain=True`.
         """
-        query = (
-            sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
-            .where(outbox.c.connection == connection, outbox.c.status.in_(QUEUED))
-            .order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
-            .limit(limit)
-        )
         with self._unit(write=False) as db:
-            rows = db.execute(query).all()
+            rows = db.execute(self.pending_actions_query(connection, limit)).all()
         return [
             OutboxItem(
                 action=codec.decode_action(row.payload), attempts=row.attempts, uncertain=row.uncertain
             )
             for row in rows
         ]
+
+    def pending_actions_query(self, connection: str, limit: int) -> sa.Select[Any]:
+        """The query behind `pending_actions`."""
+        return (
+            sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
+            .where(outbox.c.connection == connection, sa.text(QUEUED_PREDICATE))  # ix_outbox_queue's
+            .order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
+            .limit(limit)
+        )
 
     def mark_sending(self, keys: Collection[str], *, now: datetime | None = None) -> None:
         """Record that a push of `keys` is starting: status `sending`, `uncertain`, one more attempt.

@@ -168,6 +168,9 @@ class SettledRow(SQLModel, table=True):
     settled_at: datetime = Field(sa_type=UTCDateTime)
 
 
+QUEUED_PREDICATE = "status IN ('pending', 'sending')"  # outbox rows still to send
+
+
 class OutboxRow(SQLModel, table=True):
     """A planned write-back action. The idempotency key is the primary key: a key is queued once."""
 
@@ -175,6 +178,18 @@ class OutboxRow(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_outbox_connection_status", "connection", "status", "created_at", "ordinal"),
         sa.Index("ix_outbox_ticket", "connection", "ticket_id"),
+        # The push loop's queue read in its own order over queued rows only: no sort of the whole
+        # queue per batch. A partial index; the query repeats its predicate with literal values.
+        sa.Index(
+            "ix_outbox_queue",
+            "connection",
+            "created_at",
+            "ticket_id",
+            "ordinal",
+            "key",
+            sqlite_where=sa.text(QUEUED_PREDICATE),
+            postgresql_where=sa.text(QUEUED_PREDICATE),
+        ),
     )
 
     key: str = Field(primary_key=True, max_length=500)
