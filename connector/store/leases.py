@@ -39,7 +39,7 @@ from connector.ports import OutboxItem
 from connector.store import codec
 from connector.store.engine import sqlite_file
 from connector.store.outbox import QUEUED
-from connector.store.tables import OutboxStatus, leader_log, outbox
+from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, leader_log, outbox
 from connector.store.unit import UnitOfWork, chunks
 
 log = structlog.get_logger("tierdesk.leases")
@@ -110,7 +110,7 @@ class ClaimStore(UnitOfWork):
                 sa.select(
                     outbox.c.key, outbox.c.ticket_id, outbox.c.payload, outbox.c.attempts, outbox.c.uncertain
                 )
-                .where(outbox.c.connection == connection, outbox.c.status.in_(QUEUED), free)
+                .where(outbox.c.connection == connection, sa.text(QUEUED_PREDICATE), free)  # ix_outbox_queue
                 .order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
