@@ -1,0 +1,180 @@
+"""Commands that read the store: `plan`, `explain`, `report`, `forecast`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from connector import errors
+from connector.cli.app import (
+    DbOpt,
+    MappingsOpt,
+    NowOpt,
+    ReportFormat,
+    _load_policy_or_exit,
+    _resolve_or_exit,
+    app,
+    console,
+    err,
+    open_store,
+    parse_now,
+)
+
+
+@app.command()
+def plan(
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    now: NowOpt = None,
+    ticket: Annotated[
+        str | None, typer.Option(help="Only this ticket: Zendesk id, Jira key (SUP-5), or connection:id.")
+    ] = None,
+    connection: Annotated[
+        str | None, typer.Option(help="The connection of --ticket, when ambiguous.")
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when nothing would change, 2 when changes are pending."
+        ),
+    ] = False,
+) -> None:
+    """Dry run: what the current mappings would change on which tickets, and why. Pushes nothing."""
+    from connector.report.explain import render_plan
+
+    policy = _load_policy_or_exit(mappings)
+    instant = parse_now(now)
+    store = open_store(db, read_only=True)
+    only = _resolve_or_exit(store, policy, ticket, connection) if ticket is not None else None
+    try:
+        changed = render_plan(console, store, policy, instant, only)
+    finally:
+        store.close()
+    if detailed_exitcode and changed:
+        raise typer.Exit(errors.ACTIONS_FAILED)
+
+
+@app.command()
+def explain(
+    ticket: Annotated[
+        str, typer.Argument(help="Zendesk ticket id, Jira issue key (SUP-5) or id, or connection:id.")
+    ],
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    now: NowOpt = None,
+    connection: Annotated[
+        str | None, typer.Option(help="The ticket's connection, when the id is ambiguous.")
+    ] = None,
+) -> None:
+    """Why this tier, this severity, these due times: rules matched, clocks, thresholds, actions."""
+    from connector.report.explain import render_explain
+
+    policy = _load_policy_or_exit(mappings)
+    instant = parse_now(now)
+    store = open_store(db, read_only=True)
+    found = _resolve_or_exit(store, policy, ticket, connection)
+    try:
+        if not render_explain(console, store, policy, instant, found):
+            err.print(f"ticket {ticket!r} is no longer in the store", markup=False, highlight=False)
+            raise typer.Exit(1)
+    finally:
+        store.close()
+
+
+@app.command()
+def report(
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    now: NowOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="File to write (.html, .txt or .json), or - for standard output. Default: "
+            "tierdesk-report.html for html, standard output for text and json.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat | None,
+        typer.Option("--format", help="Default: from the --out extension, else html."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Period start (ISO 8601); default 30 days before --now.")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="Period end (ISO 8601, exclusive); default --now.")] = None,
+) -> None:
+    """SLA report: adherence, time to first response / resolution by tier, breaches, service
+    credits, allowance use, from the clocks the engine stored."""
+    from datetime import timedelta
+
+    from connector.report.output import report_destination, write_report
+
+    try:
+        chosen, target = report_destination(fmt, out)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--out'") from None
+    policy = _load_policy_or_exit(mappings)
+    instant = parse_now(now)
+    period_end = parse_now(end, "--end") if end else instant
+    period_start = parse_now(start, "--start") if start else period_end - timedelta(days=30)
+    if period_start >= period_end:
+        raise typer.BadParameter(
+            f"--start {period_start.isoformat()} is not before the period end {period_end.isoformat()}",
+            param_hint="'--start'",
+        )
+    store = open_store(db, read_only=True)
+    try:
+        write_report(store, policy, target, chosen, period_start, period_end, instant)
+    finally:
+        store.close()
+    if str(target) != "-":
+        console.print(f"report written to {target}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def forecast(
+    mappings: MappingsOpt = Path("mappings"),
+    db: DbOpt = None,
+    now: NowOpt = None,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=52, help="Weeks to forecast.")] = 4,
+    staffing: Annotated[
+        Path | None,
+        typer.Option(
+            "--staffing", help="YAML of the agents on duty per tier and window, to show shortfalls."
+        ),
+    ] = None,
+    fmt: Annotated[
+        Literal["text", "json", "html", "csv"], typer.Option("--format", help="Output format.")
+    ] = "text",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write; default standard output.")
+    ] = None,
+) -> None:
+    """Capacity forecast: ticket arrivals per tier and severity by week and hour of the week, the
+    agents each tier calendar window needs to meet the first-response targets (Erlang C), and the
+    shortfall against --staffing."""
+    from connector.forecast.capacity import build_capacity, read_arrivals
+    from connector.forecast.output import render
+    from connector.forecast.staffing_file import read_staffing
+
+    policy = _load_policy_or_exit(mappings)
+    instant = parse_now(now)
+    stated = read_staffing(staffing, policy.tiers) if staffing is not None else None
+    store = open_store(db, read_only=True)
+    try:
+        arrivals = read_arrivals(store)
+    finally:
+        store.close()
+    text = render(build_capacity(arrivals, policy, now=instant, weeks=weeks, staffing=stated), fmt)
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise errors.InvalidInput(f"cannot write {out} ({exc.strerror})", "check the --out path") from None
+    console.print(f"forecast written to {out}", highlight=False, markup=False, soft_wrap=True)
