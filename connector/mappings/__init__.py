@@ -16,6 +16,7 @@ from typing import Any
 from connector.domain.policy import Policy
 from connector.mappings.build import build_policy
 from connector.mappings.errors import MappingError, MappingsInvalid
+from connector.mappings.ics_feeds import feed_files
 from connector.mappings.loader import Sections, directory_texts, read_directory, read_texts
 from connector.mappings.models import MappingsFile
 from connector.mappings.validate import validate
@@ -52,10 +53,14 @@ def load_policy_files(directory: str | Path) -> tuple[Policy, dict[str, str]]:
     if not base.is_dir():
         return load_policy(base), {}
     files = directory_texts(base)
-    policy, errors = _from_sections(read_texts(files, str(base)) if files else read_directory(base))
-    if policy is None:
-        raise MappingsInvalid(errors)
-    return policy, files
+    sections = read_texts(files, str(base)) if files else read_directory(base)
+    errors = list(sections.errors)
+    checked, issues = validate(sections) if sections.sections or not errors else (None, [])
+    errors.extend(sections.error(issue) for issue in issues)
+    if errors or checked is None:
+        raise MappingsInvalid(sorted(set(errors)))
+    # The holiday feeds read are kept with the YAML texts: a stored version is rebuilt from them.
+    return build_policy(checked), {**files, **feed_files(checked.feeds_used)}
 
 
 def policy_from_files(files: Mapping[str, str]) -> Policy:

@@ -21,6 +21,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from connector.mappings.errors import Anchor, Issue, Loc, MappingError, did_you_mean
+from connector.mappings.ics_feeds import FEED_PREFIX, recorded_feeds
 from connector.mappings.yaml_errors import duplicate_key_error, syntax_error
 
 SECTIONS = (
@@ -57,6 +58,8 @@ class Sections:
     errors: list[MappingError] = field(default_factory=list)
     unreadable_files: int = 0
     duplicated: set[str] = field(default_factory=set)  # sections written in more than one file
+    # holiday feed texts kept with a stored policy version, by source (`connector.mappings.ics_feeds`)
+    feeds: dict[str, str] = field(default_factory=dict)
 
     def raw(self, name: str) -> Any:
         section = self.sections.get(name)
@@ -111,9 +114,10 @@ def read_directory(directory: str | Path) -> Sections:
 def read_texts(files: Mapping[str, str], directory: str = "mappings") -> Sections:
     """`read_directory` of files given as {file name: text}, e.g. a policy version kept in the
     store; errors name `directory/<file name>`."""
-    result = Sections(directory=directory)
+    result = Sections(directory=directory, feeds=recorded_feeds(files))
     for name in sorted(files):
-        _read_text(f"{directory}/{name}", files[name], result)
+        if not name.startswith(FEED_PREFIX):
+            _read_text(f"{directory}/{name}", files[name], result)
     return result
 
 

@@ -40,6 +40,11 @@ class HolidaysModel(StrictModel):
     country: str | None = Field(default=None, description="ISO 3166 code, e.g. DE, US, GB")
     subdivision: str | None = Field(default=None, description="e.g. BE (Berlin) for DE, CA for US")
     dates: list[Any] = Field(default_factory=list, description="extra closed days, YYYY-MM-DD")
+    ics: str | list[str] | None = Field(
+        default=None,
+        description="iCalendar feeds whose all-day events are closed days: a file (relative to the "
+        "mappings directory) or an http(s) URL, or a list of them",
+    )
 
 
 class CalendarModel(StrictModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -18,7 +19,8 @@ from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, Calen
 from connector.mappings.calendar_check import calendar_problems
 from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
 from connector.mappings.errors import Anchor, Issue, Loc, MappingError, did_you_mean, unknown_reference
-from connector.mappings.loader import Sections
+from connector.mappings.ics_feeds import FeedReader
+from connector.mappings.loader import FILE_SUFFIXES, Sections
 from connector.mappings.models import ChangesModel
 from connector.mappings.notifications import check_channels, notify_references, repeated_notifications
 from connector.mappings.pydantic_errors import issues_from
@@ -74,6 +76,8 @@ class Checked:
     channels: dict[str, ChannelModel] = field(default_factory=dict)
     # (connection, section, key) -> where a field / alias given by name is written
     named_at: dict[tuple[str, str, str], MappingError] = field(default_factory=dict)
+    # holiday feed texts read, by source: kept with the policy version (`ics_feeds`)
+    feeds_used: dict[str, str] = field(default_factory=dict)
 
 
 class _Validation:
@@ -84,6 +88,8 @@ class _Validation:
         # With an unreadable file, a section may exist that we could not see: skip checks that
         # would otherwise report it missing.
         self.complete = sections.unreadable_files == 0
+        base = Path(sections.directory)
+        self.feeds = FeedReader(base.parent if base.suffix in FILE_SUFFIXES else base, sections.feeds)
 
     # ---------------------------------------------------------------------------- helpers
 
@@ -163,14 +169,40 @@ class _Validation:
             _, flagged = self.model_flagged(CalendarModel, spec, loc)
             if not isinstance(spec, dict):
                 continue
+            # Feeds become explicit dates before the domain sees the spec (it does no I/O).
+            resolved = spec if any(p[:1] == ("holidays",) for p in flagged) else self.holiday_feeds(spec, loc)
             calendar, problems = calendar_problems(
-                spec, name, flagged={str(p[0]) if p else "" for p in flagged}
+                resolved, name, flagged={str(p[0]) if p else "" for p in flagged}
             )
             for problem in problems:
                 self.report((*loc, *problem.path), problem.message)
             if calendar is not None:
                 built[name] = calendar
         return built
+
+    def holiday_feeds(self, spec: dict[str, Any], loc: Loc) -> dict[str, Any]:
+        """`spec` with the closed days of its `holidays.ics` feeds added to `holidays.dates`."""
+        holidays = spec.get("holidays")
+        if not isinstance(holidays, dict) or holidays.get("ics") is None:
+            return spec
+        sources = holidays["ics"] if isinstance(holidays["ics"], list) else [holidays["ics"]]
+        dates = list(holidays.get("dates") or [])
+        for index, source in enumerate(sources):
+            where: Loc = (
+                (*loc, "holidays", "ics", index)
+                if isinstance(holidays["ics"], list)
+                else (
+                    *loc,
+                    "holidays",
+                    "ics",
+                )
+            )
+            try:
+                dates += sorted(self.feeds.holidays(str(source).strip()).dates)
+            except ValueError as error:
+                self.report(where, str(error))
+        rest = {key: value for key, value in holidays.items() if key != "ics"}
+        return {**spec, "holidays": {**rest, **({"dates": dates} if dates else {})}}
 
     def severities(self) -> list[str]:
         raw = self.sections.raw("severities")
@@ -523,5 +555,6 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         changes=changes,
         channels=channels,
         named_at=run.named_at,
+        feeds_used=dict(run.feeds.used),
     )
     return checked, []

@@ -26,7 +26,6 @@ from plugins.zendesk.emulator.records import (
     ACCOUNT_ID,
     BRAND_ID,
     CONFLICT_DESCRIPTION,
-    CUSTOM_STATUS_IDS,
     TICKET_FORM_ID,
     ApiError,
     Audit,
@@ -128,6 +127,8 @@ class ZendeskAPI:
                 Rule("/api/v2/organizations/<int:item_id>", endpoint="org", methods=["GET"]),
                 Rule("/api/v2/groups", endpoint="groups", methods=["GET", "POST"]),
                 Rule("/api/v2/groups/<int:item_id>", endpoint="group", methods=["GET"]),
+                Rule("/api/v2/custom_statuses", endpoint="custom_statuses", methods=["GET", "POST"]),
+                Rule("/api/v2/custom_statuses/<int:item_id>", endpoint="custom_status", methods=["GET"]),
                 Rule("/api/v2/ticket_fields", endpoint="fields", methods=["GET", "POST"]),
                 Rule("/api/v2/ticket_fields/<int:item_id>", endpoint="field", methods=["GET"]),
                 Rule("/api/v2/tickets/count", endpoint="tickets_count", methods=["GET"]),
@@ -434,7 +435,7 @@ class ZendeskAPI:
             "custom_fields": custom,
             "satisfaction_rating": None,
             "sharing_agreement_ids": [],
-            "custom_status_id": CUSTOM_STATUS_IDS.get(t.status),
+            "custom_status_id": t.custom_status_id,
             "fields": [dict(c) for c in custom],
             "followup_ids": [],
             "ticket_form_id": TICKET_FORM_ID,
@@ -691,6 +692,29 @@ class ZendeskAPI:
             )
         groups = sorted(self.account.groups.values(), key=lambda g: g.id)
         return self._offset_list(request, "groups", [self._group_json(base, g) for g in groups])
+
+    def _h_custom_status(self, request: Request, user: User, item_id: int) -> Response:
+        statuses = self.account.custom_statuses
+        found = statuses.by_id.get(item_id)
+        if found is None:
+            raise not_found()
+        return _json({"custom_status": statuses.to_json(self._base(request), found)})
+
+    def _h_custom_statuses(self, request: Request, user: User) -> Response:
+        """List (not paginated, as Zendesk; `active` filters) or create a custom status."""
+        statuses, base = self.account.custom_statuses, self._base(request)
+        if request.method == "POST":
+            created = statuses.create(self._body(request).get("custom_status") or {}, self.now())
+            return _json(
+                {"custom_status": statuses.to_json(base, created)},
+                201,
+                {"Location": f"{base}/api/v2/custom_statuses/{created.id}.json"},
+            )
+        listed = sorted(statuses.by_id.values(), key=lambda s: s.id)
+        active = request.args.get("active")
+        if active is not None:
+            listed = [s for s in listed if s.active == (active.lower() == "true")]
+        return _json({"custom_statuses": [statuses.to_json(base, s) for s in listed]})
 
     def _h_field(self, request: Request, user: User, item_id: int) -> Response:
         tfield = self.account.fields.get(item_id)

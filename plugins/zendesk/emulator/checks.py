@@ -135,6 +135,7 @@ class CheckedUpdate:
     custom_fields: list[tuple[TicketField, Any]] = field(default_factory=list)
     followers: list[tuple[int, bool]] = field(default_factory=list)  # (user id, True = add)
     comment: Mapping[str, Any] | None = None  # a comment with a body
+    custom_status_id: int | None = None  # sets `status` to the custom status's category
 
 
 SCALARS = (
@@ -194,6 +195,10 @@ def check_update(account: Account, raw: Mapping[str, Any], author_id: int) -> Ch
             ok, value = attempt(check_scalar, account, name, raw[name])
             if ok:
                 checked.scalars.append((name, value))
+    if raw.get("custom_status_id") is not None:
+        ok, custom = attempt(account.custom_statuses.get, raw["custom_status_id"])
+        if ok and custom is not None:
+            checked.custom_status_id = custom.id
     if "tags" in raw:
         checked.replace_tags = attempt(as_tag_list, raw["tags"])[1]
     checked.add_tags = attempt(as_tag_list, raw.get("additional_tags"))[1] or []

@@ -204,6 +204,7 @@ class Ticket:
     status: str
     requester_id: int
     submitter_id: int
+    custom_status_id: int | None = None
     priority: str | None = None
     type: str | None = None
     assignee_id: int | None = None

@@ -29,6 +29,7 @@ from plugins.zendesk.emulator.checks import (
     check_update,
     check_user,
 )
+from plugins.zendesk.emulator.custom_statuses import CustomStatuses
 from plugins.zendesk.emulator.records import (
     CONFLICT_DESCRIPTION,
     FIRST_EVENT_ID,
@@ -118,6 +119,7 @@ class Account:
         self._next_ticket = 1
         self._job_counter = 0
         self._metrics_by_ticket: dict[int, list[MetricEvent]] = {}
+        self.custom_statuses = CustomStatuses(now)
         # called under the lock after a ticket is created (not imported) or updated (webhooks)
         self.observers: list[Callable[[Ticket, Audit], None]] = []
         admin = self.create_user(
@@ -281,7 +283,12 @@ class Account:
                         raise invalid("Description: cannot be blank")
                 comments_raw = [comment]
             status = str(raw.get("status") or ("open" if raw.get("assignee_id") else "new"))
-            if status not in STATUSES:
+            if raw.get("custom_status_id") is not None:
+                custom = self.custom_statuses.get(raw["custom_status_id"])
+                status, custom_status_id = custom.status_category, custom.id
+            elif status in STATUSES:
+                custom_status_id = self.custom_statuses.default_for(status)
+            else:
                 raise invalid(f"Status: {status} is not valid")
             priority = raw.get("priority")
             if priority is not None and priority not in PRIORITIES:
@@ -301,6 +308,7 @@ class Account:
                 subject=str(raw.get("subject") or str(first.get("body") or "")[:80]),
                 description=str(first.get("body") or first.get("html_body") or ""),
                 status=status,
+                custom_status_id=custom_status_id,
                 requester_id=requester_id,
                 submitter_id=author_id if not imported else requester_id,
                 priority=priority,
@@ -331,6 +339,7 @@ class Account:
                 "priority",
                 "type",
                 "status",
+                "custom_status_id",
                 "organization_id",
                 "group_id",
                 "assignee_id",
@@ -525,6 +534,14 @@ class Account:
 
         for name, value in checked.scalars:
             change(name, value)
+        if checked.custom_status_id is not None:
+            change("status", self.custom_statuses.by_id[checked.custom_status_id].status_category)
+            change("custom_status_id", checked.custom_status_id)
+        elif ticket.custom_status_id is None or (
+            self.custom_statuses.by_id[ticket.custom_status_id].status_category
+            != ("solved" if ticket.status == "closed" else ticket.status)
+        ):
+            change("custom_status_id", self.custom_statuses.default_for(ticket.status))
         before_tags = list(ticket.tags)
         if checked.replace_tags is not None:
             ticket.tags = []
@@ -576,6 +593,7 @@ class Account:
             audit.custom_metadata = dict(metadata)
         if ticket.status == "new" and ticket.assignee_id is not None and "status" not in raw:
             change("status", "open")  # assigning a new ticket opens it
+            change("custom_status_id", self.custom_statuses.default_for("open"))
         self._touch(ticket, now, event=True)
         self._index_audit(audit)
         self._changed(ticket, audit)
