@@ -17,11 +17,9 @@ log = structlog.get_logger("tierdesk.policy")
 
 
 def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    return tuple(
-        sorted(
-            (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.yaml") if p.is_file()
-        )
-    )
+    # Holiday feeds kept beside the YAML files (`holidays.ics`) are part of the configuration too.
+    files = [*directory.glob("*.yaml"), *directory.glob("*.ics")]
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file()))
 
 
 Resolve = Callable[[Policy], Policy]

@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from connector.domain.ics_holidays import holidays_from_ics
 from connector.mappings import check, ics_feeds, load_policy, load_policy_files, policy_from_files
+from connector.policy_holder import PolicyHolder
 
 HERE = Path(__file__).resolve().parent
 FEED = HERE / "ics" / "company-holidays.ics"
@@ -173,3 +174,17 @@ def test_stored_version_is_rebuilt_from_the_feed_it_ran_with_not_what_the_url_se
     assert rebuilt.calendars["berlin-office"] == policy.calendars["berlin-office"]
     edited = load_policy(tmp_path / "mappings")
     assert edited.version != policy.version  # the edit is a new version, effective-dated as any
+
+
+def test_a_worker_reloads_when_a_feed_file_beside_the_mappings_changes(tmp_path: Path) -> None:
+    directory = mappings_with_feed(tmp_path, "company-holidays.ics")
+    feed = directory / "company-holidays.ics"
+    shutil.copy(FEED, feed)
+    holder = PolicyHolder(directory)
+    before = holder.policy
+    feed.write_bytes(FEED.read_bytes().replace(b"20261228", b"20261221"))
+    assert holder.reload_if_changed()
+    spec_dates = holder.policy.calendars["berlin-office"].to_spec()["holidays"]["dates"]
+    assert "2026-12-21" in spec_dates  # the break now starts a week earlier
+    assert "2026-12-21" not in before.calendars["berlin-office"].to_spec()["holidays"]["dates"]
+    assert holder.policy.version != before.version
