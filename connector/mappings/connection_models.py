@@ -85,7 +85,11 @@ class ConnectionModel(StrictModel):
         default_factory=dict,
         description="logical field name -> helpdesk field id, or {name: <the field's name>}",
     )
-    status_map: dict[str, Status] = Field(default_factory=dict, description="helpdesk status -> canonical")
+    status_map: dict[str, Status] = Field(
+        default_factory=dict,
+        description="helpdesk status -> what it counts as; a Jira status name, a Zendesk status, or a "
+        "Zendesk custom status by agent label or id",
+    )
     priority_map: dict[str, Priority] = Field(
         default_factory=dict, description="helpdesk priority -> canonical"
     )

@@ -17,6 +17,7 @@ from connector.policy_versions import running_history, with_pending_edit
 from connector.report.fit_table import print_table
 from connector.report.levels import action_detail, level_rows
 from connector.report.preview import preview_edit, render_preview
+from connector.report.status_history import status_rows
 from connector.store.repository import Store
 
 
@@ -70,6 +71,8 @@ def render_explain(
         print_table(console, "escalation levels", ("level", "fires", "metrics", "actions"), level_rows(chain))
     settled = {o.key: o for o in (*loaded.settled, *result.decided)}
     _clock_table(console, result, history, settled)
+    if rows := status_rows(loaded.events, tier):
+        print_table(console, "status history", ("at", "helpdesk status", "counts as", "pauses"), rows)
     if result.crossings:
         print_table(
             console,

@@ -31,7 +31,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -60,9 +60,11 @@ from plugins.zendesk.pull_state import EventWindow, PullCursor
 from plugins.zendesk.push import Push
 from plugins.zendesk.rejections import RejectedUpdate, from_error_body
 from plugins.zendesk.translate import (
+    STATUS_MAP,
     MalformedRecord,
     People,
     ReadContext,
+    custom_status_map,
     events_from_audit,
     events_from_ticket_event,
     is_deleted,
@@ -245,6 +247,8 @@ class ZendeskHelpdesk:
         self._me: str | None = None
         self._uncertain: set[str] = set()  # note keys whose send outcome is unknown (this process)
         self._titles: dict[str, str] | None = None  # ticket field titles, read on first need
+        self._custom_statuses_failed = False  # said once until custom statuses are read again
+        self._unknown_custom_statuses: list[str] = []  # status_map names said to be unknown
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -358,6 +362,7 @@ class ZendeskHelpdesk:
             start = int(since.timestamp()) if since is not None else 0
             state = PullCursor(None, start, start - 1, None)
         me = self.me()
+        self._read_custom_statuses()
         # a first sync says how many tickets it will fetch (progress and ETA); later pulls are small
         total = self._ticket_count() if not cursor and since is None else None
         events = EventWindow(self, state)
@@ -395,6 +400,34 @@ class ZendeskHelpdesk:
             yield PullPage(tuple(records), next_cursor.encode(), end_of_stream, tuple(skipped), total)
             if end_of_stream or not tickets:
                 return
+
+    def _read_custom_statuses(self) -> None:
+        """Read the account's custom statuses when `status_map` names one (by agent label or id),
+        once per pull or re-read so a status an admin adds or renames is seen on the next cycle.
+        Without such a name the ticket's `status` (the category) is all tierdesk needs."""
+        status_map = self.context.status_map
+        if all(key.strip().lower() in STATUS_MAP for key in status_map):
+            return
+        try:
+            raw = self._get_json("/api/v2/custom_statuses.json").get("custom_statuses") or []
+            statuses = custom_status_map(raw if isinstance(raw, list) else [], status_map)
+        except (PermanentError, MalformedRecord) as exc:
+            if not self._custom_statuses_failed:
+                log.warning(
+                    "zendesk.custom_statuses_unreadable",
+                    connection=self.name,
+                    error=str(exc),
+                    fix="run tierdesk doctor; custom statuses need a plan with them and an admin token",
+                )
+            self._custom_statuses_failed = True
+            return  # keep what was read last; statuses fall back to their category
+        self._custom_statuses_failed = False
+        known = {label.lower() for label, _ in statuses.values()} | set(statuses)
+        unknown = sorted(k for k in status_map if k.strip().lower() not in known | set(STATUS_MAP))
+        if unknown and unknown != self._unknown_custom_statuses:
+            log.warning("zendesk.unknown_custom_status", connection=self.name, names=unknown)
+        self._unknown_custom_statuses = unknown
+        self.context = replace(self.context, custom_statuses=statuses)
 
     def _records(
         self, tickets: Sequence[Any], by_ticket: Mapping[str, list[Mapping[str, Any]]], me: str
@@ -488,6 +521,7 @@ class ZendeskHelpdesk:
         """Re-read tickets (show_many, 100 per call) and the full audit history of each one that
         changed since `known` (a ticket still at its known `updated_at` comes back without events)."""
         me = self.me()
+        self._read_custom_statuses()
         ids = [str(i) for i in ticket_ids if str(i).isdigit()]
         tickets = self._show_many(ids)
         audits: dict[str, list[Mapping[str, Any]]] = {}

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from connector.domain.policy import ConnectionConfig
 from connector.ports import DirectoryEntry
+from connector.retry import PermanentError
 from plugins.zendesk.client import RetryPolicy, ZendeskHelpdesk
 
 # Zendesk's ticket statuses as `status_map` names them (custom statuses map onto these).
@@ -71,7 +72,21 @@ class ZendeskDirectory:
         ]
 
     def statuses(self) -> list[DirectoryEntry]:
-        return [DirectoryEntry(id=status, name=status) for status in STATUSES]
+        """The ticket statuses, then every active custom status under its agent label and under
+        its id (`status_map` may write either)."""
+        entries = [DirectoryEntry(id=status, name=status) for status in STATUSES]
+        try:
+            raw = self._zendesk._get_json("/api/v2/custom_statuses.json").get("custom_statuses") or []
+        except PermanentError:
+            return entries  # an account without custom statuses (plan or permission)
+        for item in raw:
+            if not isinstance(item, dict) or not item.get("active", True):
+                continue
+            status_id, label = str(item.get("id")), str(item.get("agent_label") or "")
+            category = str(item.get("status_category") or "")
+            entries.append(DirectoryEntry(id=status_id, name=label, detail=category))
+            entries.append(DirectoryEntry(id=status_id, name=status_id, detail=category))
+        return entries
 
     def groups(self) -> list[DirectoryEntry]:
         return [

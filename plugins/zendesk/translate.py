@@ -140,12 +140,19 @@ class ReadContext:
     field_names: Mapping[str, str] = field(default_factory=dict)  # field id -> logical name
     status_map: Mapping[str, Status] = field(default_factory=dict)
     priority_map: Mapping[str, Priority] = field(default_factory=dict)
+    # custom status id -> (agent label, canonical status), see `custom_status_map`
+    custom_statuses: Mapping[str, tuple[str, Status]] = field(default_factory=dict)
 
     def status(self, raw: str, path: str) -> Status:
         found = self.status_map.get(raw.lower()) or STATUS_MAP.get(raw.lower())
         if found is None:
             raise MalformedRecord(path, f"unknown status {raw!r}")
         return found
+
+    def custom_status(self, raw: Any) -> tuple[str, Status] | None:
+        """The label and canonical status of a `custom_status_id`; None when unknown (the ticket's
+        `status` then decides)."""
+        return self.custom_statuses.get(str(raw)) if raw is not None else None
 
     def priority(self, raw: str | None, path: str) -> Priority | None:
         if raw is None or raw == "":
@@ -154,6 +161,32 @@ class ReadContext:
         if found is None:
             raise MalformedRecord(path, f"unknown priority {raw!r}")
         return found
+
+
+def custom_status_map(
+    raw_statuses: Sequence[Any], status_map: Mapping[str, Status]
+) -> dict[str, tuple[str, Status]]:
+    """Each custom status (`/api/v2/custom_statuses`) by id: its agent label and the canonical
+    status it means. `status_map` may name a custom status by id or by agent label (any case);
+    one it does not name means what its `status_category` means (`status_map` on the category
+    name first, e.g. `hold: open`, then the standard meaning)."""
+    lowered = {key.strip().lower(): value for key, value in status_map.items()}
+    out: dict[str, tuple[str, Status]] = {}
+    for i, raw in enumerate(raw_statuses):
+        path = f"custom_statuses[{i}]"
+        status_id = str(req_int(raw, "id", path))
+        label = opt_str(raw, "agent_label", path) or status_id
+        category = req_str(raw, "status_category", path)
+        meaning = (
+            lowered.get(status_id)
+            or lowered.get(label.lower())
+            or lowered.get(category.lower())
+            or STATUS_MAP.get(category.lower())
+        )
+        if meaning is None:
+            raise MalformedRecord(f"{path}.status_category", f"unknown status category {category!r}")
+        out[status_id] = (label, meaning)
+    return out
 
 
 def organization_from_json(raw: Mapping[str, Any], path: str = "organization") -> Organization:
@@ -169,6 +202,13 @@ def organization_from_json(raw: Mapping[str, Any], path: str = "organization") -
         tags=frozenset(t.lower() for t in str_list(raw, "tags", path)),
         fields=fields,
     )
+
+
+def _ticket_status(raw: Mapping[str, Any], mapping: ReadContext, path: str) -> Status:
+    status = mapping.status(req_str(raw, "status", path), f"{path}.status")
+    custom = mapping.custom_status(raw.get("custom_status_id"))
+    # A closed ticket keeps its solved custom status: closed stays closed.
+    return custom[1] if custom is not None and status is not Status.CLOSED else status
 
 
 def agent_url(api_url: str | None, ticket_id: int) -> str | None:
@@ -217,7 +257,7 @@ def ticket_from_json(
         id=str(ticket_id),
         created_at=req_time(raw, "created_at", path),
         updated_at=req_time(raw, "updated_at", path),
-        status=mapping.status(req_str(raw, "status", path), f"{path}.status"),
+        status=_ticket_status(raw, mapping, path),
         subject=opt_str(raw, "subject", path) or "",
         description=opt_str(raw, "description", path) or "",
         priority=mapping.priority(opt_str(raw, "priority", path), f"{path}.priority"),
@@ -304,6 +344,8 @@ def _events_from_children(
         isinstance(child, Mapping) and (child.get("event_type") or child.get("type")) == "Create"
         for child in children
     )
+    # A known custom status is more precise than the status category changed beside it.
+    custom_change = _custom_status_change(children, mapping)
     for i, child in enumerate(children):
         cpath = f"{path}[{i}]"
         if type(child) is not dict and not isinstance(child, Mapping):
@@ -339,10 +381,28 @@ def _events_from_children(
         elif kind in ("Create", "Change"):
             name, value = _child_change(child, cpath)
             if kind == "Create":
-                if name == "status" and isinstance(value, str):
+                if name == "status" and isinstance(value, str) and created_status is None:
                     created_status = mapping.status(value, f"{cpath}.{name}")
+                elif name == "custom_status_id" and (custom := mapping.custom_status(value)) is not None:
+                    created_status = custom[1]
                 continue
-            if name == "status":
+            if name == "custom_status_id" and (custom := mapping.custom_status(value)) is not None:
+                before = mapping.custom_status(child.get("previous_value"))
+                events.append(
+                    Event(
+                        id=event_id,
+                        at=at,
+                        kind=EventKind.STATUS_CHANGE,
+                        status=custom[1],
+                        value=custom[0],
+                        author_id=updater,
+                        by_tierdesk=by_me,
+                        previous=before[0] if before is not None else _previous(child),
+                    )
+                )
+            elif name == "status" and custom_change:
+                continue
+            elif name == "status":
                 if not isinstance(value, str):
                     raise MalformedRecord(f"{cpath}.status", f"expected a status, got {value!r}")
                 status = mapping.status(value, f"{cpath}.status")
@@ -401,6 +461,17 @@ def _events_from_children(
             ),
         )
     return events
+
+
+def _custom_status_change(children: Sequence[Any], mapping: ReadContext) -> bool:
+    for child in children:
+        if not isinstance(child, Mapping) or (child.get("event_type") or child.get("type")) != "Change":
+            continue
+        value = child.get("value") if child.get("field_name") == "custom_status_id" else None
+        value = child.get("custom_status_id", value)
+        if mapping.custom_status(value) is not None:
+            return True
+    return False
 
 
 def _previous(child: Mapping[str, Any]) -> str | None:
