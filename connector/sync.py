@@ -22,9 +22,11 @@ from datetime import datetime, timedelta
 import structlog
 
 from connector.domain.engine import evaluate
+from connector.domain.group_clocks import OlaHold
 from connector.domain.policy import ActionKind
 from connector.domain.results import Action, Evaluation
 from connector.notify.dispatch import send_notifications
+from connector.ola_clocks import ended_holds
 from connector.policy_holder import PolicyHolder
 from connector.policy_versions import PolicyVersions
 from connector.ports import ActionResult, Clock, Helpdesk, Leadership, Notifier, OutboxItem, Outcome
@@ -143,6 +145,7 @@ class SyncService:
             connection, ticket_id = split_ticket_key(key)
             by_connection.setdefault(connection, []).append(ticket_id)
         batch: list[tuple[Evaluation, Sequence[Action]]] = []
+        holds: list[tuple[str, str, OlaHold]] = []
         for connection, ticket_ids in by_connection.items():
             loaded = self.store.load_tickets(connection, ticket_ids)
             if not loaded:
@@ -156,11 +159,14 @@ class SyncService:
                     item.ticket, item.events, history, now, settled=item.settled, observed_at=item.seen_at
                 )
                 batch.append((evaluation, self._backlog_filter(evaluation.actions, started)))
+                holds += ended_holds(connection, item.ticket, item.events, history.current, now)
                 report.evaluated += 1
                 report.settled += len(evaluation.decided)
                 if self.on_evaluated is not None:
                     self.on_evaluated(evaluation)
         report.queued += self.store.record_evaluations(batch)
+        if holds:
+            self.store.record_ola_holds(holds, history.current.version, now)
         return report
 
     def evaluate_due(

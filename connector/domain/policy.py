@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from connector.domain.calendar import BusinessCalendar
+from connector.domain.group_clocks import Ola
 from connector.domain.model import Priority, Status
 
 
@@ -347,3 +348,4 @@ class Policy:
     channels: Mapping[str, NotificationChannel] = field(default_factory=dict)
     effective_from: datetime | None = None
     apply_to: ApplyTo = ApplyTo.NEW
+    olas: Mapping[str, Ola] = field(default_factory=dict)  # group -> its own target per hold

@@ -32,6 +32,7 @@ from connector.domain.policy import (
 from connector.mappings.connection_models import ConnectionModel, FieldByName, GroupByName
 from connector.mappings.models import ChangesModel
 from connector.mappings.notifications import build_channels
+from connector.mappings.ola_models import build_olas
 from connector.mappings.rule_models import WhenModel
 from connector.mappings.tier_models import ActionModel, ChainModel, TierModel
 from connector.mappings.validate import Checked, CheckedRule
@@ -74,6 +75,7 @@ def build_policy(checked: Checked) -> Policy:
         channels=build_channels(checked.channels),
         effective_from=checked.changes.effective_from,
         apply_to=ApplyTo(checked.changes.apply_to),
+        olas=build_olas(checked.olas, checked.ola_sources),
     )
 
 
@@ -106,6 +108,7 @@ def canonical(checked: Checked) -> dict[str, Any]:
             if checked.channels
             else {}
         ),
+        **({"olas": {n: m.model_dump(mode="json") for n, m in checked.olas.items()}} if checked.olas else {}),
     }
 
 

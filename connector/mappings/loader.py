@@ -35,6 +35,7 @@ SECTIONS = (
     "connections",
     "changes",
     "channels",
+    "olas",
 )
 FILE_SUFFIXES = (".yaml", ".yml")
 

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
 from connector.mappings.field_types import Name, StrictModel
+from connector.mappings.ola_models import OlaModel
 from connector.mappings.rule_models import CustomersModel, TriageModel
 from connector.mappings.tier_models import CalendarModel, ChainModel, TierModel
 
@@ -73,3 +74,6 @@ class MappingsFile(StrictModel):
     connections: list[ConnectionModel] | None = None
     changes: ChangesModel | None = None
     channels: dict[Name, ChannelModel] | None = None
+    olas: dict[str, OlaModel] | None = Field(
+        default=None, description="group -> its own target per hold (a connection alias or a group id)"
+    )

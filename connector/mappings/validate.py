@@ -23,6 +23,7 @@ from connector.mappings.ics_feeds import FeedReader
 from connector.mappings.loader import FILE_SUFFIXES, Sections
 from connector.mappings.models import ChangesModel
 from connector.mappings.notifications import check_channels, notify_references, repeated_notifications
+from connector.mappings.ola_models import OlaModel, check_olas
 from connector.mappings.pydantic_errors import issues_from
 from connector.mappings.rule_models import (
     CustomerRuleModel,
@@ -74,6 +75,8 @@ class Checked:
     connections: list[ConnectionModel]
     changes: ChangesModel
     channels: dict[str, ChannelModel] = field(default_factory=dict)
+    olas: dict[str, OlaModel] = field(default_factory=dict)
+    ola_sources: dict[str, str] = field(default_factory=dict)  # name -> file:line
     # (connection, section, key) -> where a field / alias given by name is written
     named_at: dict[tuple[str, str, str], MappingError] = field(default_factory=dict)
     # holiday feed texts read, by source: kept with the policy version (`ics_feeds`)
@@ -497,6 +500,18 @@ class _Validation:
                 names.update(fields)
         return names
 
+    def aliases(self) -> set[str] | None:
+        """Every alias any connection defines (None when the connections could not be read)."""
+        raw = self.sections.raw("connections")
+        if "connections" in self.sections.sections and not isinstance(raw, list):
+            return None
+        names: set[str] = set()
+        for item in raw if isinstance(raw, list) else []:
+            aliases = item.get("aliases") if isinstance(item, dict) else None
+            if isinstance(aliases, dict):
+                names.update(str(name) for name in aliases)
+        return names
+
     def required_sections(self) -> None:
         if not self.complete:
             return
@@ -516,6 +531,9 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
     connections = run.connections(writeback)
     changes = run.changes()
     channels = check_channels(run.mapping("channels"), run.model)
+    olas = check_olas(
+        run.mapping("olas"), run.model, run.report, run.names("calendars", BUILTIN_CALENDARS), run.aliases()
+    )
     for loc, channel in notify_references(chains):
         run.reference(loc, "notification channel", channel, run.names("channels"))
     for loc, message in repeated_notifications(chains):
@@ -554,6 +572,8 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         connections=connections,
         changes=changes,
         channels=channels,
+        olas=olas,
+        ola_sources={name: sections.source(("olas", name)) for name in olas},
         named_at=run.named_at,
         feeds_used=dict(run.feeds.used),
     )

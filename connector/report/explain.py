@@ -13,9 +13,11 @@ from connector.domain.people_view import as_people_left_it
 from connector.domain.policy import Metric, Policy
 from connector.domain.record import PolicyHistory, SettledOutcome
 from connector.domain.results import Evaluation
+from connector.ola_clocks import ticket_ola_holds
 from connector.policy_versions import running_history, with_pending_edit
 from connector.report.fit_table import print_table
 from connector.report.levels import action_detail, level_rows
+from connector.report.ola import explain_rows
 from connector.report.preview import preview_edit, render_preview
 from connector.report.status_history import status_rows
 from connector.store.repository import Store
@@ -73,6 +75,13 @@ def render_explain(
     _clock_table(console, result, history, settled)
     if rows := status_rows(loaded.events, tier):
         print_table(console, "status history", ("at", "helpdesk status", "counts as", "pauses"), rows)
+    if holds := ticket_ola_holds(t, loaded.events, running, now):
+        print_table(
+            console,
+            "group ownership (OLA)",
+            ("group", "from", "until", "held", "target", "within", "record"),
+            explain_rows(holds, store.ola_holds_of(t.connection, t.id)),
+        )
     if result.crossings:
         print_table(
             console,

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from connector.domain.policy import Policy
 from connector.report.html import render_html
+from connector.report.ola import ola_rows, with_ola_table
 from connector.report.report import SlaReport, build_report
 from connector.report.text import render_text
 from connector.store.repository import Store
@@ -63,7 +64,7 @@ def write_report(
     reads half a report. Returns the report written.
     """
     report = build_report(store, policy, start=start, end=end, now=now)
-    text = render(report, fmt)
+    text = with_ola_table(render(report, fmt), fmt, ola_rows(store.ola_holds(start, end)))
     if out == STDOUT:
         sys.stdout.write(text)
         return report

@@ -15,12 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
+from connector.domain.group_clocks import OlaHold
 from connector.domain.model import Event, Ticket
 from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome
 from connector.domain.results import Action, ClockState, Evaluation, SlaClock
 from connector.ports import LoadedTicket, StoredActivation
-from connector.store import codec, migrate
+from connector.store import codec, migrate, ola_record
 from connector.store import record as sla_record
 from connector.store.engine import begin, create_store_engine, resolve_url
 from connector.store.leases import ClaimStore
@@ -403,6 +404,23 @@ class Store(PullStore, OutboxStore, ClaimStore):
             return sla_record.record_activation(
                 db, version, files, seen_at=seen_at, effective_from=effective_from, apply_to=apply_to
             )
+
+    def record_ola_holds(
+        self, holds: Sequence[tuple[str, str, OlaHold]], policy_version: str, now: datetime
+    ) -> int:
+        """Settle the ended group holds of (connection, ticket id, hold) not recorded before."""
+        with self._unit(write=True) as db:
+            return ola_record.insert_holds(db, holds, policy_version, now)
+
+    def ola_holds(self, start: datetime, end: datetime) -> list[ola_record.StoredOlaHold]:
+        """Settled group holds that ended in [start, end)."""
+        with self._unit(write=False) as db:
+            return ola_record.holds_ended(db, start, end)
+
+    def ola_holds_of(self, connection: str, ticket_id: str) -> list[ola_record.StoredOlaHold]:
+        """The ticket's settled group holds."""
+        with self._unit(write=False) as db:
+            return ola_record.holds_of(db, connection, ticket_id)
 
     def activations(self) -> list[StoredActivation]:
         """Every activation, oldest first."""

@@ -168,6 +168,33 @@ class SettledRow(SQLModel, table=True):
     settled_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class OlaHoldRow(SQLModel, table=True):
+    """A settled group hold (`connector.domain.group_clocks.OlaHold`): the group held the ticket
+    from `started_at` to `ended_at`, `held` business time against `target`. Written once when the
+    hold ends, never changed by later edits of the OLA."""
+
+    __tablename__ = "ola_hold"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["connection", "ticket_id"],
+            ["ticket_snapshot.connection", "ticket_snapshot.ticket_id"],
+            ondelete="CASCADE",
+        ),
+        sa.Index("ix_ola_hold_ended", "ended_at"),
+    )
+
+    connection: str = Field(primary_key=True, max_length=100)
+    ticket_id: str = Field(primary_key=True, max_length=200)
+    group_id: str = Field(primary_key=True, max_length=200)
+    started_at: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    ended_at: datetime = Field(sa_type=UTCDateTime)
+    ola: str = Field(max_length=200)
+    held: timedelta = Field(sa_type=sa.Interval)
+    target: timedelta = Field(sa_type=sa.Interval)
+    policy_version: str = Field(max_length=100)
+    settled_at: datetime = Field(sa_type=UTCDateTime)
+
+
 QUEUED_PREDICATE = "status IN ('pending', 'sending')"  # outbox rows still to send
 
 
@@ -287,5 +314,6 @@ audit = metadata.tables["push_audit"]
 policy_versions = metadata.tables["policy_version"]
 activations = metadata.tables["policy_activation"]
 outcomes = metadata.tables["sla_outcome"]
+ola_holds = metadata.tables["ola_hold"]
 meta = metadata.tables["store_meta"]
 leader_log = metadata.tables["pull_leader_log"]

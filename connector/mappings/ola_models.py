@@ -1,0 +1,65 @@
+"""The `olas:` section: a group's own target (operational level agreement) per hold of a ticket,
+on the group's calendar, reported beside the customer's SLA (`connector.domain.group_clocks`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from connector.domain.group_clocks import Ola
+from connector.mappings.errors import Loc, unknown_reference
+from connector.mappings.field_types import Duration, Name, StrictModel
+
+
+class OlaModel(StrictModel):
+    """How long the group may hold a ticket each time it is assigned to it."""
+
+    target: Duration = Field(description="business time on the calendar per hold, e.g. 4h")
+    calendar: Name = Field(default="24x7", description="the calendar the hold is measured on (default 24x7)")
+
+    @field_validator("target")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("an OLA target must be longer than zero, e.g. 4h")
+        return value
+
+
+def check_olas(
+    raw: Mapping[str, Any] | None,
+    model: Callable[[type[OlaModel], Any, Loc], OlaModel | None],
+    report: Callable[[Loc, str], None],
+    calendar_names: set[str] | None,
+    group_names: set[str] | None,
+) -> dict[str, OlaModel]:
+    """The valid OLAs; each key must be an alias of some connection or a group id, each calendar
+    a defined one (`None`: that section could not be read, so its names are not checked)."""
+    olas: dict[str, OlaModel] = {}
+    for name, entry in (raw or {}).items():
+        loc: Loc = ("olas", name)
+        checked = model(OlaModel, entry, loc)
+        key = str(name)
+        if group_names is not None and not key.isdigit() and key not in group_names:
+            known = ", ".join(sorted(group_names)) or "none yet"
+            report(
+                (*loc, "[key]"),
+                f"OLA '{key}' names no group: write a connection alias (known: {known}) or a group id "
+                "-> add the group under the connection's aliases",
+            )
+            continue
+        if checked is None:
+            continue
+        if calendar_names is not None and checked.calendar not in calendar_names:
+            report((*loc, "calendar"), unknown_reference("calendar", checked.calendar, calendar_names))
+            continue
+        olas[key] = checked
+    return olas
+
+
+def build_olas(olas: Mapping[str, OlaModel], sources: Mapping[str, str]) -> dict[str, Ola]:
+    return {
+        name: Ola(name, model.target, model.calendar, sources.get(name, "")) for name, model in olas.items()
+    }
