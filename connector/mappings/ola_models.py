@@ -4,10 +4,9 @@ on the group's calendar, reported beside the customer's SLA (`connector.domain.g
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from connector.domain.group_clocks import Ola
 from connector.mappings.errors import Loc, unknown_reference
@@ -19,13 +18,6 @@ class OlaModel(StrictModel):
 
     target: Duration = Field(description="business time on the calendar per hold, e.g. 4h")
     calendar: Name = Field(default="24x7", description="the calendar the hold is measured on (default 24x7)")
-
-    @field_validator("target")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("an OLA target must be longer than zero, e.g. 4h")
-        return value
 
 
 def check_olas(
