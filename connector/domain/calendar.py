@@ -536,6 +536,11 @@ class BusinessCalendar:
                 if open_start < open_end:
                     yield open_start, open_end
 
+    def holidays_between(self, first: date, last: date) -> list[date]:
+        """The holidays (country, explicit dates, feeds) from `first` to `last` included."""
+        days = range(first.toordinal() - _EPOCH_ORDINAL, last.toordinal() - _EPOCH_ORDINAL + 1)
+        return [date.fromordinal(n + _EPOCH_ORDINAL) for n in days if self._is_holiday(n)]
+
     def _is_holiday(self, day_number: int) -> bool:
         if self._country is None and not self._dates:
             return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.console import Console
 
@@ -68,6 +68,11 @@ def render_explain(
         )
     )
     console.print(f"calendar: {tier.calendar}; escalation chain: {tier.escalation or '-'}")
+    if (calendar := running.calendars.get(tier.calendar)) is not None:
+        today = now.astimezone(calendar.timezone).date()
+        ahead = calendar.holidays_between(today, today + timedelta(days=60))
+        if ahead:
+            console.print(f"holidays in the next 60 days: {', '.join(d.isoformat() for d in ahead)}")
     chain = running.chains.get(tier.escalation or "")
     if chain is not None:
         print_table(console, "escalation levels", ("level", "fires", "metrics", "actions"), level_rows(chain))

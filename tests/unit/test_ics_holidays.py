@@ -3,6 +3,7 @@ copy of a feed that cannot be fetched, and stored policy versions rebuilt from t
 
 from __future__ import annotations
 
+import io
 import shutil
 import threading
 from collections.abc import Iterator
@@ -11,11 +12,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from structlog.testing import capture_logs
 
 from connector.domain.ics_holidays import holidays_from_ics
+from connector.domain.model import Priority, Status, Ticket
 from connector.mappings import check, ics_feeds, load_policy, load_policy_files, policy_from_files
 from connector.policy_holder import PolicyHolder
+from connector.ports import TicketRecord
+from connector.report.explain import render_explain
+from connector.store.repository import Store
 
 HERE = Path(__file__).resolve().parent
 FEED = HERE / "ics" / "company-holidays.ics"
@@ -188,3 +194,30 @@ def test_a_worker_reloads_when_a_feed_file_beside_the_mappings_changes(tmp_path:
     assert "2026-12-21" in spec_dates  # the break now starts a week earlier
     assert "2026-12-21" not in before.calendars["berlin-office"].to_spec()["holidays"]["dates"]
     assert holder.policy.version != before.version
+
+
+def test_explain_lists_the_feed_holidays_ahead_on_the_tickets_calendar(tmp_path: Path) -> None:
+    directory = mappings_with_feed(tmp_path, "company-holidays.ics")
+    shutil.copy(FEED, directory / "company-holidays.ics")
+    policy = load_policy(directory)
+    opened = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+    ticket = Ticket(
+        connection="zendesk-main",
+        id="501",
+        created_at=opened,
+        updated_at=opened,
+        status=Status.OPEN,
+        subject="Invoice export",
+        priority=Priority.NORMAL,
+        requester_email="sam@unknown.example",
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'tierdesk.db'}")
+    try:
+        store.save_pull_page("zendesk-main", [TicketRecord(ticket=ticket, events=())], None, now=opened)
+        console = Console(file=io.StringIO(), width=200, color_system=None)
+        assert render_explain(console, store, policy, opened, ("zendesk-main", "501"))
+    finally:
+        store.close()
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    [line] = [line for line in shown.splitlines() if line.startswith("holidays in the next 60 days")]
+    assert "2026-12-24, 2026-12-25, 2026-12-26, 2026-12-28, 2026-12-29, 2026-12-30, 2026-12-31" in line
