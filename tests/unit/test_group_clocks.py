@@ -101,3 +101,36 @@ def test_an_ola_named_by_group_id_needs_no_alias_and_other_groups_are_left_out()
     measured = ola_holds(ticket(status=Status.SOLVED), bounced_between_tiers(), by_id, CALENDARS, {}, now)
     assert {h.group_id for h in measured} == {TIER_2}
     assert ola_holds(ticket(), bounced_between_tiers(), OLAS, CALENDARS, {"tier-2": "-"}, now) == []
+
+
+def test_a_jira_team_field_mapped_as_group_is_read_from_the_changelog() -> None:
+    from connector.domain.policy import ConnectionConfig
+    from connector.ola_clocks import ticket_ola_holds
+    from tests.unit.engine_helpers import make_policy
+
+    jira = ConnectionConfig(
+        name="zd",  # the helper ticket's connection
+        kind="jira",
+        url="https://acme.atlassian.net",
+        fields={"group": "customfield_10060"},
+        aliases={"tier-2": "Tier 2 team"},
+    )
+    policy = replace(
+        make_policy(),
+        connections=(jira,),
+        olas={"tier-2": Ola("tier-2", 2 * H, "24x7")},
+        calendars={"24x7": ALWAYS},
+    )
+    events = [
+        created(),
+        ev(
+            EventKind.FIELD_CHANGE,
+            MON_0900_BERLIN + H,
+            field="customfield_10060",
+            value="Tier 2 team",
+            previous="",
+        ),
+        ev(EventKind.FIELD_CHANGE, MON_0900_BERLIN + 4 * H, field="customfield_10060", value="Tier 1 team"),
+    ]
+    [hold] = ticket_ola_holds(ticket(), events, policy, MON_0900_BERLIN + 5 * H)
+    assert (hold.group_id, hold.held, hold.within_target) == ("Tier 2 team", 3 * H, False)
