@@ -17,12 +17,13 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Protocol
 
 import requests
 import structlog
 
 from connector.domain.ics_holidays import IcsFeedError, IcsHolidays, holidays_from_ics
+from connector.mappings.errors import Anchor, Loc
 
 log = structlog.get_logger("tierdesk.mappings")
 
@@ -80,6 +81,32 @@ class FeedReader:
                 f"cannot read holiday feed {path}: {reason} -> give a path relative to the mappings "
                 "directory or an http(s) URL"
             ) from error
+
+
+class _Reports(Protocol):
+    feeds: FeedReader
+
+    def report(self, loc: Loc, message: str, anchor: Anchor = "value") -> None: ...
+
+
+def with_feed_dates(spec: dict[str, Any], loc: Loc, run: _Reports) -> dict[str, Any]:
+    """A calendar `spec` with the closed days of its `holidays.ics` feeds added to
+    `holidays.dates` (the domain's calendar does no I/O); a feed that cannot be read is reported
+    at its line."""
+    holidays = spec.get("holidays")
+    if not isinstance(holidays, dict) or holidays.get("ics") is None:
+        return spec
+    listed = isinstance(holidays["ics"], list)
+    sources = holidays["ics"] if listed else [holidays["ics"]]
+    dates = list(holidays.get("dates") or [])
+    for index, source in enumerate(sources):
+        where: Loc = (*loc, "holidays", "ics", index) if listed else (*loc, "holidays", "ics")
+        try:
+            dates += sorted(run.feeds.holidays(str(source).strip()).dates)
+        except ValueError as error:
+            run.report(where, str(error))
+    rest = {key: value for key, value in holidays.items() if key != "ics"}
+    return {**spec, "holidays": {**rest, **({"dates": dates} if dates else {})}}
 
 
 def recorded_feeds(files: Mapping[str, str]) -> dict[str, str]:

@@ -11,6 +11,7 @@ from pydantic import Field
 from connector.domain.group_clocks import Ola
 from connector.mappings.errors import Loc, unknown_reference
 from connector.mappings.field_types import Duration, Name, StrictModel
+from connector.mappings.loader import Sections
 
 
 class OlaModel(StrictModel):
@@ -55,3 +56,16 @@ def build_olas(olas: Mapping[str, OlaModel], sources: Mapping[str, str]) -> dict
     return {
         name: Ola(name, model.target, model.calendar, sources.get(name, "")) for name, model in olas.items()
     }
+
+
+def alias_names(sections: Sections) -> set[str] | None:
+    """Every alias any connection defines (None when the connections could not be read)."""
+    raw = sections.raw("connections")
+    if "connections" in sections.sections and not isinstance(raw, list):
+        return None
+    names: set[str] = set()
+    for item in raw if isinstance(raw, list) else []:
+        aliases = item.get("aliases") if isinstance(item, dict) else None
+        if isinstance(aliases, dict):
+            names.update(str(name) for name in aliases)
+    return names

@@ -19,11 +19,11 @@ from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, Calen
 from connector.mappings.calendar_check import calendar_problems
 from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
 from connector.mappings.errors import Anchor, Issue, Loc, MappingError, did_you_mean, unknown_reference
-from connector.mappings.ics_feeds import FeedReader
+from connector.mappings.ics_feeds import FeedReader, with_feed_dates
 from connector.mappings.loader import FILE_SUFFIXES, Sections
 from connector.mappings.models import ChangesModel
 from connector.mappings.notifications import check_channels, notify_references, repeated_notifications
-from connector.mappings.ola_models import OlaModel, check_olas
+from connector.mappings.ola_models import OlaModel, alias_names, check_olas
 from connector.mappings.pydantic_errors import issues_from
 from connector.mappings.rule_models import (
     CustomerRuleModel,
@@ -173,7 +173,9 @@ class _Validation:
             if not isinstance(spec, dict):
                 continue
             # Feeds become explicit dates before the domain sees the spec (it does no I/O).
-            resolved = spec if any(p[:1] == ("holidays",) for p in flagged) else self.holiday_feeds(spec, loc)
+            resolved = (
+                spec if any(p[:1] == ("holidays",) for p in flagged) else with_feed_dates(spec, loc, self)
+            )
             calendar, problems = calendar_problems(
                 resolved, name, flagged={str(p[0]) if p else "" for p in flagged}
             )
@@ -182,30 +184,6 @@ class _Validation:
             if calendar is not None:
                 built[name] = calendar
         return built
-
-    def holiday_feeds(self, spec: dict[str, Any], loc: Loc) -> dict[str, Any]:
-        """`spec` with the closed days of its `holidays.ics` feeds added to `holidays.dates`."""
-        holidays = spec.get("holidays")
-        if not isinstance(holidays, dict) or holidays.get("ics") is None:
-            return spec
-        sources = holidays["ics"] if isinstance(holidays["ics"], list) else [holidays["ics"]]
-        dates = list(holidays.get("dates") or [])
-        for index, source in enumerate(sources):
-            where: Loc = (
-                (*loc, "holidays", "ics", index)
-                if isinstance(holidays["ics"], list)
-                else (
-                    *loc,
-                    "holidays",
-                    "ics",
-                )
-            )
-            try:
-                dates += sorted(self.feeds.holidays(str(source).strip()).dates)
-            except ValueError as error:
-                self.report(where, str(error))
-        rest = {key: value for key, value in holidays.items() if key != "ics"}
-        return {**spec, "holidays": {**rest, **({"dates": dates} if dates else {})}}
 
     def severities(self) -> list[str]:
         raw = self.sections.raw("severities")
@@ -500,18 +478,6 @@ class _Validation:
                 names.update(fields)
         return names
 
-    def aliases(self) -> set[str] | None:
-        """Every alias any connection defines (None when the connections could not be read)."""
-        raw = self.sections.raw("connections")
-        if "connections" in self.sections.sections and not isinstance(raw, list):
-            return None
-        names: set[str] = set()
-        for item in raw if isinstance(raw, list) else []:
-            aliases = item.get("aliases") if isinstance(item, dict) else None
-            if isinstance(aliases, dict):
-                names.update(str(name) for name in aliases)
-        return names
-
     def required_sections(self) -> None:
         if not self.complete:
             return
@@ -532,7 +498,11 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
     changes = run.changes()
     channels = check_channels(run.mapping("channels"), run.model)
     olas = check_olas(
-        run.mapping("olas"), run.model, run.report, run.names("calendars", BUILTIN_CALENDARS), run.aliases()
+        run.mapping("olas"),
+        run.model,
+        run.report,
+        run.names("calendars", BUILTIN_CALENDARS),
+        alias_names(run.sections),
     )
     for loc, channel in notify_references(chains):
         run.reference(loc, "notification channel", channel, run.names("channels"))

@@ -56,12 +56,12 @@ from connector.retry import (
     retrying,
 )
 from connector.retry import RetryPolicy as SharedRetryPolicy
+from plugins.zendesk.accessors import MalformedRecord, parse_time, req_int, req_time
 from plugins.zendesk.pull_state import EventWindow, PullCursor
 from plugins.zendesk.push import Push
 from plugins.zendesk.rejections import RejectedUpdate, from_error_body
 from plugins.zendesk.translate import (
     STATUS_MAP,
-    MalformedRecord,
     People,
     ReadContext,
     custom_status_map,
@@ -70,9 +70,6 @@ from plugins.zendesk.translate import (
     is_deleted,
     markers_in,
     organization_from_json,
-    parse_time,
-    req_int,
-    req_time,
     ticket_from_json,
 )
 

@@ -2,9 +2,9 @@
 
 Reading: `ticket_from_json`, `organization_from_json`, `events_from_ticket_event` (one entry of the
 ticket events export) and `events_from_audit` (one audit of the audits API) read vendor records
-through typed accessors; a record that does not have the expected shape raises `MalformedRecord`
-naming the failing path (`tickets[].custom_fields[2].id`), which the client turns into a
-`SkippedRecord`.
+through typed accessors (`plugins.zendesk.accessors`); a record that does not have the expected
+shape raises `MalformedRecord` naming the failing path (`tickets[].custom_fields[2].id`), which
+the client turns into a `SkippedRecord`. Custom statuses: `custom_status_map`.
 
 Writing: the internal note's body with its marker line (`note_body`, `markers_in`); the Update
 Many entry itself is built in `plugins.zendesk.update`.
@@ -15,10 +15,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from connector.domain.model import Event, EventKind, Organization, Priority, Status, Ticket
+from plugins.zendesk.accessors import (
+    MalformedRecord,
+    field_of,
+    field_value,
+    opt_int,
+    opt_str,
+    req_int,
+    req_str,
+    req_time,
+    str_list,
+)
 
 STATUS_MAP: Mapping[str, Status] = {
     "new": Status.NEW,
@@ -40,95 +51,6 @@ AGENT_ROLES = frozenset({"agent", "admin"})
 # comments in `html_body` are sanitised away), so the marker survives and is searchable.
 MARKER_PREFIX = "tierdesk-ref:"
 _MARKER_LINE = re.compile(r"\[" + re.escape(MARKER_PREFIX) + r"([A-Za-z0-9_.:\-]+)\]")
-
-
-class MalformedRecord(ValueError):
-    """A vendor record lacks a field or has the wrong type at `path`."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
-
-
-# ----------------------------------------------------------------------------- typed accessors
-def _field(raw: Mapping[str, Any], key: str, path: str) -> Any:
-    if type(raw) is not dict and not isinstance(raw, Mapping):
-        raise MalformedRecord(path, f"expected an object, got {type(raw).__name__}")
-    if key not in raw:
-        raise MalformedRecord(f"{path}.{key}", "missing")
-    return raw[key]
-
-
-def req_int(raw: Mapping[str, Any], key: str, path: str) -> int:
-    value = _field(raw, key, path)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MalformedRecord(f"{path}.{key}", f"expected an integer, got {value!r}")
-    return value
-
-
-def opt_int(raw: Mapping[str, Any], key: str, path: str) -> int | None:
-    value = raw.get(key) if type(raw) is dict or isinstance(raw, Mapping) else None
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MalformedRecord(f"{path}.{key}", f"expected an integer or null, got {value!r}")
-    return value
-
-
-def req_str(raw: Mapping[str, Any], key: str, path: str) -> str:
-    value = _field(raw, key, path)
-    if not isinstance(value, str):
-        raise MalformedRecord(f"{path}.{key}", f"expected a string, got {value!r}")
-    return value
-
-
-def opt_str(raw: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = raw.get(key) if type(raw) is dict or isinstance(raw, Mapping) else None
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MalformedRecord(f"{path}.{key}", f"expected a string or null, got {value!r}")
-    return value
-
-
-def req_time(raw: Mapping[str, Any], key: str, path: str) -> datetime:
-    value = _field(raw, key, path)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if not isinstance(value, str):
-        raise MalformedRecord(f"{path}.{key}", f"expected an ISO 8601 time, got {value!r}")
-    return parse_time(value, f"{path}.{key}")
-
-
-def parse_time(value: str, path: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)  # Python 3.11 reads the trailing Z
-    except ValueError:
-        raise MalformedRecord(path, f"expected an ISO 8601 time, got {value!r}") from None
-    if parsed.tzinfo is None:
-        raise MalformedRecord(path, f"time without offset: {value!r}")
-    return parsed.astimezone(UTC)
-
-
-def str_list(raw: Mapping[str, Any], key: str, path: str) -> list[str]:
-    value = raw.get(key) if type(raw) is dict or isinstance(raw, Mapping) else None
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise MalformedRecord(f"{path}.{key}", f"expected a list of strings, got {value!r}")
-    return list(value)
-
-
-def field_value(value: Any) -> str | None:
-    """A custom field value as the string the domain stores (lists joined with commas)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
 
 
 # ----------------------------------------------------------------------------- vendor -> domain
@@ -489,7 +411,7 @@ def events_from_ticket_event(
     audit_id = req_int(raw, "id", path)
     at = req_time(raw, "created_at", path) if "created_at" in raw else req_time(raw, "timestamp", path)
     updater = opt_int(raw, "updater_id", path)
-    children = _field(raw, "child_events", path)
+    children = field_of(raw, "child_events", path)
     if not isinstance(children, list):
         raise MalformedRecord(f"{path}.child_events", "expected a list")
     return _events_from_children(
@@ -510,7 +432,7 @@ def events_from_audit(
     audit_id = req_int(raw, "id", path)
     at = req_time(raw, "created_at", path)
     author = opt_int(raw, "author_id", path)
-    children = _field(raw, "events", path)
+    children = field_of(raw, "events", path)
     if not isinstance(children, list):
         raise MalformedRecord(f"{path}.events", "expected a list")
     return _events_from_children(
