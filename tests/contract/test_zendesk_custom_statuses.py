@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from connector.doctor.runner import run_doctor
 from connector.domain.engine import evaluate
 from connector.domain.model import EventKind, Status
 from connector.domain.policy import Metric
 from connector.ports import TicketRecord
+from connector.secrets import EnvSecrets
 from connector.store.repository import Store
 from plugins.zendesk import connect, directory
 from plugins.zendesk.emulator.seed import http_caller
@@ -155,3 +157,21 @@ def test_explain_shows_each_custom_status_what_it_counts_as_and_what_it_pauses(
     }
     assert rows["Waiting on vendor"] == ["open", "-"]
     assert rows["Waiting on customer"] == ["pending", "periodic_update, resolution"]
+
+
+def test_doctor_reports_a_status_map_name_that_matches_no_custom_status(harness: Harness) -> None:
+    custom_status(harness, "Waiting on vendor", "hold")
+    custom_status(harness, "Waiting on customer", "pending")
+    config = replace(
+        harness.config(),
+        email_env="ZD_EMAIL",
+        token_env="ZD_TOKEN",
+        status_map={"waiting on vendr": Status.OPEN, "waiting on customer": Status.PENDING},
+    )
+    secrets = EnvSecrets({"ZD_EMAIL": "tierdesk@example.com", "ZD_TOKEN": "emulator"})
+    findings, checked = run_doctor(replace(make_policy(), connections=(config,)), secrets)
+    about_statuses = [f.problem for f in findings if "status_map" in f.problem]
+    assert checked == ["zd"]
+    assert about_statuses == [
+        "status_map names status 'waiting on vendr', which does not exist; did you mean 'Waiting on vendor'?"
+    ]
