@@ -8,9 +8,10 @@ show_many, and each uncertain action is judged from what the ticket shows:
   one it does not show is sent again (these changes are idempotent);
 - a note: when the ticket has not changed since the note was planned (`updated_at` not after
   its basis), the note cannot be there (a comment always moves `updated_at`) and is sent; when the
-  ticket shows every uncertain change that travelled with the note, the update landed, and
-  Zendesk applies an update as a whole, so the note is there too (ALREADY_APPLIED); otherwise
-  only the ticket's comments can tell, and the caller searches them for the note's marker.
+  ticket shows every uncertain change that travelled with the note, among them a tag added or a
+  field set (values an agent does not type by hand), the update landed, and Zendesk applies an
+  update as a whole, so the note is there too (ALREADY_APPLIED); otherwise only the ticket's
+  comments can tell, and the caller searches them for the note's marker.
 
 A re-send carries the first send's `updated_stamp`: if the earlier request is still in flight
 and lands later, Zendesk refuses it (409) once the re-send has moved `updated_at`, so a note is
@@ -90,7 +91,10 @@ def judge(
     seen = {a.key: shows(a, ticket, field_ids) for a in changes}
     for action in changes:
         (verdict.already if seen[action.key] else verdict.send).append(action)
-    landed_with_changes = bool(changes) and all(seen.values())
+    # tierdesk's own tags and field values are the evidence: an agent may well raise a priority or
+    # reassign meanwhile, but does not set `tier_enterprise` or the SLA due instant by hand
+    evidence = any(a.kind in (ActionKind.ADD_TAGS, ActionKind.SET_FIELD) for a in changes)
+    landed_with_changes = evidence and all(seen.values())
     for note in (a for a in doubtful if a.kind == ActionKind.ADD_NOTE):
         unchanged = updated_at is not None and note.basis is not None and updated_at <= note.basis
         if unchanged or not note.marker:
