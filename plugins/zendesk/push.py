@@ -1,10 +1,17 @@
 """One `ZendeskHelpdesk.push`: each ticket's actions merged into one Update Many entry, batches of
 100, every job polled together (show_many), and rounds that isolate a step Zendesk rejects.
 
-Notes
-  Each note carries a marker line; for notes whose earlier send is uncertain the ticket's comments
-  are searched first. A write whose outcome is unknown (timeout, connection error, 5xx) is re-sent
-  without its notes, which are answered RETRY with `uncertain=True` and checked next time.
+Sends of unknown outcome
+  A submit whose outcome is unknown (timeout, connection error, 5xx) is not re-sent in the push:
+  its actions are answered RETRY with `uncertain=True`. The next push reads every ticket with an
+  uncertain action back in one show_many and sends only what the ticket does not show
+  (`plugins.zendesk.doubts`); a note the ticket cannot vouch for is looked up by its marker line
+  in the comments, for at most `MAX_MARKER_READS` tickets per push.
+
+Conflicts
+  A failed job result `UpdateConflict` answers CONFLICT for that ticket alone. A 409 on the submit
+  names no ticket: the batch's `updated_at` is read once (show_many), tickets changed since their
+  stamp answer CONFLICT, and the others are sent again in the next round.
 
 Isolating a rejected step
   Zendesk rejects an invalid update as a whole (nothing applied). When a ticket's update is
