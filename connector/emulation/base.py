@@ -287,6 +287,29 @@ def _json(payload: Any, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
 
+class InFlight:
+    """WSGI wrapper counting requests being processed, so a caller can wait for quiet."""
+
+    def __init__(self, app: EmulatorApp) -> None:
+        self.app = app
+        self._busy = 0
+        self._cond = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self._cond:
+            self._busy += 1
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._cond.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._busy == 0, timeout)
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access log line per request: the emulator keeps its own log under /_emulator/requests."""
 

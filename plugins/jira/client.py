@@ -26,8 +26,8 @@ Push
   Jira format; the `tierdesk` entity property), in `plugins.jira.push`. A 400 naming a field fails
   only the actions that touched it, with Jira's message and the fix, and the rest is re-sent; one
   naming no field sends the steps one by one. Notes are JSM internal comments (`sd.public.comment`
-  internal) carrying the marker as the hidden comment property `tierdesk`; a note whose earlier
-  send is uncertain, or whose send in this push timed out, is looked up by marker before any resend.
+  internal) carrying the marker as the hidden comment property `tierdesk`; a note whose send timed
+  out is not re-sent in that push, and the next push looks it up by marker before any resend.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ EMULATOR_TOKEN = "emulator"  # noqa: S105 - any token is accepted by a local emu
 class RetryPolicy(SharedRetryPolicy):
     """The bounds of the one retry layer, per call (see `connector.retry.RetryPolicy`)."""
 
-    settle_wait: float = 5.0  # after an ambiguous failure, before checking whether the write landed
+    settle_wait: float = 5.0  # after an ambiguous failure of an edit, before sending it again
 
 
 JiraError = HelpdeskError  # this plugin's name for the shared base of the failure groups

@@ -9,7 +9,9 @@ field the edit touched sends the edit's steps one by one, so only the rejected o
 calls and land whatever happened to the edit; each watcher account is tried.
 
 Notes carry the marker as the hidden comment property `tierdesk`; a note whose earlier send is
-uncertain, or whose send in this push timed out, is looked up by marker before any resend.
+uncertain is looked up by marker before it is sent again. A note whose send times out is not
+re-sent in the same push (the request may land after a check made seconds later, and Jira has no
+conditional write that would refuse the late one); the next push checks its marker first.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ MAX_EDITS = 8  # edit calls per issue per push: the edit, re-sends without rejec
 
 
 class UncertainWrite(HelpdeskError):
-    """A write without a marker may have landed; it cannot be checked, so it is not re-sent."""
+    """A write whose outcome is unknown: not retried in this push (a note with a marker is checked
+    in the next one; one without cannot be checked)."""
 
 
 def result_for(action: Action, exc: HelpdeskError) -> ActionResult:
@@ -262,41 +265,41 @@ class Push:
         return comment_markers(page.get("comments") or [])
 
     def _send_note(self, issue_id: str, action: Action, previously_uncertain: bool) -> ActionResult:
+        """Post one note. A note whose earlier send is uncertain is looked up by marker first. A
+        send whose outcome is unknown (timeout, 5xx) is not retried in this push: the request may
+        still be on its way or queued at the server and land after any check made now, so the
+        marker is checked in the next push instead."""
         client = self.client
         marker = action.marker
         body = note_body(action.value or "", marker, REST_API_VERSION)
         session = client._jira()._session
         url = client._url(f"issue/{issue_id}/comment")
-        state = {"ambiguous": False, "check": previously_uncertain}
+        state = {"check": previously_uncertain}
 
         def attempt() -> Outcome:
             if state["check"] and marker:
                 if marker in self._markers(issue_id):
-                    return Outcome.APPLIED if state["ambiguous"] else Outcome.ALREADY_APPLIED
+                    return Outcome.ALREADY_APPLIED
                 state["check"] = False
             try:
                 session.post(url, data=json.dumps(body))
             except (JIRAError, requests.RequestException) as exc:
                 error = classify(exc, "add note")
                 if isinstance(error, TransientError) and error.ambiguous:
-                    state["ambiguous"] = True
-                    state["check"] = True
-                    if not marker:
-                        raise UncertainWrite(f"{error} (a note without marker is not re-sent)") from exc
+                    raise UncertainWrite(
+                        f"{error} (the note may have been posted; its marker is checked next time)"
+                        if marker
+                        else f"{error} (a note without marker is not re-sent)"
+                    ) from exc
                 raise error from exc
             return Outcome.APPLIED
 
         try:
             outcome = client._call("add note", attempt)
-        except (TransientError, UncertainWrite) as exc:
-            message = str(exc) + (
-                " (the note may have been posted; its marker is checked next time)"
-                if state["ambiguous"]
-                else ""
-            )
-            return ActionResult(
-                action.key, Outcome.RETRY, message, uncertain=state["ambiguous"] or previously_uncertain
-            )
+        except UncertainWrite as exc:
+            return ActionResult(action.key, Outcome.RETRY, str(exc), uncertain=True)
+        except TransientError as exc:
+            return ActionResult(action.key, Outcome.RETRY, str(exc), uncertain=previously_uncertain)
         except HelpdeskError as exc:
             self._log_failure(issue_id, [action], exc)
             return result_for(action, exc)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.domain.policy import ConnectionConfig
-from connector.emulation.base import EmulatorApp, EmulatorServer, FaultRule
+from connector.emulation.base import EmulatorApp, EmulatorServer, FaultRule, InFlight
 from plugins.jira import build_emulator, emulator_of
 from plugins.jira.client import JiraHelpdesk, RetryPolicy
 from plugins.jira.emulator import InProcessTransport, JiraEmulator
@@ -35,29 +35,6 @@ FAST_RETRY = RetryPolicy(
     settle_wait=0.0,
 )
 DEFAULT_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-
-
-class InFlight:
-    """WSGI wrapper counting requests being processed, so a caller can wait for quiet."""
-
-    def __init__(self, app: EmulatorApp) -> None:
-        self.app = app
-        self._busy = 0
-        self._cond = threading.Condition()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        with self._cond:
-            self._busy += 1
-        try:
-            return list(self.app(environ, start_response))
-        finally:
-            with self._cond:
-                self._busy -= 1
-                self._cond.notify_all()
-
-    def wait_idle(self, timeout: float = 10.0) -> None:
-        with self._cond:
-            self._cond.wait_for(lambda: self._busy == 0, timeout)
 
 
 class QuickStopServer(EmulatorServer):

@@ -56,7 +56,8 @@ from connector.retry import (
     retrying,
 )
 from connector.retry import RetryPolicy as SharedRetryPolicy
-from plugins.zendesk.accessors import MalformedRecord, parse_time, req_int, req_time
+from plugins.zendesk.accessors import MalformedRecord, req_int, req_time
+from plugins.zendesk.doubts import raw_updated_at
 from plugins.zendesk.pull_state import EventWindow, PullCursor
 from plugins.zendesk.push import Push
 from plugins.zendesk.rejections import RejectedUpdate, from_error_body
@@ -524,7 +525,7 @@ class ZendeskHelpdesk:
         audits: dict[str, list[Mapping[str, Any]]] = {}
         for raw in tickets:
             tid = str(raw.get("id"))
-            if known is not None and tid in known and _raw_updated_at(raw) == known[tid]:
+            if known is not None and tid in known and raw_updated_at(raw) == known[tid]:
                 continue
             audits[tid] = self._audits(tid)
         records, _ = self._records(tickets, audits, me)
@@ -596,14 +597,3 @@ class ZendeskHelpdesk:
                 return {}
             self._titles = {str(f.title).strip().lower(): str(f.id) for f in fields}
         return self._titles
-
-
-def _raw_updated_at(raw: Mapping[str, Any]) -> datetime | None:
-    """A vendor ticket's `updated_at`, None when it is missing or not a time."""
-    value = raw.get("updated_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_time(value, "ticket.updated_at")
-    except MalformedRecord:
-        return None

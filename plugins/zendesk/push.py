@@ -1,10 +1,17 @@
 """One `ZendeskHelpdesk.push`: each ticket's actions merged into one Update Many entry, batches of
 100, every job polled together (show_many), and rounds that isolate a step Zendesk rejects.
 
-Notes
-  Each note carries a marker line; for notes whose earlier send is uncertain the ticket's comments
-  are searched first. A write whose outcome is unknown (timeout, connection error, 5xx) is re-sent
-  without its notes, which are answered RETRY with `uncertain=True` and checked next time.
+Sends of unknown outcome
+  A submit whose outcome is unknown (timeout, connection error, 5xx) is not re-sent in the push:
+  its actions are answered RETRY with `uncertain=True`. The next push reads every ticket with an
+  uncertain action back in one show_many and sends only what the ticket does not show
+  (`plugins.zendesk.doubts`); a note the ticket cannot vouch for is looked up by its marker line
+  in the comments, for at most `MAX_MARKER_READS` tickets per push.
+
+Conflicts
+  A failed job result `UpdateConflict` answers CONFLICT for that ticket alone. A 409 on the submit
+  names no ticket: the batch's `updated_at` is read once (show_many), tickets changed since their
+  stamp answer CONFLICT, and the others are sent again in the next round.
 
 Isolating a rejected step
   Zendesk rejects an invalid update as a whole (nothing applied). When a ticket's update is
@@ -42,6 +49,7 @@ from connector.domain.policy import ActionKind
 from connector.domain.results import Action
 from connector.ports import ActionResult, Outcome
 from connector.retry import ConflictError, HelpdeskError, TransientError
+from plugins.zendesk.doubts import judge, raw_updated_at
 from plugins.zendesk.rejections import (
     FixContext,
     RejectedUpdate,
@@ -60,6 +68,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("tierdesk.zendesk")
 
 BATCH = 100
+MAX_MARKER_READS = 20  # tickets whose comments one push may search for an uncertain note's marker
 # Update Many rounds per push: enough for the first send, the notes and tags of a split, and an
 # escalation's risky steps (priority, group, assignee, followers, a few fields) one by one
 MAX_ROUNDS = 10
@@ -131,13 +140,14 @@ class Push:
         by_ticket: dict[str, list[Action]] = {}
         for action in self.actions:
             by_ticket.setdefault(action.ticket_id, []).append(action)
+        by_ticket = self._settle_doubts(by_ticket)
         updates: list[TicketUpdate] = []
         for ticket_id, planned in by_ticket.items():
             if not ticket_id.isdigit():
                 for a in planned:
                     self._failed(a, f"not a Zendesk ticket id: {ticket_id!r}")
                 continue
-            group = self._skip_notes_already_there(ticket_id, planned)
+            group = planned
             update = TicketUpdate.build(int(ticket_id), group, self.client.field_ids, author_id=self.me)
             for key in update.applied_without_call:
                 self.results[key] = ActionResult(
@@ -156,29 +166,67 @@ class Push:
                     self.results[key] = ActionResult(key, Outcome.APPLIED, "no change to send")
         return updates
 
-    def _skip_notes_already_there(self, ticket_id: str, group: list[Action]) -> list[Action]:
-        """Answer ALREADY_APPLIED for uncertain notes whose marker is on the ticket."""
-        check = [a for a in group if a.kind == ActionKind.ADD_NOTE and a.key in self.doubtful and a.marker]
-        if not check:
-            return group
+    def _settle_doubts(self, by_ticket: dict[str, list[Action]]) -> dict[str, list[Action]]:
+        """Judge the uncertain actions of every ticket from one batched read (`plugins.zendesk.
+        doubts`); returns what is left to send per ticket. Notes only the comments can settle are
+        looked up by marker, at most `MAX_MARKER_READS` tickets per push; the rest wait a cycle."""
+        doubted = {
+            tid: [a for a in planned if a.key in self.doubtful]
+            for tid, planned in by_ticket.items()
+            if tid.isdigit() and any(a.key in self.doubtful for a in planned)
+        }
+        if not doubted:
+            return by_ticket
+        try:
+            current = {str(raw.get("id")): raw for raw in self.client._show_many(list(doubted))}
+        except HelpdeskError as exc:
+            for tid, doubtful in doubted.items():
+                self._still_unknown(doubtful, f"could not read the ticket back: {exc}")
+                by_ticket[tid] = [a for a in by_ticket[tid] if a not in doubtful]
+            return by_ticket
+        reads = 0
+        for tid, doubtful in doubted.items():
+            raw = current.get(tid)
+            if raw is None:
+                continue  # gone: the send answers for it
+            verdict = judge(doubtful, raw, raw_updated_at(raw), self.client.field_ids)
+            settled = list(verdict.already)
+            for a in verdict.already:
+                self.results[a.key] = ActionResult(a.key, Outcome.ALREADY_APPLIED, "the ticket shows it")
+            if verdict.search and reads >= MAX_MARKER_READS:
+                self._still_unknown(
+                    verdict.search, "the ticket's comments are searched for the marker next cycle"
+                )
+                settled += verdict.search
+            elif verdict.search:
+                reads += 1
+                settled += self._search_markers(tid, verdict.search)
+            by_ticket[tid] = [a for a in by_ticket[tid] if a not in settled]
+        return by_ticket
+
+    def _search_markers(self, ticket_id: str, notes: list[Action]) -> list[Action]:
+        """Answer ALREADY_APPLIED for notes whose marker is in the ticket's comments; returns the
+        notes answered (found, or unreadable)."""
         try:
             found = self.client._markers_on(ticket_id)
         except TransientError as exc:
-            self._not_sent(check, f"could not check the note marker: {exc}")
-            return [a for a in group if a not in check]
+            self._still_unknown(notes, f"could not check the note marker: {exc}")
+            return notes
         except HelpdeskError as exc:
-            for a in check:
+            for a in notes:
                 self._failed(a, f"could not check the note marker: {exc}")
-            return [a for a in group if a not in check]
-        keep = []
-        for a in group:
-            if a in check and a.marker in found:
-                self.results[a.key] = ActionResult(
-                    a.key, Outcome.ALREADY_APPLIED, "note marker found on the ticket"
-                )
-            else:
-                keep.append(a)
-        return keep
+            return notes
+        there = [a for a in notes if a.marker in found]
+        for a in there:
+            self.results[a.key] = ActionResult(
+                a.key, Outcome.ALREADY_APPLIED, "note marker found on the ticket"
+            )
+        return there
+
+    def _still_unknown(self, actions: Sequence[Action], why: str) -> None:
+        for a in actions:
+            self.client._uncertain.add(a.key)
+            self.results[a.key] = ActionResult(a.key, Outcome.RETRY, why, uncertain=True)
 
     # ------------------------------------------------------------------ one round
     def _round(self, batches: list[list[TicketUpdate]]) -> list[list[TicketUpdate]]:
@@ -224,53 +272,62 @@ class Push:
         self, batch: list[TicketUpdate], halves: list[list[TicketUpdate]]
     ) -> tuple[str | None, list[TicketUpdate]]:
         """Send one Update Many batch; returns the job id and the updates it carried. A batch
-        rejected with a 422 goes to `halves` split in two, or, alone, to isolation."""
-        pending = list(batch)
+        rejected with a 422 goes to `halves` split in two, or, alone, to isolation; after a 409,
+        the tickets that did not change since their stamp go to `halves` as they are."""
         try:
             for attempt in self.client._retrying():
                 with attempt:
                     try:
-                        return self.client._update_many([u.payload for u in pending]), pending
+                        return self.client._update_many([u.payload for u in batch]), batch
                     except TransientError as error:
                         if error.ambiguous:
-                            pending = self._hold_notes(pending, str(error))
-                            if not pending:
-                                return None, []
+                            self._outcome_unknown(batch, str(error))
+                            return None, []
                         raise
         except RejectedUpdate as exc:
-            if len(pending) > 1:
-                middle = len(pending) // 2
-                halves += [pending[:middle], pending[middle:]]
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                halves += [batch[:middle], batch[middle:]]
             else:
-                self.rejected[pending[0].ticket_id] = (pending[0], exc.rejections)
+                self.rejected[batch[0].ticket_id] = (batch[0], exc.rejections)
         except ConflictError as exc:
-            self._settle(pending, Outcome.CONFLICT, str(exc))
+            halves += self._conflicted(batch, str(exc))
         except TransientError as exc:
-            self._settle(pending, Outcome.RETRY, f"gave up after retries: {exc}")
+            self._settle(batch, Outcome.RETRY, f"gave up after retries: {exc}")
         except HelpdeskError as exc:
-            self._settle(pending, Outcome.FAILED, str(exc))
+            self._settle(batch, Outcome.FAILED, str(exc))
         return None, []
 
-    def _hold_notes(self, pending: list[TicketUpdate], why: str) -> list[TicketUpdate]:
-        """After a write with unknown outcome, keep re-sending everything but the notes."""
-        kept: list[TicketUpdate] = []
-        for u in pending:
-            for key in u.note_keys:
-                self.client._uncertain.add(key)
-                self.results[key] = ActionResult(
-                    key,
-                    Outcome.RETRY,
-                    f"send outcome unknown ({why}); the marker is checked before the next send",
-                    uncertain=True,
-                )
-            rest = u.without_notes() if u.note_keys else u
-            if rest.actions and rest.has_changes:
-                kept.append(rest)
-            else:
-                ticket = self.tickets[u.ticket_id]
-                ticket.pieces.pop(0)
-                self._stop(ticket, f"the note's send outcome is unknown ({why})")
-        return kept
+    def _outcome_unknown(self, batch: list[TicketUpdate], why: str) -> None:
+        """A write whose outcome is unknown is not re-sent in this push: the next push reads the
+        tickets back first and sends only what they do not show (`plugins.zendesk.doubts`)."""
+        for u in batch:
+            self._still_unknown(
+                u.actions, f"send outcome unknown ({why}); the ticket is checked before the next send"
+            )
+            ticket = self.tickets[u.ticket_id]
+            ticket.pieces.pop(0)
+            self._stop(ticket, f"an earlier part's send outcome is unknown ({why})")
+
+    def _conflicted(self, batch: list[TicketUpdate], message: str) -> list[list[TicketUpdate]]:
+        """A 409 on the submit names no ticket: re-read the batch's `updated_at` (show_many) and
+        answer CONFLICT only for tickets changed since their stamp; the others are returned to be
+        sent again as they are."""
+        stamped = [u.ticket_id for u in batch if u.stamp is not None]
+        try:
+            current = self.client._updated_at(stamped) if stamped else {}
+        except HelpdeskError as exc:
+            self._settle(batch, Outcome.RETRY, f"{message}; the tickets could not be re-read: {exc}")
+            return []
+        changed = [
+            u
+            for u in batch
+            if u.stamp is not None
+            and (u.ticket_id not in current or current[u.ticket_id] > u.stamp.replace(microsecond=0))
+        ]
+        self._settle(changed, Outcome.CONFLICT, message)
+        unchanged = [u for u in batch if u not in changed]
+        return [unchanged] if unchanged else []
 
     def _collect(self, jobs: list[tuple[str, list[TicketUpdate]]]) -> None:
         """Poll all jobs together (show_many) until each is done or the poll budget is spent."""

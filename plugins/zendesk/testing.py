@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from connector.domain.policy import ConnectionConfig
-from connector.emulation.base import EmulatorApp, EmulatorServer
+from connector.emulation.base import EmulatorApp, EmulatorServer, InFlight
 from plugins.zendesk import RetryPolicy, ZendeskHelpdesk, build_emulator, connect
 from plugins.zendesk.emulator import SeedInfo, seed_account
 from plugins.zendesk.emulator.app import ZendeskAPI
@@ -38,6 +38,7 @@ class Harness:
     app: EmulatorApp
     server: EmulatorServer
     info: SeedInfo
+    inflight: InFlight
     sleeps: list[float] = field(default_factory=list)
 
     @property
@@ -72,9 +73,10 @@ def running_emulator(
     """An emulator on 127.0.0.1 (free port, simulated clock) with the base account seeded."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = build_emulator("simulated", "empty", credentials, rate_limit_per_minute, start)
-    with EmulatorServer(app) as server:
+    inflight = InFlight(app)  # a test can wait until stalled requests have been processed
+    with EmulatorServer(inflight, port=0) as server:  # type: ignore[arg-type]
         from plugins.zendesk.emulator.seed import http_caller
 
         email, _, token = (credentials or "tierdesk@example.com:emulator").partition(":")
         info = seed_account(http_caller(app, email, token))
-        yield Harness(app=app, server=server, info=info)
+        yield Harness(app=app, server=server, info=info, inflight=inflight)

@@ -141,14 +141,6 @@ class TicketUpdate:
     def note_keys(self) -> list[str]:
         return [a.key for a in self.actions if a.kind == ActionKind.ADD_NOTE]
 
-    def without_notes(self) -> TicketUpdate:
-        """The same update minus its internal note (after an uncertain send of the note)."""
-        payload = {k: v for k, v in self.payload.items() if k != "comment"}
-        actions = [a for a in self.actions if a.kind != ActionKind.ADD_NOTE]
-        return TicketUpdate(
-            self.ticket_id, payload, actions, dict(self.failed), list(self.applied_without_call), self.stamp
-        )
-
     @property
     def has_changes(self) -> bool:
         return any(k not in ("id", "safe_update", "updated_stamp") for k in self.payload)

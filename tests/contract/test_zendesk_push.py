@@ -234,27 +234,41 @@ def test_retry_after_is_honoured_by_the_one_retry_layer_not_by_zenpy(harness: Ha
 
 def test_retries_are_bounded_and_end_in_retry(harness: Harness) -> None:
     h = harness
-    h.app.faults.set_rules([FaultRule(path="/api/v2/tickets/update_many", status=503)])
+    h.app.faults.set_rules([FaultRule(path="/api/v2/tickets/update_many", status=429)])  # no Retry-After
     policy = RetryPolicy(
         max_attempts=4, base_wait=1.0, max_wait=8.0, max_total_wait=60.0, job_poll_interval=1.0
     )
     hd = h.connect(retry=policy)
     before = hd.api_calls
     results = hd.push(
-        [
-            Action(key="t", connection="zd", ticket_id="6", kind=ActionKind.ADD_TAGS, values=("x",)),
-            Action(
-                key="n", connection="zd", ticket_id="6", kind=ActionKind.ADD_NOTE, value="hi", marker="mk6"
-            ),
-        ]
+        [Action(key="t", connection="zd", ticket_id="6", kind=ActionKind.ADD_TAGS, values=("x",))]
     )
-    assert [r.outcome for r in results] == [Outcome.RETRY, Outcome.RETRY]
-    assert results[1].uncertain  # a 5xx may have been processed: check the marker before resending
+    assert [r.outcome for r in results] == [Outcome.RETRY]
+    assert not results[0].uncertain  # a 429 was not processed
     assert hd.api_calls - before == 4 + 1  # users/me, then 4 attempts
+
+
+def test_a_5xx_on_the_submit_is_not_resent_in_the_push_and_the_next_push_reads_the_ticket_back_once(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.app.faults.set_rules([FaultRule(path="/api/v2/tickets/update_many", status=503)])
+    hd = h.connect()
+    common = {"connection": "zd", "ticket_id": "6", "basis": _basis(h, "6")}
+    planned = [
+        Action(key="t", kind=ActionKind.ADD_TAGS, values=("x",), **common),
+        Action(key="n", kind=ActionKind.ADD_NOTE, value="hi", marker="mk6", **common),
+    ]
+    before = hd.api_calls
+    results = hd.push(planned)
+    assert [(r.outcome, r.uncertain) for r in results] == [(Outcome.RETRY, True), (Outcome.RETRY, True)]
+    assert hd.api_calls - before == 1 + 1  # users/me, then the one attempt: it may have been processed
     h.app.faults.clear()
-    again = hd.push(
-        [Action(key="n", connection="zd", ticket_id="6", kind=ActionKind.ADD_NOTE, value="hi", marker="mk6")],
-        frozenset({"n"}),
-    )
-    assert again[0].outcome == Outcome.APPLIED
+    h.app.log.clear()
+    again = hd.push(planned, frozenset({"t", "n"}))
+    assert [r.outcome for r in again] == [Outcome.APPLIED, Outcome.APPLIED]
+    # the ticket read back (unchanged since planning: the note cannot be there), one submit, its polls
+    paths = [r.path for r in h.app.log.records()]
+    assert paths.count("/api/v2/tickets/show_many.json") == 1
+    assert not [p for p in paths if "/comments" in p or "/audits" in p]
     assert sum(marker_line("mk6") in c.body for c in h.account.tickets[6].comments) == 1

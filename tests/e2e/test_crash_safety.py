@@ -89,14 +89,15 @@ ZENDESK = Helpdesk(
     kind="zendesk",
     plans=(
         KillPlan("pull", r"GET /api/v2/incremental/tickets/cursor", 2 * PAGE_STALL),
-        KillPlan("push", r"PUT /api/v2/tickets/update_many", 0.9),
+        # a push starts by reading back tickets it has doubts about (show_many), then writes
+        KillPlan("push", r"PUT /api/v2/tickets/update_many|GET /api/v2/tickets/show_many", 0.9),
     ),
     in_flight=KillPlan("push-in-flight", r"PUT /api/v2/tickets/update_many", STALL * 0.6),
     stalls=(
         {"path": r"^/api/v2/incremental/", "timeout_s": PAGE_STALL},
         {"path": r"^/api/v2/tickets/update_many", "timeout_s": STALL},
     ),
-    push_calls=r"/tickets/update_many|/job_statuses|/comments|/audits",
+    push_calls=r"/tickets/update_many|/tickets/show_many|/job_statuses|/comments|/audits",
 )
 JIRA = Helpdesk(
     kind="jira",
@@ -295,8 +296,9 @@ def test_sigkill_during_pull_and_push_posts_every_note_once_and_loses_nothing(tm
         agent_tags = {t.id: set(t.tags) for t in crash.account.tickets.values()}
     _report("Zendesk", stats, sum(crash_notes.values()), time.monotonic() - started)
 
-    # the kills really landed, in both phases, and some left a write whose outcome was unknown
-    assert sum(stats.kills.values()) >= 50
+    # the kills really landed, in both phases, and some left a write whose outcome was unknown (a
+    # run after a kill often settles the doubtful rows from one read-back and ends before a write)
+    assert sum(stats.kills.values()) >= 35
     assert stats.kills["pull"] >= 10 and stats.kills["push"] >= 10
     assert stats.left_sending >= 3
     resolved_by_marker = audit_messages(crash_db)[("already_applied", "note marker found on the ticket")]
