@@ -16,6 +16,7 @@ from typing import Final
 
 from connector.domain.calendar import BusinessCalendar
 from connector.domain.clocks import ClockRecord, ClockRule, Mark, clock_record, cycle_bounds, measure_us
+from connector.domain.formatting import human
 from connector.domain.metric_conditions import TicketConditions, describe, has_conditions, without
 from connector.domain.model import Event, Ticket
 from connector.domain.people_view import as_people_left_it
@@ -41,7 +42,6 @@ from connector.domain.record import (
     settle_record,
     settled_index,
 )
-from connector.domain.formatting import human
 from connector.domain.results import ClockState, Crossing, Decision, Evaluation, new_evaluation
 from connector.domain.rules import first_match_index
 from connector.domain.timeline import DONE, history, to_us
