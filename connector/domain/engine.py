@@ -308,6 +308,9 @@ def evaluate(
                 cut = without(measured, pauses, cal, now_us if stop is None else stop)
                 if cut is not measured:
                     measured = cut
+                    for a, b in (*cut[0], *cut[3]):  # pause edges are instants no event has
+                        instants.setdefault(a, cal.datetime_at(a))
+                        instants.setdefault(b, cal.datetime_at(b))
                     notes.extend(describe(c) for c in paused_by)
         record = clock_record(
             measured,

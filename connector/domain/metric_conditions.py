@@ -37,20 +37,18 @@ _HOURS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*h?\s*$", re.IGNORECASE)
 def value_steps(ticket: Ticket, events: Iterable[Event], names: frozenset[str], now_us: int) -> Steps:
     """The value of the field named any of `names` (or the tags, `tags`) from the ticket's creation
     to `now`. Before its first recorded change it had that change's `previous` (empty when the
-    helpdesk did not say); a field never changed has its current value throughout."""
-    changes = sorted(
-        (
-            e
-            for e in events
-            if e.kind is EventKind.FIELD_CHANGE and e.field in names and to_us(e.at) <= now_us
-        ),
+    helpdesk did not say); a field never changed has its current value throughout. Changes after
+    `now` are not seen."""
+    every = sorted(
+        (e for e in events if e.kind is EventKind.FIELD_CHANGE and e.field in names),
         key=lambda e: (e.at, e.id),
     )
     created = to_us(ticket.created_at)
-    if not changes:
+    if not every:
         return [(created, _current(ticket, names))]
-    steps: Steps = [(created, changes[0].previous or "")]
-    for change in changes:
+    # a replay before the first change sees the value that change replaced
+    steps: Steps = [(created, every[0].previous or "")]
+    for change in (e for e in every if to_us(e.at) <= now_us):
         at = max(to_us(change.at), created)
         if steps[-1][0] == at:
             steps[-1] = (at, change.value or "")
