@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from connector.domain.plan_settings import MANAGED_FAMILIES
 from connector.mappings.errors import Anchor, Loc, did_you_mean, unknown_reference
 from connector.mappings.tier_models import TierModel
 
@@ -18,9 +19,12 @@ def condition_problems(
     calendars: set[str] | None,
     severities: set[str] | None,
     fields: set[str] | None,
+    tag_prefix: str = "",
 ) -> Iterator[Problem]:
     """Unknown calendars, severities and unmapped fields named by `clocks:`, `severity_clocks:`
-    and `manual:` (None: that section may be unseen, so it is not checked)."""
+    and `manual:` (None: that section may be unseen, so it is not checked), and manual tags in the
+    families tierdesk owns (it removes those tags when they are not its own)."""
+    owned = tuple(tag_prefix + family for family in MANAGED_FAMILIES)
     for name, tier in tiers.items():
         loc: Loc = ("tiers", name)
         named = [((*loc, "clocks", m.value), c.calendar, c.target_from) for m, c in tier.clocks.items()]
@@ -45,6 +49,14 @@ def condition_problems(
             effect = "exempt" if entry.exempt is not None else "pause"
             if entry.when.field is not None:
                 yield from _field((*loc, "manual", index, effect, "field"), entry.when.field, fields)
+            tag = entry.when.tag
+            if tag is not None and tag.casefold().startswith(owned):
+                yield (
+                    (*loc, "manual", index, effect, "tag"),
+                    f"tag '{tag}' is in a family tierdesk writes ({', '.join(f + '*' for f in owned)}) and "
+                    f"would be removed from the ticket; use another name, e.g. '{tag.split('_', 1)[-1]}_sla'",
+                    "value",
+                )
 
 
 def _field(loc: Loc, name: str, fields: set[str] | None) -> Iterator[Problem]:

@@ -35,7 +35,8 @@ class SeverityClockModel(StrictModel):
     def _pausable(cls, value: list[Status] | None) -> list[Status] | None:
         stopping = [status.value for status in value or () if status.is_done]
         if stopping:
-            raise ValueError(f"{' and '.join(stopping)} stop the clock and cannot pause it; remove them")
+            them, verb = ("it", "stops") if len(stopping) == 1 else ("them", "stop")
+            raise ValueError(f"{' and '.join(stopping)} {verb} the clock and cannot pause it; remove {them}")
         return value
 
 
@@ -49,7 +50,7 @@ class ManualWhenModel(StrictModel):
     @model_validator(mode="after")
     def _tag_or_field(self) -> ManualWhenModel:
         if (self.tag is None) == (self.field is None):
-            raise ValueError("give either tag: (e.g. tag: sla_exempt) or field: with values:")
+            raise ValueError("give either tag: (e.g. tag: exempt_sla) or field: with values:")
         if self.field is not None and not self.values:
             raise ValueError(f"field: {self.field} needs values: (e.g. values: [vendor])")
         if self.tag is not None and self.values is not None:
@@ -63,14 +64,21 @@ class ManualConditionModel(StrictModel):
 
     exempt: ManualWhenModel | None = None
     pause: ManualWhenModel | None = None
-    reason: str = Field(min_length=1, description="why, shown by tierdesk explain")
+    reason: str = Field(description="why, shown by tierdesk explain")
     metrics: list[Metric] | None = Field(default=None, description="only these metrics (default: all)")
+
+    @field_validator("reason")
+    @classmethod
+    def _said(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say why (it is shown by tierdesk explain), e.g. reason: credited separately")
+        return value
 
     @model_validator(mode="after")
     def _one_effect(self) -> ManualConditionModel:
         if (self.exempt is None) == (self.pause is None):
             raise ValueError(
-                "a manual condition needs exactly one of exempt: or pause: (e.g. exempt: {tag: sla_exempt})"
+                "a manual condition needs exactly one of exempt: or pause: (e.g. exempt: {tag: exempt_sla})"
             )
         return self
 

@@ -503,7 +503,8 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
     run.rule_references("customers", customer_references, "tier", tier_names, fields)
     run.rule_references("triage", triage_references, "severity", severity_names, fields)
     calendar_names = run.names("calendars", BUILTIN_CALENDARS)
-    for loc, message, anchor in condition_problems(tiers, calendar_names, severity_names, fields):
+    prefix = writeback.tag_prefix if writeback is not None else ""
+    for loc, message, anchor in condition_problems(tiers, calendar_names, severity_names, fields, prefix):
         run.report(loc, message, anchor)
     manual_sources = {
         (name, index): sections.source(("tiers", name, "manual", index))

@@ -209,7 +209,7 @@ def test_a_negotiated_date_sets_the_due_at_the_end_of_that_day():
 # ------------------------------------------------------------------ manual exemption / pause
 
 EXEMPT = ManualCondition(
-    ManualEffect.EXEMPT, "outage credited separately", tag="sla_exempt", source="tiers.yaml:40"
+    ManualEffect.EXEMPT, "outage credited separately", tag="exempt_sla", source="tiers.yaml:40"
 )
 VENDOR_PAUSE = ManualCondition(
     ManualEffect.PAUSE,
@@ -222,8 +222,8 @@ VENDOR_PAUSE = ManualCondition(
 
 
 def _exempt_ticket(tagged_at: timedelta) -> tuple[Ticket, list[object]]:
-    t = ticket(tags=frozenset({"sla_exempt"}))
-    return t, [created(), tags_changed(MON_0900_BERLIN + tagged_at, "sla_exempt", "")]
+    t = ticket(tags=frozenset({"exempt_sla"}))
+    return t, [created(), tags_changed(MON_0900_BERLIN + tagged_at, "exempt_sla", "")]
 
 
 def test_an_exempt_tag_reports_the_metric_exempt_not_breached_and_escalates_nothing():
@@ -233,7 +233,7 @@ def test_an_exempt_tag_reports_the_metric_exempt_not_breached_and_escalates_noth
         exempt = clock(result, metric)
         assert exempt.state is ClockState.EXEMPT
         assert exempt.due_at is None and exempt.breached_at is None
-        assert exempt.condition == "exempt (tag sla_exempt, at tiers.yaml:40): outage credited separately"
+        assert exempt.condition == "exempt (tag exempt_sla, at tiers.yaml:40): outage credited separately"
     assert result.crossings == ()
     assert result.next_deadline is None
     assert not any(tag.endswith("sla_breached") for tag in result.desired_tags)
@@ -247,8 +247,8 @@ def test_an_exemption_tagged_after_the_breach_leaves_the_breach():
 
 
 def test_an_exemption_tagged_after_a_met_cycle_leaves_it_met():
-    t = ticket(tags=frozenset({"sla_exempt"}))
-    events = [created(), agent(MON_0900_BERLIN + H), tags_changed(MON_0900_BERLIN + 2 * H, "sla_exempt", "")]
+    t = ticket(tags=frozenset({"exempt_sla"}))
+    events = [created(), agent(MON_0900_BERLIN + H), tags_changed(MON_0900_BERLIN + 2 * H, "exempt_sla", "")]
     result = evaluate(t, events, policy_with(manual=(EXEMPT,)), MON_0900_BERLIN + 3 * H)
     assert clock(result, Metric.FIRST_RESPONSE).state is ClockState.MET
 
