@@ -26,6 +26,7 @@ from connector.domain.policy import (
     BREACH,
     EscalationChain,
     Metric,
+    MetricSettings,
     Policy,
     ReopenMode,
     Rule,
@@ -91,7 +92,8 @@ class _Compiled:
     policy: Policy  # held so its id() cannot be reused while cached
     tier_decisions: tuple[Decision, ...]  # one per tier rule, then the default
     severity_decisions: tuple[Decision, ...]
-    rules: dict[tuple[str, str], tuple[ClockRule, ...]]  # (tier, severity) -> metrics with a target
+    # (tier, severity) -> each metric with a target: its rule and settings
+    rules: dict[tuple[str, str], tuple[tuple[ClockRule, MetricSettings], ...]]
     plan_settings: dict[tuple[str, str, str], PlanSettings]  # (tier, severity, connection)
     # (id of a rule, target µs) -> (the rule, held so its id stays unique; it moved onto the target)
     retargeted: dict[tuple[int, int], tuple[ClockRule, ClockRule]]
@@ -154,13 +156,13 @@ def _clock_rule(
 
 def _metric_rules(
     compiled: _Compiled, tier: Tier, chain: EscalationChain | None, severity: str
-) -> tuple[ClockRule, ...]:
+) -> tuple[tuple[ClockRule, MetricSettings], ...]:
     key = (tier.name, severity)
     rules = compiled.rules.get(key)
     if rules is None:
         targets = tier.targets.get(severity, {})
         rules = compiled.rules[key] = tuple(
-            _clock_rule(metric, targets[metric], tier, chain, severity)
+            (_clock_rule(metric, targets[metric], tier, chain, severity), tier.settings(metric, severity))
             for metric in METRIC_ORDER
             if metric in targets
         )
@@ -347,8 +349,7 @@ def evaluate(
             next_deadline = next_at
 
     if versions is None:
-        for rule in _metric_rules(compiled, tier, chain, severity):
-            own = tier.settings(rule.metric, severity)
+        for rule, own in _metric_rules(compiled, tier, chain, severity):
             cal, cal_name = calendar, calendar_name
             if own.calendar is not None:  # the metric's own calendar wins over the tier's or customer's
                 cal, cal_name = policy.calendars[own.calendar], own.calendar
