@@ -19,6 +19,7 @@ from connector.domain.policy import (
     TargetFrom,
     TargetKind,
 )
+from connector.domain.record import Activation, PolicyHistory
 from connector.domain.results import ClockState, Evaluation, SlaClock
 from tests.unit.engine_helpers import (
     ALWAYS,
@@ -303,6 +304,26 @@ def test_a_breach_settled_on_business_hours_survives_an_edit_to_24x7_and_an_exem
     later = evaluate(t, tagged, edited, MON_0900_BERLIN + 6 * H, settled=breached.decided)
     first = clock(later, Metric.FIRST_RESPONSE)
     assert (first.state, first.breached_at) == (ClockState.BREACHED, MON_0900_BERLIN + 4 * H)
+
+
+def test_an_edit_to_a_24x7_metric_reaches_new_cycles_only_and_running_ones_keep_their_calendar():
+    v1 = replace(policy_with(), version="v1")
+    v2 = replace(policy_with({Metric.FIRST_RESPONSE: MetricSettings(calendar="24x7")}), version="v2")
+    history = PolicyHistory([Activation(v1, MON_0900_BERLIN - 24 * H), Activation(v2, MON_0900_BERLIN + H)])
+    now = MON_0900_BERLIN + 10 * H  # Monday 19:00 Berlin
+    before = evaluate(ticket(), [created()], history, now)
+    after = evaluate(
+        ticket(created=MON_0900_BERLIN + 2 * H), [created(MON_0900_BERLIN + 2 * H)], history, now
+    )
+    assert (clock(before, Metric.FIRST_RESPONSE).calendar, clock(before, Metric.FIRST_RESPONSE).elapsed) == (
+        "berlin",
+        8 * H,
+    )
+    assert (clock(after, Metric.FIRST_RESPONSE).calendar, clock(after, Metric.FIRST_RESPONSE).elapsed) == (
+        "24x7",
+        8 * H,
+    )
+    assert clock(after, Metric.RESOLUTION).calendar == "berlin"
 
 
 def test_tiers_without_conditions_evaluate_as_before():
