@@ -10,12 +10,14 @@ once per policy object (:func:`_compiled`) rather than once per ticket.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
 from connector.domain.calendar import BusinessCalendar
 from connector.domain.clocks import ClockRecord, ClockRule, Mark, clock_record, cycle_bounds, measure_us
+from connector.domain.formatting import human
+from connector.domain.metric_conditions import TicketConditions, describe, has_conditions, without
 from connector.domain.model import Event, Ticket
 from connector.domain.people_view import as_people_left_it
 from connector.domain.plan import plan
@@ -24,9 +26,11 @@ from connector.domain.policy import (
     BREACH,
     EscalationChain,
     Metric,
+    MetricSettings,
     Policy,
     ReopenMode,
     Rule,
+    TargetFrom,
     Threshold,
     Tier,
 )
@@ -88,7 +92,8 @@ class _Compiled:
     policy: Policy  # held so its id() cannot be reused while cached
     tier_decisions: tuple[Decision, ...]  # one per tier rule, then the default
     severity_decisions: tuple[Decision, ...]
-    rules: dict[tuple[str, str], tuple[ClockRule, ...]]  # (tier, severity) -> metrics with a target
+    # (tier, severity) -> each metric with a target: its rule and settings
+    rules: dict[tuple[str, str], tuple[tuple[ClockRule, MetricSettings], ...]]
     plan_settings: dict[tuple[str, str, str], PlanSettings]  # (tier, severity, connection)
     # (id of a rule, target µs) -> (the rule, held so its id stays unique; it moved onto the target)
     retargeted: dict[tuple[int, int], tuple[ClockRule, ClockRule]]
@@ -122,8 +127,10 @@ def _decisions(rules: Iterable[Rule], default: str) -> tuple[Decision, ...]:
     return tuple(decisions)
 
 
-def _clock_rule(metric: Metric, target: timedelta, tier: Tier, chain: EscalationChain | None) -> ClockRule:
-    settings = tier.settings(metric)
+def _clock_rule(
+    metric: Metric, target: timedelta, tier: Tier, chain: EscalationChain | None, severity: str
+) -> ClockRule:
+    settings = tier.settings(metric, severity)
     marks = []
     for th in thresholds_for(tier, chain, metric):
         offset = th.offset(target)
@@ -149,13 +156,15 @@ def _clock_rule(metric: Metric, target: timedelta, tier: Tier, chain: Escalation
 
 def _metric_rules(
     compiled: _Compiled, tier: Tier, chain: EscalationChain | None, severity: str
-) -> tuple[ClockRule, ...]:
+) -> tuple[tuple[ClockRule, MetricSettings], ...]:
     key = (tier.name, severity)
     rules = compiled.rules.get(key)
     if rules is None:
         targets = tier.targets.get(severity, {})
         rules = compiled.rules[key] = tuple(
-            _clock_rule(metric, targets[metric], tier, chain) for metric in METRIC_ORDER if metric in targets
+            (_clock_rule(metric, targets[metric], tier, chain, severity), tier.settings(metric, severity))
+            for metric in METRIC_ORDER
+            if metric in targets
         )
     return rules
 
@@ -171,6 +180,7 @@ class _Choice:
     calendar: BusinessCalendar
     calendar_name: str
     version: str
+    target_from: TargetFrom | None = None
 
 
 _VersionPlan = tuple[tuple[Metric, ReopenMode, tuple[_Choice | None, ...]], ...]
@@ -201,15 +211,19 @@ def _version_plan(
             name = calendar_override
         calendar = policy.calendars.get(name) or versions.current.calendars[tier.calendar]
         targets = own.targets.get(severity, {})
-        per_activation.append(
-            {
-                metric: _Choice(
-                    _clock_rule(metric, targets[metric], own, chain), calendar, name, policy.version
+        by_metric: dict[Metric, _Choice] = {}
+        for metric in METRIC_ORDER:
+            if metric in targets:
+                settings = own.settings(metric, severity)
+                own_name = settings.calendar or name
+                by_metric[metric] = _Choice(
+                    _clock_rule(metric, targets[metric], own, chain, severity),
+                    policy.calendars.get(own_name, calendar),
+                    own_name,
+                    policy.version,
+                    settings.target_from,
                 )
-                for metric in METRIC_ORDER
-                if metric in targets
-            }
-        )
+        per_activation.append(by_metric)
     built = []
     for metric in METRIC_ORDER:
         choices = tuple(choice.get(metric) for choice in per_activation)
@@ -263,6 +277,9 @@ def evaluate(
     observed = now if observed_at is None or observed_at > now else observed_at
     observed_us = to_us(observed)
     by_start = settled_index(settled) if settled else None
+    conditions = None
+    if has_conditions(tier, severity):
+        conditions = TicketConditions(ticket, events, tier, _field_ids(policy, ticket.connection), now_us)
 
     def add(
         rule: ClockRule,
@@ -272,13 +289,33 @@ def evaluate(
         index: int,
         start: int,
         stop: int | None,
+        target_from: TargetFrom | None = None,
     ) -> None:
         nonlocal next_deadline
         outcome = by_start.pop((rule.metric, start), None) if by_start else None
         if outcome is not None and outcome.target != rule.target:
             rule = _retargeted(compiled, rule, outcome.target)
+        measured = measure_us(h, start, stop, cal, rule.noncounting)
+        notes: list[str] = []
+        if conditions is not None:
+            if target_from is not None and outcome is None:
+                from_field = conditions.target(target_from, start, stop, cal)
+                if from_field is not None:
+                    rule = _retargeted(compiled, rule, from_field[0])
+                    notes.append(
+                        f"target {human(from_field[0])} from field {target_from.field} ({from_field[1]})"
+                    )
+            pauses, paused_by = conditions.pauses(rule.metric)
+            if pauses:
+                cut = without(measured, pauses, cal, now_us if stop is None else stop)
+                if cut is not measured:
+                    measured = cut
+                    for a, b in (*cut[0], *cut[3]):  # pause edges are instants no event has
+                        instants.setdefault(a, cal.datetime_at(a))
+                        instants.setdefault(b, cal.datetime_at(b))
+                    notes.extend(describe(c) for c in paused_by)
         record = clock_record(
-            measure_us(h, start, stop, cal, rule.noncounting),
+            measured,
             start,
             stop,
             index,
@@ -292,10 +329,18 @@ def evaluate(
             record = settle_record(record, outcome, rule)
         else:
             state = record[0].state
+            if conditions is not None:
+                until = stop if state is _MET else record[3] if state is _BREACHED else now_us
+                exempt = conditions.exemption(rule.metric, start, now_us if until is None else until)
+                if exempt is not None:
+                    records.append(exempt_record(record, describe(exempt)))
+                    return
             if state is _MET or state is _BREACHED:
                 found = decided_outcome(record, h, observed, observed_us, version, tier.name, severity)
                 if found is not None:
                     decided.append(found)
+        if notes:
+            record = (replace(record[0], condition="; ".join(notes)), *record[1:])
         records.append(record)
         if record[1]:
             crossings.extend(record[1])
@@ -304,9 +349,12 @@ def evaluate(
             next_deadline = next_at
 
     if versions is None:
-        for rule in _metric_rules(compiled, tier, chain, severity):
+        for rule, own in _metric_rules(compiled, tier, chain, severity):
+            cal, cal_name = calendar, calendar_name
+            if own.calendar is not None:  # the metric's own calendar wins over the tier's or customer's
+                cal, cal_name = policy.calendars[own.calendar], own.calendar
             for index, (start, stop) in enumerate(cycle_bounds(rule.metric, h, rule.on_reopen)):
-                add(rule, calendar, calendar_name, policy.version, index, start, stop)
+                add(rule, cal, cal_name, policy.version, index, start, stop, own.target_from)
     else:
         for metric, on_reopen, choices in _version_plan(
             versions, tier, chain, severity, tier_decision.calendar
@@ -315,7 +363,14 @@ def evaluate(
                 choice = choices[versions.index_for_cycle(start)]
                 if choice is not None:
                     add(
-                        choice.rule, choice.calendar, choice.calendar_name, choice.version, index, start, stop
+                        choice.rule,
+                        choice.calendar,
+                        choice.calendar_name,
+                        choice.version,
+                        index,
+                        start,
+                        stop,
+                        choice.target_from,
                     )
     if by_start:  # settled cycles the rules no longer compute
         records.extend(orphan_record(outcome) for outcome in by_start.values())
@@ -352,3 +407,16 @@ def _retargeted(compiled: _Compiled, rule: ClockRule, target: timedelta) -> Cloc
     if found is None or found[0] is not rule:
         found = compiled.retargeted[key] = (rule, retarget(rule, target))
     return found[1]
+
+
+def _field_ids(policy: Policy, connection: str) -> dict[str, str]:
+    for config in policy.connections:
+        if config.name == connection:
+            return dict(config.fields)
+    return {}
+
+
+def exempt_record(record: ClockRecord, reason: str) -> ClockRecord:
+    """A cycle a manual exemption took out of measurement: no due, no crossings, no deadline."""
+    clock = replace(record[0], state=ClockState.EXEMPT, due_at=None, breached_at=None, condition=reason)
+    return clock, (), [], None, record[4], None

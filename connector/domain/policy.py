@@ -29,12 +29,58 @@ class ReopenMode(StrEnum):
     RESTART = "restart"  # a new cycle starts at the reopen instant
 
 
+class TargetKind(StrEnum):
+    """How a ticket field gives a metric's target (`MetricSettings.target_from`)."""
+
+    HOURS = "hours"  # a number of hours of the metric's calendar, e.g. 6 or 1.5
+    DATE = "date"  # a negotiated due date (YYYY-MM-DD: the end of that day) or an ISO 8601 instant
+
+
+@dataclass(frozen=True, slots=True)
+class TargetFrom:
+    """A metric's target read from a ticket field (logical name or helpdesk field id); the
+    configured target applies while the field is empty or not a valid value."""
+
+    field: str
+    kind: TargetKind
+
+
 @dataclass(frozen=True, slots=True)
 class MetricSettings:
-    """How one metric behaves for a tier."""
+    """How one metric behaves for a tier. `calendar` names the calendar the metric counts on
+    (None: the tier's or customer's; `24x7`: calendar hours)."""
 
     pause_statuses: frozenset[Status] = frozenset()
     on_reopen: ReopenMode = ReopenMode.RESUME
+    calendar: str | None = None
+    target_from: TargetFrom | None = None
+
+
+class ManualEffect(StrEnum):
+    EXEMPT = "exempt"  # the cycle is not measured: reported as exempt, neither met nor breached
+    PAUSE = "pause"  # the clock stops counting while the condition holds
+
+
+@dataclass(frozen=True, slots=True)
+class ManualCondition:
+    """A manual exemption or pause of a tier's clocks, held while the ticket has the tag `tag` or
+    its field `field` has one of `values` (case-insensitive). `metrics` None = every metric;
+    `source` is `file:line` in the mappings, shown with `reason` by `tierdesk explain`."""
+
+    effect: ManualEffect
+    reason: str
+    tag: str | None = None
+    field: str | None = None
+    values: tuple[str, ...] = ()
+    metrics: frozenset[Metric] | None = None
+    source: str = ""
+
+    @property
+    def describe(self) -> str:
+        """What the condition tests, as admins write it."""
+        if self.tag is not None:
+            return f"tag {self.tag}"
+        return f"{self.field} = {'|'.join(self.values)}"
 
 
 DEFAULT_METRIC_SETTINGS: Mapping[Metric, MetricSettings] = {
@@ -219,8 +265,15 @@ class Tier:
     # An agent's public opening comment (a logged phone call) answers first response and starts
     # periodic updates; by default it does not, as Zendesk's first reply time.
     opening_comment_is_reply: bool = False
+    # severity -> metric -> settings replacing `metric_settings` for tickets of that severity
+    severity_settings: Mapping[str, Mapping[Metric, MetricSettings]] = field(default_factory=dict)
+    manual: tuple[ManualCondition, ...] = ()  # manual exemptions and pauses, first match wins
 
-    def settings(self, metric: Metric) -> MetricSettings:
+    def settings(self, metric: Metric, severity: str | None = None) -> MetricSettings:
+        if severity is not None:
+            own = self.severity_settings.get(severity)
+            if own is not None and metric in own:
+                return own[metric]
         return self.metric_settings.get(metric, DEFAULT_METRIC_SETTINGS[metric])
 
 

@@ -20,6 +20,7 @@ class ClockState(StrEnum):
     PAUSED = "paused"
     MET = "met"  # stopped within target
     BREACHED = "breached"  # past target (still running, paused, or stopped late)
+    EXEMPT = "exempt"  # not measured: a manual exemption held before the cycle was decided
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class SlaClock:
     breached_at: datetime | None
     state: ClockState
     calendar: str
+    # what besides status and calendar shaped the clock (a target from a field, a manual exemption
+    # or pause with its reason), for `tierdesk explain`; "" for none
+    condition: str = ""
 
     @property
     def remaining(self) -> timedelta:

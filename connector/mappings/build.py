@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from connector.domain.model import Priority, Status
@@ -29,6 +30,7 @@ from connector.domain.policy import (
     Tier,
     WritebackSettings,
 )
+from connector.mappings.build_conditions import manual_conditions, severity_settings, target_from, tier_dump
 from connector.mappings.connection_models import ConnectionModel, FieldByName, GroupByName
 from connector.mappings.models import ChangesModel
 from connector.mappings.notifications import build_channels
@@ -57,7 +59,7 @@ def build_policy(checked: Checked) -> Policy:
     return Policy(
         version=policy_version(checked),
         calendars=dict(checked.calendars),
-        tiers={name: _tier(name, model) for name, model in checked.tiers.items()},
+        tiers={name: _tier(name, model, checked.manual_sources) for name, model in checked.tiers.items()},
         tier_rules=tuple(_rule(rule) for rule in checked.customer_rules),
         default_tier=checked.default_tier,
         severities=tuple(checked.severities),
@@ -90,7 +92,7 @@ def canonical(checked: Checked) -> dict[str, Any]:
             name: calendar.to_spec() for name, calendar in checked.calendars.items() if name != "24x7"
         },
         "severities": list(checked.severities),
-        "tiers": {name: model.model_dump(mode="json") for name, model in checked.tiers.items()},
+        "tiers": {name: tier_dump(model) for name, model in checked.tiers.items()},
         "customers": {
             "default_tier": checked.default_tier,
             "rules": [_rule_dump(rule) for rule in checked.customer_rules],
@@ -145,11 +147,16 @@ def threshold(label: str) -> Threshold:
     return Threshold(label=label, percent=percent, before=before)
 
 
-def _tier(name: str, model: TierModel) -> Tier:
+def _tier(name: str, model: TierModel, manual_sources: Mapping[tuple[str, int], str]) -> Tier:
     settings = dict(DEFAULT_METRIC_SETTINGS)
     for metric, clock in model.clocks.items():
         pause = settings[metric].pause_statuses if clock.pause_on is None else frozenset(clock.pause_on)
-        settings[metric] = MetricSettings(pause_statuses=pause, on_reopen=clock.on_reopen)
+        settings[metric] = MetricSettings(
+            pause_statuses=pause,
+            on_reopen=clock.on_reopen,
+            calendar=clock.calendar,
+            target_from=target_from(clock.target_from),
+        )
     targets = {
         severity: {
             Metric(metric): value
@@ -174,6 +181,8 @@ def _tier(name: str, model: TierModel) -> Tier:
         metric_settings=settings,
         monthly_allowance=model.monthly_allowance,
         opening_comment_is_reply=model.opening_comment_is_reply,
+        severity_settings=severity_settings(model, settings),
+        manual=manual_conditions(name, model, manual_sources),
         service_credit=None
         if credit is None
         else ServiceCredit(

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator, mod
 
 from connector.domain.model import Priority, Status
 from connector.domain.policy import Metric, ReopenMode
+from connector.mappings.condition_models import ManualConditionModel, SeverityClockModel, TargetFromModel
 from connector.mappings.errors import did_you_mean
 from connector.mappings.field_types import (
     Duration,
@@ -101,6 +102,10 @@ class ClockModel(StrictModel):
         default=None, description="statuses that pause the clock (default: pending, on_hold for resolution)"
     )
     on_reopen: ReopenMode = Field(default=ReopenMode.RESUME, description="resume or restart after a reopen")
+    calendar: Name | None = Field(
+        default=None, description="this metric's calendar (24x7 = calendar hours); default the tier's"
+    )
+    target_from: TargetFromModel | None = None
 
     @field_validator("pause_on")
     @classmethod
@@ -139,6 +144,12 @@ class TierModel(StrictModel):
     warnings: list[WarningThreshold] = Field(default_factory=list)
     escalation: Name | None = Field(default=None, description="an escalation chain name")
     clocks: dict[Metric, ClockModel] = Field(default_factory=dict)
+    severity_clocks: dict[str, dict[Metric, SeverityClockModel]] = Field(
+        default_factory=dict, description="severity -> metric -> clock settings replacing clocks: for it"
+    )
+    manual: list[ManualConditionModel] = Field(
+        default_factory=list, description="manual exemptions and pauses by tag or field, with a reason"
+    )
     monthly_allowance: int | None = Field(default=None, ge=1, description="tickets per month included")
     service_credit: ServiceCreditModel | None = None
     opening_comment_is_reply: bool = Field(

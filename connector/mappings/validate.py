@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, CalendarSpecError
 from connector.mappings.calendar_check import calendar_problems
+from connector.mappings.condition_check import condition_problems
 from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
 from connector.mappings.errors import Anchor, Issue, Loc, MappingError, did_you_mean, unknown_reference
 from connector.mappings.ics_feeds import FeedReader, with_feed_dates
@@ -81,6 +82,8 @@ class Checked:
     named_at: dict[tuple[str, str, str], MappingError] = field(default_factory=dict)
     # holiday feed texts read, by source: kept with the policy version (`ics_feeds`)
     feeds_used: dict[str, str] = field(default_factory=dict)
+    # (tier, index) -> "file:line" of each manual exemption / pause
+    manual_sources: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
 class _Validation:
@@ -519,6 +522,15 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         run.reference(("triage", "default_severity"), "severity", triage.default_severity, severity_names)
     run.rule_references("customers", customer_references, "tier", tier_names, fields)
     run.rule_references("triage", triage_references, "severity", severity_names, fields)
+    calendar_names = run.names("calendars", BUILTIN_CALENDARS)
+    prefix = writeback.tag_prefix if writeback is not None else ""
+    for loc, message, anchor in condition_problems(tiers, calendar_names, severity_names, fields, prefix):
+        run.report(loc, message, anchor)
+    manual_sources = {
+        (name, index): sections.source(("tiers", name, "manual", index))
+        for name, tier in tiers.items()
+        for index in range(len(tier.manual))
+    }
     run.required_sections()
 
     if (
@@ -546,5 +558,6 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         ola_sources={name: sections.source(("olas", name)) for name in olas},
         named_at=run.named_at,
         feeds_used=dict(run.feeds.used),
+        manual_sources=manual_sources,
     )
     return checked, []

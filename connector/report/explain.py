@@ -87,6 +87,7 @@ def render_explain(
             ("group", "from", "until", "held", "target", "within", "record"),
             explain_rows(holds, store.ola_holds_of(t.connection, t.id)),
         )
+    _conditions_table(console, result, result.tier.calendar or tier.calendar)
     if result.crossings:
         print_table(
             console,
@@ -219,6 +220,22 @@ def _clock_table(
             )
         )
     print_table(console, "SLA clocks", columns, rows)
+
+
+def _conditions_table(console: Console, result: Evaluation, calendar: str) -> None:
+    """The clocks a per-metric calendar, a field target or a manual exemption / pause shaped, and how."""
+    rows = [
+        (c.metric.value, str(c.cycle), c.calendar, c.condition or "-")
+        for c in result.clocks
+        if c.condition or c.calendar != calendar
+    ]
+    if rows:
+        print_table(
+            console,
+            f"clock conditions (other clocks count on {calendar})",
+            ("metric", "cycle", "calendar", "condition"),
+            rows,
+        )
 
 
 def render_plan(

@@ -57,6 +57,7 @@ class MetricFigures:
     breached: int
     in_progress: int
     adherence_percent: float | None  # None while no clock of the metric is decided
+    exempt: int = 0  # cycles a manual exemption took out of measurement (neither met nor breached)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +275,11 @@ def _segment(
             continue
         met, breached = states[ClockState.MET], states[ClockState.BREACHED]
         in_progress = states[ClockState.RUNNING] + states[ClockState.PAUSED]
-        metrics.append(MetricFigures(metric, met, breached, in_progress, _percent(met, met + breached)))
+        metrics.append(
+            MetricFigures(
+                metric, met, breached, in_progress, _percent(met, met + breached), states[ClockState.EXEMPT]
+            )
+        )
     met = sum(m.met for m in metrics)
     decided = met + sum(m.breached for m in metrics)
     return Segment(

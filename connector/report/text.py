@@ -27,7 +27,10 @@ def _segment_table(title: str, segments: tuple[Segment, ...], report: SlaReport,
         table.add_column(column, justify="right")
     for s in segments:
         cells = [
-            "—" if cell is None else f"{percent(cell.adherence_percent)} {cell.met}/{cell.breached}"
+            "—"
+            if cell is None
+            else f"{percent(cell.adherence_percent)} {cell.met}/{cell.breached}"
+            + (f" +{cell.exempt} exempt" if cell.exempt else "")
             for cell in metric_cells(s, metrics)
         ]
         table.add_row(

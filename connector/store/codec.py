@@ -212,6 +212,7 @@ def encode_clock(clock: SlaClock) -> Document:
         "breached_at": _optional_instant(clock.breached_at),
         "state": clock.state.value,
         "calendar": clock.calendar,
+        **({"condition": clock.condition} if clock.condition else {}),
     }
 
 
@@ -228,4 +229,5 @@ def decode_clock(doc: Mapping[str, Any]) -> SlaClock:
         breached_at=_decode_optional_instant(doc.get("breached_at")),
         state=ClockState(doc["state"]),
         calendar=doc["calendar"],
+        condition=doc.get("condition", ""),
     )
