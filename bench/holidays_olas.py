@@ -2,7 +2,7 @@
 recurring event expanded to 2099) and measuring group holds (OLAs) of tickets that moved between
 groups many times.
 
-Run: ``.venv/bin/python bench/conditions_bench.py``. Figures are CPU time (``time.process_time``)
+Run: ``.venv/bin/python bench/holidays_olas.py``. Figures are CPU time (``time.process_time``)
 of this process, not wall time, so a loaded machine does not inflate them; peak RSS from
 ``resource.getrusage``.
 """

@@ -27,7 +27,8 @@ from typing import Any
 
 from connector.domain.policy import ActionKind
 from connector.domain.results import Action
-from plugins.zendesk.translate import PRIORITY_MAP, MalformedRecord, parse_time
+from plugins.zendesk.accessors import MalformedRecord, parse_time
+from plugins.zendesk.translate import PRIORITY_MAP
 from plugins.zendesk.update import normalise_iso
 
 
