@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from connector.domain.model import Organization, Ticket
+from connector.domain.results import Decision
 
 if TYPE_CHECKING:
     from connector.domain.contracts import Contract
@@ -101,11 +102,12 @@ class AccountKey:
 class AccountIndex:
     """Look-ups of the account of an organization or ticket (see the module docstring)."""
 
-    __slots__ = ("_by_connection", "_by_id", "accounts")
+    __slots__ = ("_by_connection", "_by_id", "accounts", "decisions")
 
     def __init__(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:
         values = list(accounts.values()) if isinstance(accounts, Mapping) else list(accounts)
         self.accounts: dict[str, Account] = {a.id: a for a in values}
+        self.decisions: dict[str, Decision] = {}  # account id -> its tier decision (engine cache)
         self._by_id: dict[tuple[str, str], Account] = {}
         self._by_connection: dict[str, list[tuple[OrganizationLink, Account]]] = {}
         for account in values:
@@ -172,6 +174,26 @@ def account_index(policy: Policy) -> AccountIndex:
     index = AccountIndex(policy.accounts)
     _INDEXES[id(policy)] = (policy, index)
     return index
+
+
+def account_decision(policy: Policy, ticket: Ticket) -> Decision | None:
+    """The tier decision of a ticket whose organization an account with a tier claims (it wins
+    over the customer rules), else None. Built once per policy and account."""
+    if not policy.accounts:
+        return None
+    index = account_index(policy)
+    account = index.for_ticket(ticket)
+    if account is None or account.tier is None or account.tier not in policy.tiers:
+        return None
+    found = index.decisions.get(account.id)
+    if found is None:
+        found = index.decisions[account.id] = Decision(
+            value=account.tier,
+            rule=f"account {account.name} ({account.id}), which wins over the customer rules",
+            source=account.source,
+            calendar=account.calendar,
+        )
+    return found
 
 
 def account_of(policy: Policy, connection: str, organization_id: str) -> Account | None:

@@ -54,40 +54,49 @@ def check_accounts(
     calendars = names("calendars")
     calendars = None if calendars is None else calendars | set(builtin_calendars)
     checked: dict[str, CheckedAccount] = {}
-    claimed: dict[tuple[str, str, str], tuple[str, Loc]] = {}
+    claimed: dict[tuple[str, str, str], tuple[str, Loc, str]] = {}
     for account_id, entry in raw.items():
         loc: Loc = ("accounts", account_id)
         model: AccountModel | None = run.model(AccountModel, entry, loc)
+        # references are checked from what is written even when the entry has a bad value
+        written = entry if isinstance(entry, dict) else {}
+        for key, kind, known in (("tier", "tier", tiers), ("calendar", "calendar", calendars)):
+            value = written.get(key)
+            if isinstance(value, str):
+                run.reference((*loc, key), kind, value, known)
+        links = written.get("organizations")
+        for index, link_raw in enumerate(links if isinstance(links, list) else []):
+            connection = link_raw.get("connection") if isinstance(link_raw, dict) else None
+            if isinstance(connection, str):
+                run.reference(
+                    (*loc, "organizations", index, "connection"), "connection", connection, connections
+                )
         if model is None:
             continue
-        if model.tier is not None:
-            run.reference((*loc, "tier"), "tier", model.tier, tiers)
-        if model.calendar is not None:
-            run.reference((*loc, "calendar"), "calendar", model.calendar, calendars)
         for index, link in enumerate(model.organizations):
             link_loc: Loc = (*loc, "organizations", index)
-            run.reference((*link_loc, "connection"), "connection", link.connection, connections)
             key = (link.connection, link.by, link.value.casefold())
             earlier = claimed.get(key)
             if earlier is None:
-                claimed[key] = (account_id, link_loc)
+                claimed[key] = (account_id, link_loc, link.value)
                 continue
-            other_id, other_loc = earlier
-            what = f"{link.connection} organization {link.by.replace('_', ' ')} '{link.value}'"
-            run.report(
-                link_loc,
-                f"{what} is already claimed by account '{other_id}' at {source(other_loc)}; "
-                "an organization belongs to one account: remove one of the two",
-            )
+            other_id, other_loc, other_value = earlier
+            by = link.by.replace("_", " ")
+            fix = "an organization belongs to one account: remove one of the two"
             run.report(
                 other_loc,
-                f"{what} is also claimed by account '{account_id}' at {source(link_loc)}; "
-                "an organization belongs to one account: remove one of the two",
+                f"{link.connection} organization {by} '{other_value}' is also claimed by account "
+                f"'{account_id}' at {source(link_loc)}; {fix}",
+            )
+            run.report(
+                link_loc,
+                f"{link.connection} organization {by} '{link.value}' is already claimed by account "
+                f"'{other_id}' at {source(other_loc)}; {fix}",
             )
         _check_contracts(run, loc, model.contracts, severities, source)
         checked[account_id] = CheckedAccount(
             model,
-            source(loc),
+            source((*loc, "[key]")),
             tuple(source((*loc, "organizations", i)) for i in range(len(model.organizations))),
             tuple(source((*loc, "contracts", i)) for i in range(len(model.contracts))),
         )
