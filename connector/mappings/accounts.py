@@ -60,10 +60,10 @@ def check_accounts(
         model: AccountModel | None = run.model(AccountModel, entry, loc)
         # references are checked from what is written even when the entry has a bad value
         written = entry if isinstance(entry, dict) else {}
-        for key, kind, known in (("tier", "tier", tiers), ("calendar", "calendar", calendars)):
-            value = written.get(key)
+        for name, kind, known in (("tier", "tier", tiers), ("calendar", "calendar", calendars)):
+            value = written.get(name)
             if isinstance(value, str):
-                run.reference((*loc, key), kind, value, known)
+                run.reference((*loc, name), kind, value, known)
         links = written.get("organizations")
         for index, link_raw in enumerate(links if isinstance(links, list) else []):
             connection = link_raw.get("connection") if isinstance(link_raw, dict) else None
