@@ -12,6 +12,7 @@ import types
 import typing
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
@@ -104,6 +105,8 @@ def _encode(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
+    if isinstance(value, Decimal):
+        return str(value)  # money stays exact
     return value
 
 
@@ -129,6 +132,8 @@ def _decode(kind: Any, value: Any) -> Any:
         return timedelta(seconds=value)
     if kind is float:
         return float(value)
+    if kind is Decimal:
+        return Decimal(value)
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind(value)
     return value
