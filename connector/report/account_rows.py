@@ -18,9 +18,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from connector.domain.accounts import AccountKey, account_index
+from connector.domain.allowance_plan import tracked_hours
 from connector.domain.contracts import (
     AllowanceTerms,
     ChronicTerms,
@@ -36,8 +37,6 @@ from connector.domain.model import Ticket
 from connector.domain.policy import Policy
 from connector.domain.results import ClockState
 from connector.report.queries import StoredClock, StoredTicket
-
-TIME_SPENT_FIELD = "time_spent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,19 +157,6 @@ def service_credits(
             )
         )
     return tuple(sorted(rows, key=lambda r: (r.month, r.organization, r.organization_id, r.tier)))
-
-
-def tracked_hours(policy: Policy, ticket: Ticket) -> Decimal | None:
-    """Hours tracked on the ticket, when its connection maps `time_spent` (seconds); else None."""
-    config = next((c for c in policy.connections if c.name == ticket.connection), None)
-    field_id = None if config is None else config.fields.get(TIME_SPENT_FIELD)
-    raw = None if field_id is None else ticket.fields.get(field_id)
-    if raw is None or raw == "":
-        return None if field_id is None else Decimal(0)
-    try:
-        return Decimal(raw) / Decimal(3600)
-    except InvalidOperation:
-        return None
 
 
 def allowance(
