@@ -31,10 +31,13 @@ from connector.domain.contracts import (
     allowance_for_month,
     chronic_overuse,
     credit_for_month,
+    month_start,
+    next_month,
     terms_for_month,
 )
 from connector.domain.model import Ticket
 from connector.domain.policy import Policy
+from connector.domain.record import PolicyHistory
 from connector.domain.results import ClockState
 from connector.report.queries import StoredClock, StoredTicket
 
@@ -107,15 +110,43 @@ def _tier_contract(policy: Policy, tier_name: str) -> Contract | None:
     )
 
 
-def _terms(policy: Policy, key: AccountKey, month: str, tier: str) -> Contract | None:
-    account = None if key.pseudo else policy.accounts.get(key.id)
+@dataclass(frozen=True, slots=True)
+class Judging:
+    """Which mappings version's contracts judge a month: a closed month (ended by `now`) keeps
+    the terms of the version in effect when it ended, so a later contract edit does not rewrite it;
+    `rejudge` judges every month by the report's policy instead. Without a history every month is
+    judged by the report's policy."""
+
+    history: PolicyHistory | None = None
+    now: datetime | None = None
+    rejudge: bool = False
+
+    def policy_for(self, policy: Policy, month: str, zone: tzinfo) -> Policy:
+        if self.history is None or self.now is None or self.rejudge:
+            return policy
+        following = next_month(month_start(month))
+        end = datetime(following.year, following.month, 1, tzinfo=zone)
+        if end > self.now:
+            return policy  # still open: the running terms
+        in_effect = [a for a in self.history if a.effective_from < end]
+        return in_effect[-1].policy if in_effect else policy
+
+
+def _terms(
+    policy: Policy, key: AccountKey, month: str, tier: str, judging: Judging, zone: tzinfo
+) -> Contract | None:
+    judged_by = judging.policy_for(policy, month, zone)
+    account = None if key.pseudo else judged_by.accounts.get(key.id) or policy.accounts.get(key.id)
     if account is not None and account.contracts:
         return terms_for_month(account.contracts, month)
-    return _tier_contract(policy, tier)
+    return _tier_contract(judged_by if tier in judged_by.tiers else policy, tier)
 
 
 def service_credits(
-    policy: Policy, clocks: Sequence[tuple[StoredClock, StoredTicket]], zone: tzinfo
+    policy: Policy,
+    clocks: Sequence[tuple[StoredClock, StoredTicket]],
+    zone: tzinfo,
+    judging: Judging | None = None,
 ) -> tuple[ServiceCredit, ...]:
     """Credits per account, month (of the cycle's start) and tier; a month with credit terms and
     no breach is listed with no credit."""
@@ -127,7 +158,7 @@ def service_credits(
         decided[(key, _month(clock.started_at, zone), owner.tier)].append(clock)
     rows: list[ServiceCredit] = []
     for (key, month, tier), month_clocks in decided.items():
-        contract = _terms(policy, key, month, tier)
+        contract = _terms(policy, key, month, tier, judging or Judging(), zone)
         if contract is None or contract.credit is None:
             continue
         done = [c for c in month_clocks if c.state in (ClockState.MET, ClockState.BREACHED)]
@@ -160,7 +191,11 @@ def service_credits(
 
 
 def allowance(
-    policy: Policy, tickets: Sequence[StoredTicket], partial: set[str], zone: tzinfo
+    policy: Policy,
+    tickets: Sequence[StoredTicket],
+    partial: set[str],
+    zone: tzinfo,
+    judging: Judging | None = None,
 ) -> tuple[AllowanceUse, ...]:
     """Tickets (and tracked hours) created per account, month and tier against the terms."""
     created: dict[tuple[AccountKey, str, str], list[TicketUse]] = defaultdict(list)
@@ -174,7 +209,7 @@ def allowance(
     over_by_account: dict[AccountKey, dict[str, bool]] = defaultdict(dict)
     figures = []
     for (key, month, tier), uses in created.items():
-        contract = _terms(policy, key, month, tier)
+        contract = _terms(policy, key, month, tier, judging or Judging(), zone)
         use = None if contract is None else allowance_for_month(contract, uses)
         over_by_account[key][month] = over_by_account[key].get(month, False) or (
             use is not None and use.over_allowance

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from connector.domain.policy import Policy
+from connector.policy_versions import running_history
 from connector.report.html import render_html
 from connector.report.report import SlaReport, build_report
 from connector.report.text import render_text
@@ -57,13 +58,18 @@ def write_report(
     start: datetime,
     end: datetime,
     now: datetime,
+    *,
+    rejudge: bool = False,
 ) -> SlaReport:
     """Build the report of [start, end) and write it to `out` (`-` for standard output) in `fmt`.
+    Closed months are judged by the contract terms of the stored policy version in effect when
+    they ended, unless `rejudge`.
 
     A file is replaced whole (written beside it, then renamed), so a browser or a mail job never
     reads half a report. Returns the report written.
     """
-    report = build_report(store, policy, start=start, end=end, now=now)
+    history = running_history(store, policy, now)[0] if policy.accounts else None
+    report = build_report(store, policy, start=start, end=end, now=now, history=history, rejudge=rejudge)
     text = render(report, fmt)
     if out == STDOUT:
         sys.stdout.write(text)

@@ -35,9 +35,10 @@ from connector.domain.accounts import account_decision
 from connector.domain.engine import METRIC_ORDER
 from connector.domain.formatting import tag_name
 from connector.domain.policy import Metric, Policy
+from connector.domain.record import PolicyHistory
 from connector.domain.results import ClockState
 from connector.domain.rules import first_match
-from connector.report.account_rows import AllowanceUse, ServiceCredit, allowance, service_credits
+from connector.report.account_rows import AllowanceUse, Judging, ServiceCredit, allowance, service_credits
 from connector.report.queries import StoredClock, StoredTicket, read_period
 from connector.store.repository import Store
 
@@ -148,10 +149,21 @@ class SlaReport:
     unevaluated_tickets: int  # created in the period, never evaluated
 
 
-def build_report(store: Store, policy: Policy, *, start: datetime, end: datetime, now: datetime) -> SlaReport:
+def build_report(
+    store: Store,
+    policy: Policy,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    history: PolicyHistory | None = None,
+    rejudge: bool = False,
+) -> SlaReport:
     """The SLA report of [start, end) as stored in `store`; `policy` supplies tier labels, the
     service-credit and allowance terms and the unmatched-tier rule check. `now` is the generation
-    instant. Raises ValueError for naive datetimes or an empty period."""
+    instant. With the stored policy `history`, a month that ended by `now` is judged by the
+    contract terms of the version in effect when it ended (`rejudge`: by `policy`'s).
+    Raises ValueError for naive datetimes or an empty period."""
     for name, value in (("start", start), ("end", end), ("now", now)):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"{name} must be timezone-aware")
@@ -159,6 +171,7 @@ def build_report(store: Store, policy: Policy, *, start: datetime, end: datetime
         raise ValueError(f"the period is empty: end {end.isoformat()} is not after start {start.isoformat()}")
     zone = start.tzinfo
     assert zone is not None
+    judging = Judging(history, now, rejudge)
     stored_tickets, stored_clocks = read_period(store, start, end)
     by_key = {t.key: t for t in stored_tickets}
     created = [t for t in stored_tickets if start <= t.ticket.created_at < end]
@@ -213,8 +226,8 @@ def build_report(store: Store, policy: Policy, *, start: datetime, end: datetime
         first_response_distribution=tuple(
             _distribution(tier, label(tier), [c for c, t in clocks if t.tier == tier]) for tier in tiers
         ),
-        service_credits=service_credits(policy, clocks, zone),
-        allowance=allowance(policy, evaluated, _partial_months(start, end, zone), zone),
+        service_credits=service_credits(policy, clocks, zone, judging),
+        allowance=allowance(policy, evaluated, _partial_months(start, end, zone), zone, judging),
         unmatched_tickets=sum(1 for t in evaluated if _unmatched(t, policy)),
         unevaluated_tickets=len(created) - len(evaluated),
     )
