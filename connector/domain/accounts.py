@@ -201,12 +201,19 @@ class ContractTargets:
 
     variant: str
     targets: Mapping[str, Mapping[Metric, timedelta]]
+    # id(tier) -> (the tier, held so its id stays unique; it with the overrides)
+    applied: dict[int, tuple[Tier, Tier]] = field(default_factory=dict, compare=False)
 
     def apply(self, tier: Tier) -> Tier:
+        found = self.applied.get(id(tier))
+        if found is not None and found[0] is tier:
+            return found[1]
         merged = {severity: dict(metrics) for severity, metrics in tier.targets.items()}
         for severity, metrics in self.targets.items():
             merged.setdefault(severity, {}).update(metrics)
-        return replace(tier, targets=merged)
+        result = replace(tier, targets=merged)
+        self.applied[id(tier)] = (tier, result)
+        return result
 
 
 def contract_targets(policy: Policy, ticket: Ticket) -> ContractTargets | None:
