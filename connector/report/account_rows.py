@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from connector.domain.accounts import AccountKey, account_index
 from connector.domain.allowance_plan import tracked_hours
 from connector.domain.contracts import (
@@ -40,6 +42,9 @@ from connector.domain.policy import Policy
 from connector.domain.record import PolicyHistory
 from connector.domain.results import ClockState
 from connector.report.queries import StoredClock, StoredTicket
+from connector.store import codec
+from connector.store.repository import Store
+from connector.store.tables import tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +195,9 @@ def service_credits(
     return tuple(sorted(rows, key=lambda r: (r.month, r.organization, r.organization_id, r.tier)))
 
 
-def allowance(
-    policy: Policy,
-    tickets: Sequence[StoredTicket],
-    partial: set[str],
-    zone: tzinfo,
-    judging: Judging | None = None,
-) -> tuple[AllowanceUse, ...]:
-    """Tickets (and tracked hours) created per account, month and tier against the terms."""
+def _by_month(
+    policy: Policy, tickets: Sequence[StoredTicket], zone: tzinfo
+) -> dict[tuple[AccountKey, str, str], list[TicketUse]]:
     created: dict[tuple[AccountKey, str, str], list[TicketUse]] = defaultdict(list)
     for stored in tickets:
         key = _key(policy, stored.ticket)
@@ -205,10 +205,53 @@ def allowance(
             continue
         counted = TicketUse(stored.ticket.key, stored.ticket.created_at, tracked_hours(policy, stored.ticket))
         created[(key, _month(stored.ticket.created_at, zone), stored.tier)].append(counted)
-    rows: list[AllowanceUse] = []
+    return created
+
+
+def chronic_lookback(policy: Policy) -> int:
+    """How many months before a report's first month chronic overuse looks back on."""
+    return max(
+        (c.chronic.of_last - 1 for a in policy.accounts.values() for c in a.contracts if c.allowance),
+        default=0,
+    )
+
+
+def tickets_created(store: Store, start: datetime, end: datetime) -> list[StoredTicket]:
+    """Evaluated tickets created in [start, end), for the months chronic overuse looks back on."""
+    query = sa.select(tickets.c.data, tickets.c.tier, tickets.c.severity, tickets.c.evaluated_version).where(
+        tickets.c.created_at >= start, tickets.c.created_at < end, tickets.c.tier.is_not(None)
+    )
+    with store.reading() as db:
+        return [
+            StoredTicket(codec.decode_ticket(row.data), row.tier, row.severity, row.evaluated_version)
+            for row in db.execute(query)
+        ]
+
+
+def allowance(
+    policy: Policy,
+    tickets: Sequence[StoredTicket],
+    partial: set[str],
+    zone: tzinfo,
+    judging: Judging | None = None,
+    earlier: Sequence[StoredTicket] = (),
+) -> tuple[AllowanceUse, ...]:
+    """Tickets (and tracked hours) created per account, month and tier against the terms.
+    `earlier` are the tickets of the months before the period that chronic overuse looks back
+    on (they get no rows)."""
     over_by_account: dict[AccountKey, dict[str, bool]] = defaultdict(dict)
+    first_month = min((_month(t.ticket.created_at, zone) for t in tickets), default="")
+    for (key, month, tier), uses in _by_month(policy, earlier, zone).items():
+        if month >= first_month:
+            continue
+        contract = _terms(policy, key, month, tier, judging or Judging(), zone)
+        use = None if contract is None else allowance_for_month(contract, uses)
+        over_by_account[key][month] = over_by_account[key].get(month, False) or (
+            use is not None and use.over_allowance
+        )
+    rows: list[AllowanceUse] = []
     figures = []
-    for (key, month, tier), uses in created.items():
+    for (key, month, tier), uses in _by_month(policy, tickets, zone).items():
         contract = _terms(policy, key, month, tier, judging or Judging(), zone)
         use = None if contract is None else allowance_for_month(contract, uses)
         over_by_account[key][month] = over_by_account[key].get(month, False) or (

@@ -38,7 +38,15 @@ from connector.domain.policy import Metric, Policy
 from connector.domain.record import PolicyHistory
 from connector.domain.results import ClockState
 from connector.domain.rules import first_match
-from connector.report.account_rows import AllowanceUse, Judging, ServiceCredit, allowance, service_credits
+from connector.report.account_rows import (
+    AllowanceUse,
+    Judging,
+    ServiceCredit,
+    allowance,
+    chronic_lookback,
+    service_credits,
+    tickets_created,
+)
 from connector.report.queries import StoredClock, StoredTicket, read_period
 from connector.store.repository import Store
 
@@ -227,7 +235,14 @@ def build_report(
             _distribution(tier, label(tier), [c for c, t in clocks if t.tier == tier]) for tier in tiers
         ),
         service_credits=service_credits(policy, clocks, zone, judging),
-        allowance=allowance(policy, evaluated, _partial_months(start, end, zone), zone, judging),
+        allowance=allowance(
+            policy,
+            evaluated,
+            _partial_months(start, end, zone),
+            zone,
+            judging,
+            _lookback(store, policy, start),
+        ),
         unmatched_tickets=sum(1 for t in evaluated if _unmatched(t, policy)),
         unevaluated_tickets=len(created) - len(evaluated),
     )
@@ -347,6 +362,18 @@ def _distribution(tier: str, tier_label: str, clocks: Sequence[StoredClock]) -> 
         )
         counts[index] += 1
     return Distribution(tier, tier_label, tuple(counts))
+
+
+def _lookback(store: Store, policy: Policy, start: datetime) -> list[StoredTicket]:
+    """Tickets of the months before the period that chronic overuse counts."""
+    months = chronic_lookback(policy)
+    if months == 0:
+        return []
+    local = start.astimezone(start.tzinfo)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    back = first.month - 1 - months
+    since = first.replace(year=first.year + back // 12, month=back % 12 + 1)
+    return tickets_created(store, since, first)
 
 
 def _partial_months(start: datetime, end: datetime, zone: tzinfo) -> set[str]:

@@ -187,3 +187,17 @@ def test_a_closed_month_keeps_the_terms_it_ended_under_unless_rejudged(
 
     assert july_amount() == Decimal("570.00")  # 2 x 3%: July ended under the 3% terms
     assert july_amount(rejudge=True) == Decimal("760.00")  # 2 x 4% of 9,500.00 when asked
+
+
+def test_chronic_overuse_looks_back_before_the_reports_period(store: Store, policy: Policy) -> None:
+    # a report of July alone still sees that June was over the allowance too (2 of the last 3)
+    report = build_report(
+        store,
+        policy,
+        start=datetime(2026, 7, 1, tzinfo=UTC),
+        end=datetime(2026, 8, 1, tzinfo=UTC),
+        now=datetime(2026, 8, 1, 12, tzinfo=UTC),
+    )
+
+    (july,) = report.allowance
+    assert (july.month, july.tickets, july.over_allowance, july.chronic_overuse) == ("2026-07", 4, True, True)
