@@ -106,6 +106,14 @@ def report(
         str | None, typer.Option(help="Period start (ISO 8601); default 30 days before --now.")
     ] = None,
     end: Annotated[str | None, typer.Option(help="Period end (ISO 8601, exclusive); default --now.")] = None,
+    rejudge: Annotated[
+        bool,
+        typer.Option(
+            "--rejudge",
+            help="Judge closed months by the contract terms in these mappings (default: by the terms "
+            "in effect when each month ended).",
+        ),
+    ] = False,
 ) -> None:
     """SLA report: adherence, time to first response / resolution by tier, breaches, service
     credits, allowance use, from the clocks the engine stored."""
@@ -128,7 +136,7 @@ def report(
         )
     store = open_store(db, read_only=True)
     try:
-        write_report(store, policy, target, chosen, period_start, period_end, instant)
+        write_report(store, policy, target, chosen, period_start, period_end, instant, rejudge=rejudge)
     finally:
         store.close()
     if str(target) != "-":

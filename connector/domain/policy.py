@@ -11,10 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from connector.domain.calendar import BusinessCalendar
 from connector.domain.group_clocks import Ola
 from connector.domain.model import Priority, Status
+
+if TYPE_CHECKING:
+    from connector.domain.accounts import Account
 
 
 class Metric(StrEnum):
@@ -402,3 +406,5 @@ class Policy:
     effective_from: datetime | None = None
     apply_to: ApplyTo = ApplyTo.NEW
     olas: Mapping[str, Ola] = field(default_factory=dict)  # group -> its own target per hold
+    # account id -> account (mappings/accounts.yaml); `connector.domain.accounts` looks them up
+    accounts: Mapping[str, Account] = field(default_factory=dict)

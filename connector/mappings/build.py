@@ -30,6 +30,7 @@ from connector.domain.policy import (
     Tier,
     WritebackSettings,
 )
+from connector.mappings.accounts import build_accounts
 from connector.mappings.build_conditions import manual_conditions, severity_settings, target_from, tier_dump
 from connector.mappings.connection_models import ConnectionModel, FieldByName, GroupByName
 from connector.mappings.models import ChangesModel
@@ -78,6 +79,7 @@ def build_policy(checked: Checked) -> Policy:
         effective_from=checked.changes.effective_from,
         apply_to=ApplyTo(checked.changes.apply_to),
         olas=build_olas(checked.olas, checked.ola_sources),
+        accounts=build_accounts(checked.accounts),
     )
 
 
@@ -111,6 +113,11 @@ def canonical(checked: Checked) -> dict[str, Any]:
             else {}
         ),
         **({"olas": {n: m.model_dump(mode="json") for n, m in checked.olas.items()}} if checked.olas else {}),
+        **(
+            {"accounts": {n: a.model.model_dump(mode="json") for n, a in checked.accounts.items()}}
+            if checked.accounts
+            else {}
+        ),
     }
 
 

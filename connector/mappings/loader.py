@@ -36,6 +36,7 @@ SECTIONS = (
     "changes",
     "channels",
     "olas",
+    "accounts",
 )
 FILE_SUFFIXES = (".yaml", ".yml")
 

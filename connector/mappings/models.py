@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
+from connector.mappings.account_models import AccountModel
 from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
 from connector.mappings.field_types import Name, StrictModel
 from connector.mappings.ola_models import OlaModel
@@ -76,4 +77,7 @@ class MappingsFile(StrictModel):
     channels: dict[Name, ChannelModel] | None = None
     olas: dict[str, OlaModel] | None = Field(
         default=None, description="group -> its own target per hold (a connection alias or a group id)"
+    )
+    accounts: dict[Name, AccountModel] | None = Field(
+        default=None, description="customer accounts: organizations across connections, tier, contract terms"
     )

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, CalendarSpecError
+from connector.mappings.accounts import CheckedAccount, check_accounts
 from connector.mappings.calendar_check import calendar_problems
 from connector.mappings.condition_check import condition_problems
 from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
@@ -84,6 +85,7 @@ class Checked:
     feeds_used: dict[str, str] = field(default_factory=dict)
     # (tier, index) -> "file:line" of each manual exemption / pause
     manual_sources: dict[tuple[str, int], str] = field(default_factory=dict)
+    accounts: dict[str, CheckedAccount] = field(default_factory=dict)
 
 
 class _Validation:
@@ -531,6 +533,7 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         for name, tier in tiers.items()
         for index in range(len(tier.manual))
     }
+    accounts = check_accounts(run, run.sections.source, run.names, BUILTIN_CALENDARS)
     run.required_sections()
 
     if (
@@ -559,5 +562,6 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         named_at=run.named_at,
         feeds_used=dict(run.feeds.used),
         manual_sources=manual_sources,
+        accounts=accounts,
     )
     return checked, []

@@ -12,11 +12,13 @@ import types
 import typing
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
 from connector.domain.policy import Policy
+from connector.policy_versions import running_history
 from connector.report.html import render_html
 from connector.report.ola import ola_rows, with_ola_table
 from connector.report.report import SlaReport, build_report
@@ -57,13 +59,18 @@ def write_report(
     start: datetime,
     end: datetime,
     now: datetime,
+    *,
+    rejudge: bool = False,
 ) -> SlaReport:
     """Build the report of [start, end) and write it to `out` (`-` for standard output) in `fmt`.
+    Closed months are judged by the contract terms of the stored policy version in effect when
+    they ended, unless `rejudge`.
 
     A file is replaced whole (written beside it, then renamed), so a browser or a mail job never
     reads half a report. Returns the report written.
     """
-    report = build_report(store, policy, start=start, end=end, now=now)
+    history = running_history(store, policy, now)[0] if policy.accounts else None
+    report = build_report(store, policy, start=start, end=end, now=now, history=history, rejudge=rejudge)
     text = with_ola_table(render(report, fmt), fmt, ola_rows(store.ola_holds(start, end)))
     if out == STDOUT:
         sys.stdout.write(text)
@@ -105,6 +112,8 @@ def _encode(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
+    if isinstance(value, Decimal):
+        return str(value)  # money stays exact
     return value
 
 
@@ -130,6 +139,8 @@ def _decode(kind: Any, value: Any) -> Any:
         return timedelta(seconds=value)
     if kind is float:
         return float(value)
+    if kind is Decimal:
+        return Decimal(value)
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind(value)
     return value

@@ -280,6 +280,7 @@ def test_json_schema_is_valid_and_lists_every_section() -> None:
         "changes",
         "channels",
         "olas",
+        "accounts",
     }
     assert schema["additionalProperties"] is False
     json.dumps(schema)
