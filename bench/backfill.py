@@ -19,11 +19,13 @@ Figures, per size:
     / 10 per minute (the incremental export budget)).
 
     .venv/bin/python bench/backfill.py [--sizes 10000,30000]   # add 100000 on request (long)
+    .venv/bin/python bench/backfill.py --one 10000 --profile /tmp/backfill.prof   # one size, profiled
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing as mp
 import os
@@ -78,7 +80,7 @@ def _serve(count: int, queue: mp.Queue) -> None:  # type: ignore[type-arg]
     server.serve_forever()
 
 
-def run_one(tickets: int) -> dict[str, Any]:
+def run_one(tickets: int, profiler: cProfile.Profile | None = None) -> dict[str, Any]:
     """One first sync of `tickets` in this process; the figures as a dict."""
     from connector.bootstrap import build_app
     from connector.clock import FixedClock
@@ -106,6 +108,8 @@ def run_one(tickets: int) -> dict[str, Any]:
         cycles = 0
         cpu = time.process_time()
         wall = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         try:
             while True:
                 report = app.service.run_cycle()
@@ -119,6 +123,8 @@ def run_one(tickets: int) -> dict[str, Any]:
                 control.post(f"{url}/_emulator/clock", json={"now": clock.now().isoformat()}, timeout=30)
         finally:
             app.close()
+            if profiler is not None:
+                profiler.disable()
         cpu = time.process_time() - cpu
         wall = time.perf_counter() - wall
         log = control.get(f"{url}/_emulator/requests", timeout=600).json()["requests"]
@@ -137,6 +143,7 @@ def run_one(tickets: int) -> dict[str, Any]:
         "pulled": total.pulled,
         "verified": total.verified,
         "evaluated": total.evaluated,
+        "own": getattr(total, "own_write_backs", 0),
         "pushed": total.pushed,
         "calls": calls,
         "incremental_calls": incremental,
@@ -146,17 +153,28 @@ def run_one(tickets: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,30000", help="comma-separated ticket counts")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one size, figures as JSON
+    parser.add_argument("--profile", metavar="FILE", help="with --one: cProfile stats of the sync to FILE")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one)))
+        profiler = cProfile.Profile() if args.profile else None
+        figures = run_one(args.one, profiler)
+        if profiler is not None:
+            profiler.dump_stats(args.profile)
+        print(json.dumps(figures))
         return
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(size)], check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT
+            [sys.executable, __file__, "--one", str(size)],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f"  {size:,} done: {rows[-1]}", file=sys.stderr)
@@ -167,10 +185,19 @@ def main() -> None:
         ("tickets pulled / tickets", [f"{r['pulled'] / r['tickets']:.3f}" for r in rows]),
         ("local CPU / API-imposed time", [f"{r['cpu_s'] / r['imposed_s']:.3f}" for r in rows]),
         ("  (tickets re-read before pushing)", [f"{r['verified']:,}" for r in rows]),
-        ("  (evaluations)", [f"{r['evaluated']:,}" for r in rows]),
-        ("  (API calls: all / incremental / 409)", [f"{r['calls']:,} / {r['incremental_calls']:,} / {r['conflicts']:,}" for r in rows]),
+        (
+            "  (evaluations; own write-backs not evaluated)",
+            [f"{r['evaluated']:,}; {r['own']:,}" for r in rows],
+        ),
+        (
+            "  (API calls: all / incremental / 409)",
+            [f"{r['calls']:,} / {r['incremental_calls']:,} / {r['conflicts']:,}" for r in rows],
+        ),
         ("  (API-imposed time)", [f"{r['imposed_s'] / 60:,.1f} min" for r in rows]),
-        ("  (CPU / wall, cycles)", [f"{r['cpu_s']:,.0f} s / {r['wall_s']:,.0f} s, {r['cycles']}" for r in rows]),
+        (
+            "  (CPU / wall, cycles)",
+            [f"{r['cpu_s']:,.0f} s / {r['wall_s']:,.0f} s, {r['cycles']}" for r in rows],
+        ),
     ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
