@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,10 @@ from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
 from tests.e2e.support import (
     CONNECTION,
+    JiraSite,
     ZendeskSite,
     customer_of,
+    jira_emulator,
     open_ticket,
     write_mappings,
     zendesk_emulator,
@@ -49,7 +52,7 @@ def synced(tmp_path: Path) -> Iterator[tuple[ZendeskSite, App, FixedClock]]:
             app.close()
 
 
-def cycle(site: ZendeskSite, app: App, clock: FixedClock, at: datetime) -> tuple[int, int, int]:
+def cycle(site: ZendeskSite | JiraSite, app: App, clock: FixedClock, at: datetime) -> tuple[int, int, int]:
     """One worker cycle at `at`: (tickets pulled, tickets evaluated, own write-backs recognised)."""
     clock.set(at)
     site.set_clock(at)
@@ -113,3 +116,55 @@ def test_an_agent_tag_change_after_tierdesks_write_back_is_evaluated(tmp_path: P
         pulled, evaluated, own = cycle(site, app, clock, START + 3 * STEP)
 
         assert (pulled, own, evaluated) == (1, 0, 1)
+
+
+@contextmanager
+def jira_synced(tmp_path: Path) -> Iterator[tuple[JiraSite, App, FixedClock, Any]]:
+    from plugins.jira import SEED_ADMIN_EMAIL
+    from plugins.jira.emulator.seed import SEED_TOKEN, InProcessTransport
+
+    with jira_emulator(START - timedelta(minutes=5), 0) as site:
+        transport = InProcessTransport(site.app, SEED_ADMIN_EMAIL, SEED_TOKEN)
+        mappings = write_mappings(tmp_path / "mappings", {"jira": site.connection()})
+        clock = FixedClock(START)
+        app = build_app(mappings, f"sqlite:///{tmp_path / 't.db'}", clock=clock, sleep=lambda _s: None)
+        try:
+            yield site, app, clock, transport
+        finally:
+            app.close()
+
+
+def open_issue(site: JiraSite, transport: Any, summary: str) -> str:
+    from plugins.jira.emulator.seed import adf
+
+    fields = {
+        "project": {"key": site.demo.project},
+        "issuetype": {"name": "Service Request"},
+        "summary": summary,
+        "description": adf("Nobody can pay."),
+    }
+    key: str = transport.call("POST", "/rest/api/3/issue", {"fields": fields}, as_email="alex@hooli.example")[
+        "key"
+    ]
+    return key
+
+
+def test_jira_issues_only_tierdesk_changed_are_not_evaluated_again_but_an_agent_reply_is(
+    tmp_path: Path,
+) -> None:
+    from plugins.jira.emulator.seed import adf
+
+    with jira_synced(tmp_path) as (site, app, clock, transport):
+        site.set_clock(START - timedelta(minutes=5))
+        quiet = open_issue(site, transport, "Checkout is down")
+        busy = open_issue(site, transport, "Checkout is down again")
+        pulled, evaluated, _ = cycle(site, app, clock, START)
+        assert (pulled, evaluated) == (2, 2)
+        site.set_clock(START + timedelta(seconds=1))  # right after tierdesk's write-back
+        agent = next(iter(site.demo.agents))
+        transport.call("POST", f"/rest/api/3/issue/{busy}/comment", {"body": adf("On it.")}, as_email=agent)
+
+        pulled, evaluated, own = cycle(site, app, clock, START + STEP)
+
+        assert (pulled, own, evaluated) == (2, 1, 1)
+        assert quiet != busy
