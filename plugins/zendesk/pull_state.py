@@ -124,6 +124,7 @@ class EventWindow:
                     continue
                 self.seen[ev_id] = ts if isinstance(ts, int) else None
                 self.fetched.append(ev)
+            self._sort_through(instant)  # page by page: a first sync reads the whole history here
             end_time = int(page.get("end_time") or self.next_start)
             if page.get("end_of_stream"):
                 self._advance(max(end_time, self.next_start))
@@ -144,6 +145,11 @@ class EventWindow:
     def consume_through(self, instant: int) -> None:
         """Read every event up to `instant` and sort it to its ticket."""
         self._read_until(instant)
+        self._sort_through(instant)
+        self.done = max(self.done, instant)
+
+    def _sort_through(self, instant: int) -> None:
+        """Move fetched events up to `instant` to the tickets they wait for."""
         later: list[Mapping[str, Any]] = []
         now: list[tuple[str, Mapping[str, Any]]] = []
         for ev in self.fetched:
@@ -154,7 +160,6 @@ class EventWindow:
             now.append((str(ev.get("ticket_id")), ev))
         self.waiting.add_many(now)
         self.fetched = later
-        self.done = max(self.done, instant)
 
     def take(self, ticket_ids: set[str]) -> dict[str, list[Mapping[str, Any]]]:
         return self.waiting.take(sorted(ticket_ids))
