@@ -28,6 +28,7 @@ from connector.domain.policy import ActionKind
 from connector.domain.results import Action, Evaluation
 from connector.notify.dispatch import send_notifications
 from connector.ola_clocks import ended_holds
+from connector.own_writes import own_write_backs
 from connector.policy_holder import PolicyHolder
 from connector.policy_versions import PolicyVersions
 from connector.ports import ActionResult, Clock, Helpdesk, Leadership, Notifier, OutboxItem, Outcome
@@ -60,6 +61,7 @@ class CycleReport:
     skipped: dict[str, int] = field(default_factory=dict)  # actions never sent, by short reason
     withdrawn: int = 0  # escalation steps a fresh view of the ticket denies
     left_queued: int = 0  # actions still queued when the cycle ended (`connector.sync_summary`)
+    own_write_backs: int = 0  # pulled tickets whose only change was tierdesk's (`connector.own_writes`)
 
     def merge(self, other: CycleReport) -> None:
         for name in (
@@ -77,6 +79,7 @@ class CycleReport:
             "api_calls",
             "withdrawn",
             "left_queued",
+            "own_write_backs",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.lag_seconds = max(self.lag_seconds, other.lag_seconds)
@@ -243,8 +246,14 @@ class SyncService:
                 total = max(total, report.pulled + len(page.records))
             now = self.clock.now()
             with self.store.transaction():
+                version = self.policies.policy.version
+                own = own_write_backs(self.store, connection, page.records, version)
                 changed = self.store.save_pull_page(connection, page.records, page.cursor, now=now)
+                if own:  # stored (the new basis for pushes), not evaluated again
+                    self.store.mark_evaluated(connection, own, version)
+                    changed = [key for key in changed if split_ticket_key(key)[1] not in own]
                 report.merge(self.evaluate_keys(changed, now))
+            report.own_write_backs += len(own)
             report.pulled += len(page.records)
             report.changed += len(changed)
             report.skipped_records += len(page.skipped)

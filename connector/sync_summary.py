@@ -71,6 +71,7 @@ def summary_fields(report: CycleReport) -> dict[str, Any]:
     return {
         "pulled": report.pulled,
         "changed": report.changed,
+        "own_write_backs": report.own_write_backs,  # pulled back, stored, not evaluated again
         "evaluated": report.evaluated,
         "settled": report.settled,
         "verified": report.verified,

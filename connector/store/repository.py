@@ -24,6 +24,7 @@ from connector.ports import LoadedTicket, StoredActivation
 from connector.store import codec, migrate, ola_record
 from connector.store import record as sla_record
 from connector.store.engine import begin, create_store_engine, resolve_url
+from connector.store.evaluated import EvaluatedMarks
 from connector.store.leases import ClaimStore
 from connector.store.outbox import OutboxStore, _per_connection
 from connector.store.pull import PullStore
@@ -65,10 +66,10 @@ def _clock_row(
     }
 
 
-class Store(PullStore, OutboxStore, ClaimStore):
+class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks):
     """The tierdesk store (implements `connector.ports.Store`). Its parts: pulled pages and
     cursors (`connector.store.pull`), the outbox (`connector.store.outbox`), outbox claims of
-    several workers (`connector.store.leases`), units of work
+    several workers (`connector.store.leases`), evaluated versions (`connector.store.evaluated`), units of work
     (`connector.store.unit`); tickets, evaluations and the SLA record here."""
 
     # -- lifecycle --------------------------------------------------------------------------

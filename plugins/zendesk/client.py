@@ -14,7 +14,8 @@ HTTP and retries
 Pull
   Cursor-based ticket export (1000 per page, `include=users,organizations`) joined with the ticket
   events export (`include=comment_events`) by time: a page of tickets up to generated timestamp G
-  gets every event up to G; events of tickets that appear in a later page wait in memory, and the
+  gets every event up to G; events of tickets that appear in a later page wait (in memory while
+  few, then in a temporary SQLite file: `plugins.zendesk.waiting_events`), and the
   persisted cursor remembers the oldest of them, so a restart re-reads from there and nothing is
   lost. At the end of the stream, waiting events whose ticket did not show up are delivered with
   the ticket read through show_many.
@@ -73,6 +74,7 @@ from plugins.zendesk.translate import (
     organization_from_json,
     ticket_from_json,
 )
+from plugins.zendesk.waiting_events import SPILL_AFTER
 
 log = structlog.get_logger("tierdesk.zendesk")
 
@@ -247,6 +249,7 @@ class ZendeskHelpdesk:
         self._titles: dict[str, str] | None = None  # ticket field titles, read on first need
         self._custom_statuses_failed = False  # said once until custom statuses are read again
         self._unknown_custom_statuses: list[str] = []  # status_map names said to be unknown
+        self.spill_after = SPILL_AFTER  # waiting events kept in memory before they go to a file
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -364,40 +367,44 @@ class ZendeskHelpdesk:
         # a first sync says how many tickets it will fetch (progress and ETA); later pulls are small
         total = self._ticket_count() if not cursor and since is None else None
         events = EventWindow(self, state)
-        export_cursor = state.export_cursor
-        while True:
-            params: dict[str, Any] = {"include": EXPORT_INCLUDE}
-            if export_cursor:
-                params["cursor"] = export_cursor
-            else:
-                params["start_time"] = state.start_time
-            page = self._get_json("/api/v2/incremental/tickets/cursor.json", params)
-            tickets = page.get("tickets") or []
-            self._remember_users(page.get("users") or [])
-            self._remember_orgs(page.get("organizations") or [])
-            export_cursor = page.get("after_cursor") or export_cursor
-            end_of_stream = bool(page.get("end_of_stream"))
-            top = max(
-                (t.get("generated_timestamp") or 0 for t in tickets if isinstance(t, Mapping)), default=None
-            )
-            if top is not None:
-                events.consume_through(int(top))
-            by_ticket = events.take({str(t.get("id")) for t in tickets if isinstance(t, Mapping)})
-            records, skipped = self._records(tickets, by_ticket, me)
-            if end_of_stream:
-                more, more_skipped = self._flush(events, me)
-                records += more
-                skipped += more_skipped
-            next_cursor = PullCursor(
-                export_cursor,
-                state.start_time,
-                events.done,
-                events.oldest_waiting(),
-                events.waiting_tickets(),
-            )
-            yield PullPage(tuple(records), next_cursor.encode(), end_of_stream, tuple(skipped), total)
-            if end_of_stream or not tickets:
-                return
+        try:
+            export_cursor = state.export_cursor
+            while True:
+                params: dict[str, Any] = {"include": EXPORT_INCLUDE}
+                if export_cursor:
+                    params["cursor"] = export_cursor
+                else:
+                    params["start_time"] = state.start_time
+                page = self._get_json("/api/v2/incremental/tickets/cursor.json", params)
+                tickets = page.get("tickets") or []
+                self._remember_users(page.get("users") or [])
+                self._remember_orgs(page.get("organizations") or [])
+                export_cursor = page.get("after_cursor") or export_cursor
+                end_of_stream = bool(page.get("end_of_stream"))
+                top = max(
+                    (t.get("generated_timestamp") or 0 for t in tickets if isinstance(t, Mapping)),
+                    default=None,
+                )
+                if top is not None:
+                    events.consume_through(int(top))
+                by_ticket = events.take({str(t.get("id")) for t in tickets if isinstance(t, Mapping)})
+                records, skipped = self._records(tickets, by_ticket, me)
+                if end_of_stream:
+                    more, more_skipped = self._flush(events, me)
+                    records += more
+                    skipped += more_skipped
+                next_cursor = PullCursor(
+                    export_cursor,
+                    state.start_time,
+                    events.done,
+                    events.oldest_waiting(),
+                    events.waiting_tickets(),
+                )
+                yield PullPage(tuple(records), next_cursor.encode(), end_of_stream, tuple(skipped), total)
+                if end_of_stream or not tickets:
+                    return
+        finally:
+            events.close()  # a spill file goes with the pull, finished or abandoned
 
     def _read_custom_statuses(self) -> None:
         """Read the account's custom statuses when `status_map` names one (by agent label or id),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from connector.retry import PermanentError
+from plugins.zendesk.waiting_events import WaitingEvents
 
 if TYPE_CHECKING:
     from plugins.zendesk.client import ZendeskHelpdesk
@@ -90,8 +91,9 @@ class EventWindow:
             start = min(start, state.oldest_waiting)
         self.next_start = max(start, 0)
         self.fetched: list[Mapping[str, Any]] = []  # read but not consumed (later than `done`)
-        self.waiting: dict[str, list[Mapping[str, Any]]] = {}
-        self.seen: set[int] = set()
+        self.waiting = WaitingEvents(client.spill_after, connection=client.name)
+        # event id -> timestamp of events read at or after `next_start`: pages overlap only there
+        self.seen: dict[int, int | None] = {}
         # re-read after a restart: events up to `replay_until` matter only for tickets that were
         # waiting then; every other ticket's events were delivered before the restart
         self.replay_until = state.events_done if state.oldest_waiting is not None else None
@@ -120,11 +122,12 @@ class EventWindow:
                     and str(ev.get("ticket_id")) not in self.replay_tickets
                 ):
                     continue
-                self.seen.add(ev_id)
+                self.seen[ev_id] = ts if isinstance(ts, int) else None
                 self.fetched.append(ev)
+            self._sort_through(instant)  # page by page: a first sync reads the whole history here
             end_time = int(page.get("end_time") or self.next_start)
             if page.get("end_of_stream"):
-                self.next_start = max(end_time, self.next_start)
+                self._advance(max(end_time, self.next_start))
                 return
             if end_time <= self.next_start:
                 # a page that did not move forward would be served again forever
@@ -132,32 +135,44 @@ class EventWindow:
                     "zendesk.events_page_stuck", connection=self.client.name, start_time=self.next_start
                 )
                 end_time = self.next_start + 1
-            self.next_start = end_time
+            self._advance(end_time)
+
+    def _advance(self, start: int) -> None:
+        """The next page starts at `start`: only events from then on can be served again."""
+        self.next_start = start
+        self.seen = {i: t for i, t in self.seen.items() if t is None or t >= start}
 
     def consume_through(self, instant: int) -> None:
         """Read every event up to `instant` and sort it to its ticket."""
         self._read_until(instant)
+        self._sort_through(instant)
+        self.done = max(self.done, instant)
+
+    def _sort_through(self, instant: int) -> None:
+        """Move fetched events up to `instant` to the tickets they wait for."""
         later: list[Mapping[str, Any]] = []
+        now: list[tuple[str, Mapping[str, Any]]] = []
         for ev in self.fetched:
             ts = ev.get("timestamp")
             if isinstance(ts, int) and ts > instant:
                 later.append(ev)
                 continue
-            self.waiting.setdefault(str(ev.get("ticket_id")), []).append(ev)
+            now.append((str(ev.get("ticket_id")), ev))
+        self.waiting.add_many(now)
         self.fetched = later
-        self.done = max(self.done, instant)
 
     def take(self, ticket_ids: set[str]) -> dict[str, list[Mapping[str, Any]]]:
-        return {tid: self.waiting.pop(tid) for tid in ticket_ids if tid in self.waiting}
+        return self.waiting.take(sorted(ticket_ids))
 
     def take_all(self) -> dict[str, list[Mapping[str, Any]]]:
-        out, self.waiting = self.waiting, {}
-        return out
+        return self.waiting.take_all()
 
     def waiting_tickets(self) -> tuple[int, ...]:
-        return tuple(int(t) for t in self.waiting if t.isdigit())
+        return tuple(int(t) for t in self.waiting.ticket_ids() if t.isdigit())
 
     def oldest_waiting(self) -> int | None:
-        times = [ev.get("timestamp") for evs in self.waiting.values() for ev in evs]
-        valid = [t for t in times if isinstance(t, int)]
-        return min(valid) if valid else None
+        return self.waiting.oldest()
+
+    def close(self) -> None:
+        """Drop what still waits (and its spill file): the pull ended or was abandoned."""
+        self.waiting.close()

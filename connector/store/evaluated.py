@@ -1,0 +1,42 @@
+"""Which policy version each stored ticket was last evaluated under, read and restored for
+tickets whose only change since was tierdesk's own write-back (`connector.own_writes`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import sqlalchemy as sa
+
+from connector.store.tables import tickets
+from connector.store.unit import UnitOfWork, chunks
+
+
+class EvaluatedMarks(UnitOfWork):
+    """The evaluated-version part of `connector.store.repository.Store`."""
+
+    def evaluated_versions(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, str]:
+        """ticket id -> policy version of its last evaluation; tickets not stored or waiting for
+        an evaluation are left out."""
+        found: dict[str, str] = {}
+        with self._unit(write=False) as db:
+            for chunk in chunks(sorted(set(ticket_ids))):
+                rows = db.execute(
+                    sa.select(tickets.c.ticket_id, tickets.c.evaluated_version).where(
+                        tickets.c.connection == connection,
+                        tickets.c.ticket_id.in_(chunk),
+                        tickets.c.evaluated_version.is_not(None),
+                    )
+                )
+                found.update({row.ticket_id: row.evaluated_version for row in rows})
+        return found
+
+    def mark_evaluated(self, connection: str, ticket_ids: Collection[str], version: str) -> None:
+        """Record that these tickets' stored evaluation under `version` still holds (their new
+        snapshot changed nothing an evaluation reads)."""
+        with self._unit(write=True) as db:
+            for chunk in chunks(sorted(ticket_ids)):
+                db.execute(
+                    sa.update(tickets)
+                    .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                    .values(evaluated_version=version)
+                )
