@@ -16,6 +16,8 @@ from connector.store.outbox import QUEUED
 from connector.store.tables import OutboxStatus, clocks, cursors, events, outbox, tickets
 from connector.store.unit import UnitOfWork, chunks, ticket_key
 
+DELETED = "ticket deleted in the helpdesk"  # the reason queued actions of a deleted ticket are skipped
+
 
 class PullStore(UnitOfWork):
     """The pull part of `connector.store.repository.Store`."""
@@ -159,15 +161,16 @@ class PullStore(UnitOfWork):
         removed = 0
         with self._unit(write=True) as db:
             for chunk in chunks(ids):
-                db.execute(
+                skipped = db.execute(
                     sa.update(outbox)
                     .where(
                         outbox.c.connection == connection,
                         outbox.c.ticket_id.in_(chunk),
                         outbox.c.status.in_(QUEUED),
                     )
-                    .values(status=OutboxStatus.SKIPPED.value, last_error="ticket deleted in the helpdesk")
+                    .values(status=OutboxStatus.SKIPPED.value, last_error=DELETED)
                 )
+                self._count_unsent(OutboxStatus.SKIPPED.value, DELETED, skipped.rowcount)
                 for table in (events, clocks):
                     db.execute(
                         sa.delete(table).where(table.c.connection == connection, table.c.ticket_id.in_(chunk))

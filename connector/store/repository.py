@@ -27,6 +27,7 @@ from connector.store.leases import ClaimStore
 from connector.store.outbox import OutboxStore, _per_connection
 from connector.store.pull import PullStore
 from connector.store.tables import (
+    OutboxStatus,
     clocks,
     events,
     meta,
@@ -331,7 +332,9 @@ class Store(PullStore, OutboxStore, ClaimStore):
                     for outcome in evaluation.decided
                 ],
             )
-            sla_record.withdraw_escalations(db, [(c, t, e) for (c, t), e in latest.items()])
+            withdrawn = sla_record.withdraw_escalations(db, [(c, t, e) for (c, t), e in latest.items()])
+            for reason, count in withdrawn.items():
+                self._count_unsent(OutboxStatus.WITHDRAWN.value, reason, count)
             self._retire_replaced(db, batch)
             return self._enqueue(db, batch)
 
