@@ -310,13 +310,10 @@ class Store(PullStore, OutboxStore, ClaimStore):
                     for (connection, ticket_id), evaluation in latest.items()
                 ],
             )
-            db.execute(
-                sa.delete(clocks).where(
-                    clocks.c.connection == sa.bindparam("b_connection"),
-                    clocks.c.ticket_id == sa.bindparam("b_ticket_id"),
-                ),
-                [{"b_connection": connection, "b_ticket_id": ticket_id} for connection, ticket_id in latest],
-            )
+            for connection, chunk in _per_connection(latest):  # one IN-list, not one binding per ticket
+                db.execute(
+                    sa.delete(clocks).where(clocks.c.connection == connection, clocks.c.ticket_id.in_(chunk))
+                )
             clock_rows = [
                 _clock_row(connection, ticket_id, clock, evaluation.policy_version, evaluation.now)
                 for (connection, ticket_id), evaluation in latest.items()
