@@ -12,26 +12,40 @@ its pull answers "nothing changed". Two cycles are timed per size:
 Figures: wall time, SQL statements (and rows they wrote), helpdesk API calls, tickets evaluated,
 actions pushed.
 
-    .venv/bin/python bench/cycle.py [--sizes 1000 100000] [--db URL]
+With `--changed 10 100 1000 10000` the bench also runs the changed-ticket sweep on the largest
+size: one cycle per count, in which that many stored tickets gained a customer comment (pulled in
+pages of 1,000, evaluated, their write-back queued and pushed). Per changed ticket it prints the
+CPU time of this process (the machine is shared, so wall time is shown too but is not the
+figure; on PostgreSQL the server's own CPU is not in it) and the SQL statements sent (counted
+with a `before_cursor_execute` event; an executemany counts once).
 
-Target (issue #5): the idle cycle at 100,000 tickets costs under 2x the one at 1,000.
+`--pg URL` runs everything on a PostgreSQL database the bench creates on that server and drops
+afterwards (URL of an existing database to connect to, e.g. `postgresql+psycopg://postgres@127.0.0.1/test`).
+
+    .venv/bin/python bench/cycle.py [--sizes 1000 100000] [--db URL | --pg URL] [--changed 10 100 1000 10000]
+
+Targets: the idle cycle at 100,000 tickets costs under 2x the one at 1,000; a changed ticket
+costs at most 1 ms of CPU per cycle at 100,000 open tickets.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from ruamel.yaml import YAML
+from sqlalchemy.pool import NullPool
 
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
@@ -101,16 +115,21 @@ def _tickets(count: int, rng: random.Random) -> Iterator[TicketRecord]:
 class Counted:
     statements: int = 0
     rows_written: int = 0
+    sent: int = 0  # statements handed to the driver (`before_cursor_execute`)
 
 
 def _count_sql(app: App) -> Counted:
     counted = Counted()
+
+    def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        counted.sent += 1
 
     def after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
         counted.statements += 1
         if not statement.lstrip().upper().startswith("SELECT"):
             counted.rows_written += max(cursor.rowcount, 0)
 
+    sa.event.listen(app.store.engine, "before_cursor_execute", before)
     sa.event.listen(app.store.engine, "after_cursor_execute", after)
     return counted
 
@@ -172,13 +191,118 @@ def _timed_cycle(app: App, counted: Counted, helpdesk: FakeHelpdesk) -> CycleCos
     )
 
 
+@dataclass(frozen=True)
+class ChangedCost:
+    changed: int
+    cpu_seconds: float
+    wall_seconds: float
+    statements: int
+    evaluated: int
+    pushed: int
+
+    def line(self) -> str:
+        per = max(self.changed, 1)
+        return (
+            f"{self.changed:>6,} changed: {self.cpu_seconds * 1000 / per:6.3f} ms CPU per changed ticket "
+            f"({self.cpu_seconds * 1000:8.1f} ms CPU, {self.wall_seconds * 1000:8.1f} ms wall per cycle), "
+            f"{self.statements / per:6.3f} SQL statements per changed ticket ({self.statements}), "
+            f"{self.evaluated} evaluated, {self.pushed} actions pushed"
+        )
+
+
+def _changed_records(helpdesk: FakeHelpdesk, ids: list[str], at: datetime, tag: str) -> list[TicketRecord]:
+    """The stored tickets `ids` as the helpdesk shows them after a customer commented at `at`."""
+    changed = []
+    for ticket_id in ids:
+        record = helpdesk.tickets[ticket_id]
+        comment = Event(f"{ticket_id}:{tag}", at, EventKind.PUBLIC_CUSTOMER_COMMENT, author_id="c")
+        changed.append(TicketRecord(replace(record.ticket, updated_at=at), (*record.events, comment)))
+    return changed
+
+
+def _changed_sweep(
+    app: App, counted: Counted, helpdesk: FakeHelpdesk, clock: FixedClock, size: int, counts: list[int]
+) -> list[ChangedCost]:
+    """One cycle per count in `counts`, that many tickets changed (a fresh sample each time)."""
+    rng = random.Random(size + 1)
+    ids = sorted(helpdesk.tickets)
+    costs = []
+    for round_no, count in enumerate(counts):
+        at = NOW + timedelta(minutes=5 + round_no)  # the instant the customers commented
+        clock.set(at)
+        app.service.run_cycle()  # what came due before the comments is not the changed tickets' cost
+        sample = rng.sample(ids, min(count, len(ids)))
+        records = _changed_records(helpdesk, sample, at, f"sweep{round_no}")
+        for start in range(0, len(records), 1000):
+            helpdesk.queue_page(records[start : start + 1000])
+        sent, pushed = counted.sent, len(helpdesk.pushed)
+        cpu, wall = time.process_time(), time.perf_counter()
+        report = app.service.run_cycle()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        costs.append(
+            ChangedCost(
+                changed=report.changed,
+                cpu_seconds=cpu,
+                wall_seconds=wall,
+                statements=counted.sent - sent,
+                evaluated=report.evaluated,
+                pushed=len(helpdesk.pushed) - pushed,
+            )
+        )
+    return costs
+
+
+def _summary_cost(app: App, rounds: int = 5) -> str:
+    """CPU of what a cycle's summary reads from the store: the counts over the whole outbox
+    (skipped and withdrawn by reason, rows per status) against the running tally and the count of
+    the queue's index that replaced them."""
+    store = app.store
+    rows = sum(store.outbox_counts().values())
+    cpu = time.process_time()
+    for _ in range(rounds):
+        store.outbox_reasons(("skipped", "withdrawn"))
+        store.outbox_counts()
+    grouped = (time.process_time() - cpu) / rounds
+    wall = time.perf_counter()
+    cpu = time.process_time()
+    for _ in range(rounds):
+        store.unsent_tally()
+        store.queued_count()
+    running = (time.process_time() - cpu) / rounds
+    running_wall = (time.perf_counter() - wall) / rounds
+    return (
+        f"cycle summary reads at {rows:,} outbox rows: GROUP BY over the outbox {grouped * 1000:.1f} ms CPU "
+        f"per take, running tally + queue count {running * 1000:.2f} ms CPU ({running_wall * 1000:.2f} ms wall)"
+    )
+
+
+@contextlib.contextmanager
+def _pg_database(server: str) -> Iterator[str]:
+    """A fresh PostgreSQL database on `server`, dropped afterwards."""
+    base = sa.make_url(server)
+    name = f"tierdesk_cycle_bench_{os.getpid()}"
+    admin = sa.create_engine(base, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument(
         "--db", help="an empty store URL, for one size per run (default: a fresh SQLite file per size)"
     )
+    parser.add_argument("--pg", help="a PostgreSQL server URL: each size runs on a database created there")
     parser.add_argument("--rounds", type=int, default=20, help="idle cycles timed per size (best is kept)")
+    parser.add_argument(
+        "--changed", type=int, nargs="*", default=[], help="changed-ticket sweep on the largest size"
+    )
     args = parser.parse_args()
     import structlog
 
@@ -187,11 +311,15 @@ def main() -> None:
     mappings = _mappings(work / "mappings")
     idle: dict[int, float] = {}
     for size in args.sizes:
-        db = args.db or f"sqlite:///{work / f't{size}.db'}"
-        helpdesk = FakeHelpdesk(CONNECTION)
-        clock = FixedClock(NOW)
-        app = build_app(mappings, db, clock=clock, helpdesks={CONNECTION: helpdesk})
-        try:
+        with contextlib.ExitStack() as stack:
+            if args.pg:
+                db = stack.enter_context(_pg_database(args.pg))
+            else:
+                db = args.db or f"sqlite:///{work / f't{size}.db'}"
+            helpdesk = FakeHelpdesk(CONNECTION)
+            clock = FixedClock(NOW)
+            app = build_app(mappings, db, clock=clock, helpdesks={CONNECTION: helpdesk})
+            stack.callback(app.close)
             seeded = _seed(app, helpdesk, size)
             counted = _count_sql(app)
             best = min(
@@ -200,11 +328,13 @@ def main() -> None:
             idle[size] = best.seconds
             clock.set(NOW + timedelta(minutes=1))
             later = _timed_cycle(app, counted, helpdesk)
-        finally:
-            app.close()
-        print(f"{size:>7,} open tickets (seeded and caught up in {seeded:.1f} s)")
-        print(f"   idle cycle:     {best.line()}")
-        print(f"   a minute later: {later.line()} (deadlines of that minute came due)")
+            print(f"{size:>7,} open tickets on {app.store.dialect} (seeded and caught up in {seeded:.1f} s)")
+            print(f"   idle cycle:     {best.line()}")
+            print(f"   a minute later: {later.line()} (deadlines of that minute came due)")
+            if args.changed and size == max(args.sizes):
+                for cost in _changed_sweep(app, counted, helpdesk, clock, size, args.changed):
+                    print(f"   {cost.line()}")
+            print(f"   {_summary_cost(app)}")
     if len(idle) >= 2:
         small, large = min(idle), max(idle)
         ratio = idle[large] / idle[small]

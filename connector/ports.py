@@ -394,6 +394,15 @@ class Store(Protocol):
         """Outbox rows per (status, recorded reason) among `statuses` (None: no reason recorded)."""
         ...
 
+    def queued_count(self) -> int:
+        """Outbox rows still to send (pending or sending), every connection."""
+        ...
+
+    def unsent_tally(self) -> dict[tuple[str, str | None], int]:
+        """Outbox rows this store object ended without sending (skipped, withdrawn) since it was
+        opened, per (status, recorded reason); committed ones only, counted as they are written."""
+        ...
+
     def record_policy_version(self, version: str, config: dict[str, Any] | None = None) -> bool:
         """Remember a policy version and its canonical configuration; True the first time."""
         ...

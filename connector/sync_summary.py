@@ -4,8 +4,10 @@ A cycle's actions end in one of: sent (applied, or found already applied), faile
 sent: superseded by a later threshold or by a newer plan of the same ticket), withdrawn (an
 escalation step a fresh view of the ticket denies), or left queued (retry later, not reached, or
 the cycle stopped early). Skipped and withdrawn rows are written deep inside the store's unit of
-work, so the cycle counts them as the difference of the store's tallies before and after it
-(`OutboxTally`); with several workers on one store the difference includes theirs.
+work, which counts them as it commits them (`Store.unsent_tally`); the cycle takes the difference
+of that running tally before and after it (`OutboxTally`), so its cost does not grow with the
+outbox's history. The counts are this worker's own: with several workers on one store, each
+reports what it skipped and withdrew.
 """
 
 from __future__ import annotations
@@ -19,9 +21,6 @@ from connector.store.tables import OutboxStatus
 if TYPE_CHECKING:
     from connector.ports import Store
     from connector.sync import CycleReport
-
-_UNSENT = (OutboxStatus.SKIPPED.value, OutboxStatus.WITHDRAWN.value)
-_QUEUED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
 
 
 _SKIP_REASONS = {
@@ -38,7 +37,7 @@ def skip_reason(recorded: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OutboxTally:
-    """Skipped rows by short reason and the withdrawn count, as the store holds them now."""
+    """Skipped rows by short reason and the withdrawn count the store has committed so far."""
 
     skipped: Counter[str]
     withdrawn: int
@@ -47,7 +46,7 @@ class OutboxTally:
     def take(cls, store: Store) -> OutboxTally:
         skipped: Counter[str] = Counter()
         withdrawn = 0
-        for (status, reason), count in store.outbox_reasons(_UNSENT).items():
+        for (status, reason), count in store.unsent_tally().items():
             if status == OutboxStatus.WITHDRAWN.value:
                 withdrawn += count
             else:
@@ -62,8 +61,7 @@ def finish_cycle(report: CycleReport, store: Store, before: OutboxTally) -> None
     for reason, count in (after.skipped - before.skipped).items():
         report.skipped[reason] = report.skipped.get(reason, 0) + count
     report.withdrawn += max(0, after.withdrawn - before.withdrawn)
-    counts = store.outbox_counts()
-    report.left_queued = sum(counts.get(status, 0) for status in _QUEUED)
+    report.left_queued = store.queued_count()
 
 
 def summary_fields(report: CycleReport) -> dict[str, Any]:

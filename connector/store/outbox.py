@@ -20,6 +20,7 @@ _ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
 QUEUED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
 # Actions that state what the ticket should show (planned against its `basis`); a newer plan of the
 # same ticket replaces them. Notes and other escalation steps are events and are never replaced.
+REPLACED = "replaced by a newer plan"  # the reason a retired state diff is recorded with
 _STATE_KINDS = frozenset({"add_tags", "remove_tags", "set_field", "set_property", "set_priority"})
 
 _FINAL_STATUS = {
@@ -133,35 +134,51 @@ class OutboxStore(UnitOfWork):
                 if replaceable and row.key not in planned[(row.connection, row.ticket_id)]:
                     retired.append(row.key)
         for chunk_keys in chunks(retired):
-            db.execute(
+            result = db.execute(
                 sa.update(outbox)
                 .where(outbox.c.key.in_(chunk_keys), outbox.c.status == OutboxStatus.PENDING.value)
-                .values(status=OutboxStatus.SKIPPED.value, last_error="replaced by a newer plan")
+                .values(status=OutboxStatus.SKIPPED.value, last_error=REPLACED)
             )
+            self._count_unsent(OutboxStatus.SKIPPED.value, REPLACED, result.rowcount)
 
     def _enqueue(self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]) -> int:
-        rows = [
-            {
-                "key": action.key,
-                "connection": action.connection,
-                "ticket_id": action.ticket_id,
-                "kind": action.kind.value,
-                "payload": codec.encode_action(action),
-                "status": (OutboxStatus.SKIPPED if action.superseded else OutboxStatus.PENDING).value,
-                "attempts": 0,
-                "uncertain": False,
-                "created_at": evaluation.now,
-                "ordinal": ordinal,
-                "policy_version": evaluation.policy_version,
-            }
-            for evaluation, actions in batch
-            for ordinal, action in enumerate(actions)
-        ]
+        """Insert the actions whose key was never queued; returns how many of them are pending.
+
+        Keys already in the outbox are found first with primary-key lookups and left out, so the
+        insert is a plain executemany (no RETURNING, which makes SQLAlchemy render and read back
+        every row); ON CONFLICT DO NOTHING still guards the key."""
+        rows: dict[str, dict[str, Any]] = {}
+        for evaluation, actions in batch:
+            for ordinal, action in enumerate(actions):
+                if action.key in rows:
+                    continue  # the first plan of a key in the batch is the one kept
+                rows[action.key] = {
+                    "key": action.key,
+                    "connection": action.connection,
+                    "ticket_id": action.ticket_id,
+                    "kind": action.kind.value,
+                    "action": action,
+                    "status": (OutboxStatus.SKIPPED if action.superseded else OutboxStatus.PENDING).value,
+                    "attempts": 0,
+                    "uncertain": False,
+                    "created_at": evaluation.now,
+                    "ordinal": ordinal,
+                    "policy_version": evaluation.policy_version,
+                }
         if not rows:
             return 0
+        for chunk in chunks(sorted(rows)):
+            for key in db.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars():
+                del rows[key]
+        if not rows:
+            return 0
+        for row in rows.values():
+            row["payload"] = codec.encode_action(row.pop("action"))
         insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
-        statuses = db.execute(insert.returning(outbox.c.status), rows).scalars().all()
-        return sum(1 for status in statuses if status == OutboxStatus.PENDING.value)
+        db.execute(insert, list(rows.values()))
+        pending = sum(1 for row in rows.values() if row["status"] == OutboxStatus.PENDING.value)
+        self._count_unsent(OutboxStatus.SKIPPED.value, None, len(rows) - pending)
+        return pending
 
     def enqueue_once(self, actions: Sequence[Action], *, now: datetime, policy_version: str) -> int:
         """Queue actions planned outside a ticket's evaluation (allowance overuse): a key already
@@ -284,6 +301,18 @@ class OutboxStore(UnitOfWork):
                     values["uncertain"] = uncertain
                 if status is not OutboxStatus.PENDING:
                     values["finished_at"] = at
+                errors = [_error_of(r) for r in group]
+                if not any(errors):
+                    # the usual answer (applied, no message): one IN-list update per chunk of keys
+                    # instead of an executemany SQLAlchemy binds row by row
+                    values["last_error"] = None
+                    for chunk in chunks([r.key for r in group]):
+                        db.execute(
+                            sa.update(outbox)
+                            .where(outbox.c.key.in_(chunk), outbox.c.status.in_(QUEUED))
+                            .values(values)
+                        )
+                    continue
                 db.execute(
                     sa.update(outbox)
                     # IN (...) expands per call and cannot run as executemany: spell the statuses out
@@ -292,7 +321,7 @@ class OutboxStore(UnitOfWork):
                         sa.or_(*(outbox.c.status == s for s in QUEUED)),
                     )
                     .values(values),
-                    [{"b_key": r.key, "b_error": _error_of(r)} for r in group],
+                    [{"b_key": r.key, "b_error": error} for r, error in zip(group, errors, strict=True)],
                 )
             db.execute(
                 audit.insert(),
@@ -325,6 +354,13 @@ class OutboxStore(UnitOfWork):
             for status, count in db.execute(query).all():
                 counts[status] = count
         return counts
+
+    def queued_count(self) -> int:
+        """Outbox rows still to send (pending or sending), counted on the queue's partial index:
+        the cost follows the queue, not the outbox's history."""
+        query = sa.select(sa.func.count()).select_from(outbox).where(sa.text(QUEUED_PREDICATE))
+        with self._unit(write=False) as db:
+            return int(db.execute(query).scalar_one())
 
     def outbox_reasons(self, statuses: Collection[str]) -> dict[tuple[str, str | None], int]:
         """Number of outbox rows per (status, recorded reason) among `statuses` (rows that left the

@@ -3,18 +3,19 @@ transaction, so a restart resumes after the last stored page and loses no change
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 
-from connector.domain.model import Ticket
+from connector.domain.model import Event, Ticket
 from connector.ports import TicketRecord
 from connector.store import codec
 from connector.store.outbox import QUEUED
 from connector.store.tables import OutboxStatus, clocks, cursors, events, outbox, tickets
 from connector.store.unit import UnitOfWork, chunks, ticket_key
+
+DELETED = "ticket deleted in the helpdesk"  # the reason queued actions of a deleted ticket are skipped
 
 
 class PullStore(UnitOfWork):
@@ -42,7 +43,7 @@ class PullStore(UnitOfWork):
         """
         stored_at = now or datetime.now(UTC)
         snapshots: dict[str, Ticket] = {}
-        event_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        pulled_events: dict[tuple[str, str], Event] = {}
         for record in records:
             ticket = record.ticket
             if ticket.connection != connection:
@@ -51,17 +52,10 @@ class PullStore(UnitOfWork):
             if seen is None or ticket.updated_at > seen.updated_at:
                 snapshots[ticket.id] = ticket
             for event in record.events:
-                event_rows[(ticket.id, event.id)] = {
-                    "connection": connection,
-                    "ticket_id": ticket.id,
-                    "event_id": event.id,
-                    "at": event.at,
-                    "kind": event.kind.value,
-                    "payload": codec.encode_event(event),
-                }
+                pulled_events[(ticket.id, event.id)] = event
         with self._unit(write=True) as db:
             changed = self._upsert_snapshots(db, connection, list(snapshots.values()), stored_at)
-            with_new_events = self._merge_events(db, list(event_rows.values()))
+            with_new_events = self._merge_events(db, connection, pulled_events)
             self._mark_dirty(db, connection, sorted(with_new_events - changed))
             if cursor is not None:
                 self._store_cursor(db, connection, cursor, stored_at)
@@ -122,18 +116,43 @@ class PullStore(UnitOfWork):
             )
         return written
 
-    def _merge_events(self, db: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
-        """Insert events whose id is new for their ticket; the ids of tickets that gained one."""
-        if not rows:
+    def _merge_events(
+        self, db: sa.Connection, connection: str, pulled: Mapping[tuple[str, str], Event]
+    ) -> set[str]:
+        """Insert events whose id is new for their ticket; the ids of tickets that gained one.
+
+        A helpdesk sends a changed ticket's whole history again: the ids already stored are read
+        first (no payloads) and only new events are encoded and inserted, so a changed ticket costs
+        its new events, not its history. ON CONFLICT DO NOTHING still guards the ids."""
+        if not pulled:
             return set()
-        merge = (
-            self._insert(db, events)
-            .on_conflict_do_nothing(
-                index_elements=[events.c.connection, events.c.ticket_id, events.c.event_id]
+        new = dict(pulled)
+        for chunk in chunks(sorted({ticket_id for ticket_id, _ in pulled})):
+            stored = db.execute(
+                sa.select(events.c.ticket_id, events.c.event_id).where(
+                    events.c.connection == connection, events.c.ticket_id.in_(chunk)
+                )
             )
-            .returning(events.c.ticket_id)
+            for ticket_id, event_id in stored:
+                new.pop((ticket_id, event_id), None)
+        if not new:
+            return set()
+        rows = [
+            {
+                "connection": connection,
+                "ticket_id": ticket_id,
+                "event_id": event.id,
+                "at": event.at,
+                "kind": event.kind.value,
+                "payload": codec.encode_event(event),
+            }
+            for (ticket_id, _), event in new.items()
+        ]
+        merge = self._insert(db, events).on_conflict_do_nothing(
+            index_elements=[events.c.connection, events.c.ticket_id, events.c.event_id]
         )
-        return set(db.execute(merge, rows).scalars().all())
+        db.execute(merge, rows)
+        return {ticket_id for ticket_id, _ in new}
 
     def _store_cursor(self, db: sa.Connection, connection: str, cursor: str, at: datetime) -> None:
         insert = self._insert(db, cursors)
@@ -159,15 +178,16 @@ class PullStore(UnitOfWork):
         removed = 0
         with self._unit(write=True) as db:
             for chunk in chunks(ids):
-                db.execute(
+                skipped = db.execute(
                     sa.update(outbox)
                     .where(
                         outbox.c.connection == connection,
                         outbox.c.ticket_id.in_(chunk),
                         outbox.c.status.in_(QUEUED),
                     )
-                    .values(status=OutboxStatus.SKIPPED.value, last_error="ticket deleted in the helpdesk")
+                    .values(status=OutboxStatus.SKIPPED.value, last_error=DELETED)
                 )
+                self._count_unsent(OutboxStatus.SKIPPED.value, DELETED, skipped.rowcount)
                 for table in (events, clocks):
                     db.execute(
                         sa.delete(table).where(table.c.connection == connection, table.c.ticket_id.in_(chunk))

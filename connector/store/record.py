@@ -9,6 +9,7 @@ clocks that still run on it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,11 +134,14 @@ def outcomes_started(db: sa.Connection, start: datetime, end: datetime) -> list[
 # --------------------------------------------------------------------------- withdrawn escalations
 
 
-def withdraw_escalations(db: sa.Connection, evaluations: Iterable[tuple[str, str, Evaluation]]) -> int:
+def withdraw_escalations(
+    db: sa.Connection, evaluations: Iterable[tuple[str, str, Evaluation]]
+) -> Counter[str]:
     """Withdraw queued escalation steps of these tickets whose crossing the (newer) evaluation no
     longer has: the threshold did not happen on the ticket as now read. Steps being sent, or whose
     earlier send is uncertain, are left to their outcome (they may already be on the ticket).
-    Steps queued before steps named their crossing are left alone. Returns how many."""
+    Steps queued before steps named their crossing are left alone. Returns how many were
+    withdrawn, by recorded reason."""
     by_ticket = {(c, t): (e, e.crossing_refs) for c, t, e in evaluations}
     per_connection: dict[str, list[str]] = {}
     for connection, ticket_id in by_ticket:
@@ -161,18 +165,32 @@ def withdraw_escalations(db: sa.Connection, evaluations: Iterable[tuple[str, str
                 if ref not in refs:
                     reason = f"withdrawn: {withdrawal_reason(evaluation, ref)}"
                     withdrawn.append({"b_key": row.key, "b_reason": reason, "b_at": evaluation.now})
-    if withdrawn:
-        db.execute(
-            sa.update(outbox)
-            .where(outbox.c.key == sa.bindparam("b_key"), outbox.c.status == OutboxStatus.PENDING.value)
-            .values(
-                status=OutboxStatus.WITHDRAWN.value,
-                last_error=sa.bindparam("b_reason"),
-                finished_at=sa.bindparam("b_at"),
-            ),
-            withdrawn,
+    if not withdrawn:
+        return Counter()
+    result = db.execute(
+        sa.update(outbox)
+        .where(outbox.c.key == sa.bindparam("b_key"), outbox.c.status == OutboxStatus.PENDING.value)
+        .values(
+            status=OutboxStatus.WITHDRAWN.value,
+            last_error=sa.bindparam("b_reason"),
+            finished_at=sa.bindparam("b_at"),
+        ),
+        withdrawn,
+    )
+    # both drivers sum an executemany's row counts (`supports_sane_multi_rowcount`)
+    if result.rowcount == len(withdrawn):
+        return Counter(row["b_reason"] for row in withdrawn)
+    # another worker started sending some of them since they were read: count what this did
+    reasons: Counter[str] = Counter()
+    for chunk in _chunks([row["b_key"] for row in withdrawn]):
+        reasons.update(
+            db.execute(
+                sa.select(outbox.c.last_error).where(
+                    outbox.c.key.in_(chunk), outbox.c.status == OutboxStatus.WITHDRAWN.value
+                )
+            ).scalars()
         )
-    return len(withdrawn)
+    return reasons
 
 
 # ------------------------------------------------------------------------------ policy activations

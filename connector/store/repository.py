@@ -29,6 +29,7 @@ from connector.store.leases import ClaimStore
 from connector.store.outbox import OutboxStore, _per_connection
 from connector.store.pull import PullStore
 from connector.store.tables import (
+    OutboxStatus,
     clocks,
     events,
     meta,
@@ -311,13 +312,10 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks):
                     for (connection, ticket_id), evaluation in latest.items()
                 ],
             )
-            db.execute(
-                sa.delete(clocks).where(
-                    clocks.c.connection == sa.bindparam("b_connection"),
-                    clocks.c.ticket_id == sa.bindparam("b_ticket_id"),
-                ),
-                [{"b_connection": connection, "b_ticket_id": ticket_id} for connection, ticket_id in latest],
-            )
+            for connection, chunk in _per_connection(latest):  # one IN-list, not one binding per ticket
+                db.execute(
+                    sa.delete(clocks).where(clocks.c.connection == connection, clocks.c.ticket_id.in_(chunk))
+                )
             clock_rows = [
                 _clock_row(connection, ticket_id, clock, evaluation.policy_version, evaluation.now)
                 for (connection, ticket_id), evaluation in latest.items()
@@ -333,7 +331,9 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks):
                     for outcome in evaluation.decided
                 ],
             )
-            sla_record.withdraw_escalations(db, [(c, t, e) for (c, t), e in latest.items()])
+            withdrawn = sla_record.withdraw_escalations(db, [(c, t, e) for (c, t), e in latest.items()])
+            for reason, count in withdrawn.items():
+                self._count_unsent(OutboxStatus.WITHDRAWN.value, reason, count)
             self._retire_replaced(db, batch)
             return self._enqueue(db, batch)
 

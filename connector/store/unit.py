@@ -1,9 +1,15 @@
 """Units of work on the store's engine: each store call runs in its own transaction, or joins the
-one open on this thread (`with store.transaction():`)."""
+one open on this thread (`with store.transaction():`).
+
+A unit of work also counts the outbox rows it ends without sending (skipped, withdrawn), by
+status and recorded reason; the counts join the store's running tally when the unit commits and
+are dropped when it rolls back, so the tally is what this process committed (`unsent_tally`)
+without counting over the outbox, whose history only grows."""
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -39,6 +45,8 @@ class UnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._local = threading.local()
+        self._unsent: Counter[tuple[str, str | None]] = Counter()
+        self._unsent_lock = threading.Lock()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -63,6 +71,7 @@ class UnitOfWork:
         with self._engine.connect() as connection:
             begin(connection, write=write)
             self._local.connection = connection
+            self._local.unsent = Counter()
             try:
                 yield connection
             except BaseException:
@@ -70,8 +79,25 @@ class UnitOfWork:
                 raise
             else:
                 connection.commit()
+                if self._local.unsent:
+                    with self._unsent_lock:
+                        self._unsent.update(self._local.unsent)
             finally:
                 self._local.connection = None
+                self._local.unsent = None
+
+    def _count_unsent(self, status: str, reason: str | None, rows: int) -> None:
+        """Inside a unit of work: `rows` outbox rows were set to `status` with `reason` (counted
+        once the unit commits)."""
+        if rows > 0:
+            self._local.unsent[(status, reason)] += rows
+
+    def unsent_tally(self) -> dict[tuple[str, str | None], int]:
+        """Outbox rows this store object ended without sending since it was opened, per (status,
+        recorded reason), committed ones only. Differences between two readings are what was
+        skipped and withdrawn in between, whatever the size of the outbox."""
+        with self._unsent_lock:
+            return dict(self._unsent)
 
     def _insert(self, connection: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         if connection.dialect.name == "postgresql":
