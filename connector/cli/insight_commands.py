@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import typer
 
@@ -22,6 +23,8 @@ from connector.cli.app import (
     open_store,
     parse_now,
 )
+
+_T = TypeVar("_T")
 
 
 @app.command()
@@ -94,33 +97,60 @@ def report(
         typer.Option(
             "--out",
             "-o",
-            help="File to write (.html, .txt or .json), or - for standard output. Default: "
-            "tierdesk-report.html for html, standard output for text and json.",
+            help="File to write (.html, .txt or .json), a directory for csv, or - for standard output. "
+            "Default: tierdesk-report.html for html, tierdesk-report-csv/ for csv, standard output for "
+            "text and json.",
         ),
     ] = None,
     fmt: Annotated[
         ReportFormat | None,
-        typer.Option("--format", help="Default: from the --out extension, else html."),
+        typer.Option(
+            "--format", help="Default: from the --out extension, else html. csv: one file per table."
+        ),
     ] = None,
     start: Annotated[
-        str | None, typer.Option(help="Period start (ISO 8601); default 30 days before --now.")
+        str | None,
+        typer.Option(
+            help="Period start (ISO 8601; a date or time without offset is in --tz); default 30 days before --now."
+        ),
     ] = None,
-    end: Annotated[str | None, typer.Option(help="Period end (ISO 8601, exclusive); default --now.")] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(help="Period end (ISO 8601, exclusive; without offset in --tz); default --now."),
+    ] = None,
+    tz: Annotated[
+        str, typer.Option("--tz", help="IANA time zone of every time shown and of day and month boundaries.")
+    ] = "UTC",
+    trend_months: Annotated[
+        int,
+        typer.Option(
+            "--trend-months", min=1, max=36, help="Months in the monthly trend, up to the period's last."
+        ),
+    ] = 6,
 ) -> None:
-    """SLA report: adherence, time to first response / resolution by tier, breaches, service
-    credits, allowance use, from the clocks the engine stored."""
+    """SLA report: adherence against the goals, time to first response / resolution by tier, a
+    monthly trend, adherence by group and assignee, breaches, service credits, allowance use, from
+    the clocks the engine stored."""
     from datetime import timedelta
 
     from connector.report.output import report_destination, write_report
+    from connector.report.period import local_instant, report_zone
 
     try:
         chosen, target = report_destination(fmt, out)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--out'") from None
+    zone = _option_value(report_zone, tz, "--tz")
     policy = _load_policy_or_exit(mappings)
     instant = parse_now(now)
-    period_end = parse_now(end, "--end") if end else instant
-    period_start = parse_now(start, "--start") if start else period_end - timedelta(days=30)
+    period_end = (
+        _option_value(lambda v: local_instant(v, zone), end, "--end") if end else instant.astimezone(zone)
+    )
+    period_start = (
+        _option_value(lambda v: local_instant(v, zone), start, "--start")
+        if start
+        else period_end - timedelta(days=30)
+    )
     if period_start >= period_end:
         raise typer.BadParameter(
             f"--start {period_start.isoformat()} is not before the period end {period_end.isoformat()}",
@@ -128,11 +158,19 @@ def report(
         )
     store = open_store(db, read_only=True)
     try:
-        write_report(store, policy, target, chosen, period_start, period_end, instant)
+        write_report(store, policy, target, chosen, period_start, period_end, instant, trend_months)
     finally:
         store.close()
     if str(target) != "-":
         console.print(f"report written to {target}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _option_value(parse: Callable[[str], _T], value: str, option: str) -> _T:
+    """`parse(value)`; its ValueError becomes the usage error of `option` (one line, exit 2)."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=f"'{option}'") from None
 
 
 @app.command()

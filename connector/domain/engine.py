@@ -293,7 +293,17 @@ def evaluate(
         else:
             state = record[0].state
             if state is _MET or state is _BREACHED:
-                found = decided_outcome(record, h, observed, observed_us, version, tier.name, severity)
+                found = decided_outcome(
+                    record,
+                    h,
+                    observed,
+                    observed_us,
+                    version,
+                    tier.name,
+                    severity,
+                    ticket.group_id,
+                    ticket.assignee_id,
+                )
                 if found is not None:
                     decided.append(found)
         records.append(record)

@@ -170,6 +170,7 @@ def _tier(name: str, model: TierModel) -> Tier:
         escalation=model.escalation,
         metric_settings=settings,
         monthly_allowance=model.monthly_allowance,
+        target_adherence_percent=model.target_adherence,
         opening_comment_is_reply=model.opening_comment_is_reply,
         service_credit=None
         if credit is None

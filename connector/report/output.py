@@ -1,4 +1,4 @@
-"""`write_report`: build the SLA report and write it as HTML, terminal text or JSON.
+"""`write_report`: build the SLA report and write it as HTML, terminal text, JSON or CSV files.
 
 JSON mirrors `SlaReport` field for field: instants are ISO 8601 with their offset, days ISO dates,
 durations seconds, metrics their names. `report_from_json` reads it back into an equal report.
@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from connector.domain.policy import Policy
+from connector.report.csv_export import DEFAULT_CSV_DIR, write_csv_tables
 from connector.report.html import render_html
 from connector.report.report import SlaReport, build_report
 from connector.report.text import render_text
+from connector.report.trend import DEFAULT_TREND_MONTHS
 from connector.store.repository import Store
 
-ReportFormat = Literal["html", "text", "json"]
+ReportFormat = Literal["html", "text", "json", "csv"]
 STDOUT = Path("-")
 
 
@@ -34,13 +36,16 @@ def report_destination(fmt: ReportFormat | None, out: Path | None) -> tuple[Repo
     """The format and destination of `tierdesk report --format FMT --out OUT`.
 
     Without `--format` the extension of `--out` decides (else html). Without `--out`, html goes to
-    `tierdesk-report.html` and text and json to standard output. A file whose extension belongs to
-    another format is refused (ValueError): a JSON report in `report.html` opens as garbage.
+    `tierdesk-report.html`, csv to the directory `tierdesk-report-csv` and text and json to
+    standard output. A file whose extension belongs to another format is refused (ValueError): a
+    JSON report in `report.html` opens as garbage; csv needs a directory, not standard output.
     """
     by_extension = _EXTENSIONS.get(out.suffix.lower()) if out is not None and out != STDOUT else None
     chosen: ReportFormat = fmt or by_extension or "html"
     if out is None:
-        return chosen, DEFAULT_HTML if chosen == "html" else STDOUT
+        return chosen, {"html": DEFAULT_HTML, "csv": DEFAULT_CSV_DIR}.get(chosen, STDOUT)
+    if chosen == "csv" and out == STDOUT:
+        raise ValueError("--format csv writes one file per table: give --out a directory")
     if by_extension is not None and by_extension != chosen:
         raise ValueError(
             f"--out {out} has the extension of a {by_extension} report, but --format is {chosen}"
@@ -56,13 +61,18 @@ def write_report(
     start: datetime,
     end: datetime,
     now: datetime,
+    trend_months: int = DEFAULT_TREND_MONTHS,
 ) -> SlaReport:
-    """Build the report of [start, end) and write it to `out` (`-` for standard output) in `fmt`.
+    """Build the report of [start, end) and write it to `out` (`-` for standard output) in `fmt`;
+    csv writes one file per table into the directory `out`.
 
     A file is replaced whole (written beside it, then renamed), so a browser or a mail job never
     reads half a report. Returns the report written.
     """
-    report = build_report(store, policy, start=start, end=end, now=now)
+    report = build_report(store, policy, start=start, end=end, now=now, trend_months=trend_months)
+    if fmt == "csv":
+        write_csv_tables(report, out)
+        return report
     text = render(report, fmt)
     if out == STDOUT:
         sys.stdout.write(text)

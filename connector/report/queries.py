@@ -53,6 +53,13 @@ class StoredClock:
     evaluated_at: datetime  # when the outcome was settled, for a decided cycle
     tier: str | None = None  # a decided cycle's tier and severity when it was decided
     severity: str | None = None
+    # a decided cycle's group and assignee when it was decided (None: unassigned or not recorded)
+    group_id: str | None = None
+    assignee_id: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.tier is not None
 
 
 def read_period(store: Store, start: datetime, end: datetime) -> tuple[list[StoredTicket], list[StoredClock]]:
@@ -158,4 +165,6 @@ def _decided_clock(stored: StoredOutcome, stopped_at: datetime | None, elapsed: 
         evaluated_at=stored.settled_at,
         tier=outcome.tier,
         severity=outcome.severity,
+        group_id=outcome.group_id,
+        assignee_id=outcome.assignee_id,
     )
