@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from connector.domain.accounts import account_decision
 from connector.domain.calendar import BusinessCalendar
 from connector.domain.clocks import ClockRecord, ClockRule, Mark, clock_record, cycle_bounds, measure_us
 from connector.domain.model import Event, Ticket
@@ -246,7 +247,9 @@ def evaluate(
     events = events if isinstance(events, list | tuple) else list(events)  # read twice below
     # The rules read the ticket as people left it: tierdesk's own writes never feed back into them.
     seen = as_people_left_it(ticket, events, policy)
-    tier_decision = compiled.tier_decisions[first_match_index(policy.tier_rules, seen)]
+    tier_decision = (
+        account_decision(policy, seen) or compiled.tier_decisions[first_match_index(policy.tier_rules, seen)]
+    )
     severity_decision = compiled.severity_decisions[first_match_index(policy.severity_rules, seen)]
     severity = severity_decision.value
     tier = policy.tiers[tier_decision.value]

@@ -11,9 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from connector.domain.calendar import BusinessCalendar
 from connector.domain.model import Priority, Status
+
+if TYPE_CHECKING:
+    from connector.domain.accounts import Account
 
 
 class Metric(StrEnum):
@@ -348,3 +352,5 @@ class Policy:
     channels: Mapping[str, NotificationChannel] = field(default_factory=dict)
     effective_from: datetime | None = None
     apply_to: ApplyTo = ApplyTo.NEW
+    # account id -> account (mappings/accounts.yaml); `connector.domain.accounts` looks them up
+    accounts: Mapping[str, Account] = field(default_factory=dict)

@@ -29,6 +29,7 @@ from connector.domain.policy import (
     Tier,
     WritebackSettings,
 )
+from connector.mappings.accounts import build_accounts
 from connector.mappings.connection_models import ConnectionModel, FieldByName, GroupByName
 from connector.mappings.models import ChangesModel
 from connector.mappings.notifications import build_channels
@@ -74,6 +75,7 @@ def build_policy(checked: Checked) -> Policy:
         channels=build_channels(checked.channels),
         effective_from=checked.changes.effective_from,
         apply_to=ApplyTo(checked.changes.apply_to),
+        accounts=build_accounts(checked.accounts),
     )
 
 
@@ -104,6 +106,11 @@ def canonical(checked: Checked) -> dict[str, Any]:
         **(
             {"channels": {n: m.model_dump(mode="json") for n, m in checked.channels.items()}}
             if checked.channels
+            else {}
+        ),
+        **(
+            {"accounts": {n: a.model.model_dump(mode="json") for n, a in checked.accounts.items()}}
+            if checked.accounts
             else {}
         ),
     }

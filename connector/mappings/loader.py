@@ -34,6 +34,7 @@ SECTIONS = (
     "connections",
     "changes",
     "channels",
+    "accounts",
 )
 FILE_SUFFIXES = (".yaml", ".yml")
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
+from connector.mappings.account_models import AccountModel
 from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
 from connector.mappings.field_types import Name, StrictModel
 from connector.mappings.rule_models import CustomersModel, TriageModel
@@ -73,3 +74,6 @@ class MappingsFile(StrictModel):
     connections: list[ConnectionModel] | None = None
     changes: ChangesModel | None = None
     channels: dict[Name, ChannelModel] | None = None
+    accounts: dict[Name, AccountModel] | None = Field(
+        default=None, description="customer accounts: organizations across connections, tier, contract terms"
+    )

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from connector.domain.calendar import BUILTIN_CALENDARS, BusinessCalendar, CalendarSpecError
+from connector.mappings.accounts import CheckedAccount, check_accounts
 from connector.mappings.calendar_check import calendar_problems
 from connector.mappings.connection_models import ChannelModel, ConnectionModel, WritebackModel
 from connector.mappings.errors import Anchor, Issue, Loc, MappingError, did_you_mean, unknown_reference
@@ -74,6 +75,7 @@ class Checked:
     channels: dict[str, ChannelModel] = field(default_factory=dict)
     # (connection, section, key) -> where a field / alias given by name is written
     named_at: dict[tuple[str, str, str], MappingError] = field(default_factory=dict)
+    accounts: dict[str, CheckedAccount] = field(default_factory=dict)
 
 
 class _Validation:
@@ -499,6 +501,7 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         run.reference(("triage", "default_severity"), "severity", triage.default_severity, severity_names)
     run.rule_references("customers", customer_references, "tier", tier_names, fields)
     run.rule_references("triage", triage_references, "severity", severity_names, fields)
+    accounts = check_accounts(run, run.sections.source, run.names, BUILTIN_CALENDARS)
     run.required_sections()
 
     if (
@@ -523,5 +526,6 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         changes=changes,
         channels=channels,
         named_at=run.named_at,
+        accounts=accounts,
     )
     return checked, []

@@ -279,6 +279,7 @@ def test_json_schema_is_valid_and_lists_every_section() -> None:
         "connections",
         "changes",
         "channels",
+        "accounts",
     }
     assert schema["additionalProperties"] is False
     json.dumps(schema)
