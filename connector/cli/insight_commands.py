@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -23,6 +25,8 @@ from connector.cli.app import (
     open_store,
     parse_now,
 )
+from connector.domain.policy import Policy
+from connector.report.pdf import PdfUnavailable
 
 _T = TypeVar("_T")
 
@@ -127,22 +131,41 @@ def report(
             "--trend-months", min=1, max=36, help="Months in the monthly trend, up to the period's last."
         ),
     ] = 6,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="The customer-safe monthly health report of this account (id or name in accounts.yaml); "
+            "html, pdf or json.",
+        ),
+    ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            "--month", help="The month of --account, YYYY-MM in --tz; default the last complete month."
+        ),
+    ] = None,
 ) -> None:
     """SLA report: adherence against the goals, time to first response / resolution by tier, a
     monthly trend, adherence by group and assignee, breaches, service credits, allowance use, from
-    the clocks the engine stored."""
-    from datetime import timedelta
-
+    the clocks the engine stored. With --account: one account's monthly health report."""
     from connector.report.output import report_destination, write_report
     from connector.report.period import local_instant, report_zone
 
+    if month is not None and account is None:
+        raise typer.BadParameter(
+            "--month is the month of an --account report; add --account", param_hint="'--month'"
+        )
+    zone = _option_value(report_zone, tz, "--tz")
+    policy = _load_policy_or_exit(mappings)
+    instant = parse_now(now)
+    if account is not None:
+        _account_report(policy, db, account, month, zone, instant, fmt, out, trend_months)
+        return
     try:
         chosen, target = report_destination(fmt, out)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--out'") from None
-    zone = _option_value(report_zone, tz, "--tz")
-    policy = _load_policy_or_exit(mappings)
-    instant = parse_now(now)
     period_end = (
         _option_value(lambda v: local_instant(v, zone), end, "--end") if end else instant.astimezone(zone)
     )
@@ -159,6 +182,60 @@ def report(
     store = open_store(db, read_only=True)
     try:
         write_report(store, policy, target, chosen, period_start, period_end, instant, trend_months)
+    finally:
+        store.close()
+    if str(target) != "-":
+        console.print(f"report written to {target}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _account_report(
+    policy: Policy,
+    db: str | None,
+    wanted: str,
+    month: str | None,
+    zone: ZoneInfo,
+    instant: datetime,
+    fmt: ReportFormat | None,
+    out: Path | None,
+    trend_months: int,
+) -> None:
+    from connector.report.account_report import find_account
+    from connector.report.output import report_destination, write_account_report
+    from connector.report.period import month_period
+    from connector.report.trend import month_start
+
+    account = find_account(policy, wanted)
+    if account is None:
+        known = ", ".join(sorted(policy.accounts)) or "none (there is no accounts.yaml)"
+        raise errors.InvalidInput(f"no account {wanted!r} in the mappings", f"use one of: {known}")
+    if month is None:
+        # the last complete month in the report's zone
+        month = (month_start(instant, zone) - timedelta(days=1)).strftime("%Y-%m")
+    _option_value(lambda v: month_period(v, zone), month, "--month")
+    default = Path(
+        f"tierdesk-{account.id}-{month}.{'pdf' if fmt == 'pdf' else 'json' if fmt == 'json' else 'html'}"
+    )
+    try:
+        chosen, target = report_destination(fmt, out or default)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--out'") from None
+    if chosen not in ("html", "pdf", "json"):
+        raise typer.BadParameter("an --account report is html, pdf or json", param_hint="'--format'")
+    store = open_store(db, read_only=True)
+    try:
+        write_account_report(
+            store,
+            policy,
+            account,
+            target,
+            chosen,
+            month=month,
+            zone=zone,
+            now=instant,
+            trend_months=trend_months,
+        )
+    except PdfUnavailable as exc:
+        raise errors.InvalidInput(str(exc), "or write --format html and print it from a browser") from None
     finally:
         store.close()
     if str(target) != "-":

@@ -102,7 +102,9 @@ def _charts(report: SlaReport, metrics: tuple[Metric, ...]) -> dict[str, Markup]
     }
 
 
-def trend_chart(points: tuple[TrendPoint, ...], goals: tuple[Goal, ...] = ()) -> str:
+def trend_chart(
+    points: tuple[TrendPoint, ...], goals: tuple[Goal, ...] = (), *, width: int = 1180, height: int = 260
+) -> str:
     """Adherence per month, one line per metric and one for every metric together."""
     months = list(dict.fromkeys(p.month for p in points))
     metrics = list(dict.fromkeys(p.metric for p in points))
@@ -120,7 +122,8 @@ def trend_chart(points: tuple[TrendPoint, ...], goals: tuple[Goal, ...] = ()) ->
         ],
         value_format=percent,
         goals=goals,
-        width=1180,
+        width=width,
+        height=height,
     )
 
 

@@ -11,25 +11,37 @@ import sys
 import types
 import typing
 from dataclasses import fields, is_dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
+from connector.domain.accounts import Account
 from connector.domain.policy import Policy
+from connector.report.account_html import render_account_html
+from connector.report.account_report import AccountReport, build_account_report
 from connector.report.csv_export import DEFAULT_CSV_DIR, write_csv_tables
 from connector.report.html import render_html
+from connector.report.pdf import render_pdf
 from connector.report.report import SlaReport, build_report
 from connector.report.text import render_text
 from connector.report.trend import DEFAULT_TREND_MONTHS
 from connector.store.repository import Store
 
-ReportFormat = Literal["html", "text", "json", "csv"]
+ReportFormat = Literal["html", "text", "json", "csv", "pdf"]
 STDOUT = Path("-")
 
 
 DEFAULT_HTML = Path("tierdesk-report.html")
-_EXTENSIONS: dict[str, ReportFormat] = {".html": "html", ".htm": "html", ".txt": "text", ".json": "json"}
+DEFAULT_PDF = Path("tierdesk-report.pdf")
+_EXTENSIONS: dict[str, ReportFormat] = {
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "text",
+    ".json": "json",
+    ".pdf": "pdf",
+}
 
 
 def report_destination(fmt: ReportFormat | None, out: Path | None) -> tuple[ReportFormat, Path]:
@@ -43,7 +55,7 @@ def report_destination(fmt: ReportFormat | None, out: Path | None) -> tuple[Repo
     by_extension = _EXTENSIONS.get(out.suffix.lower()) if out is not None and out != STDOUT else None
     chosen: ReportFormat = fmt or by_extension or "html"
     if out is None:
-        return chosen, {"html": DEFAULT_HTML, "csv": DEFAULT_CSV_DIR}.get(chosen, STDOUT)
+        return chosen, {"html": DEFAULT_HTML, "csv": DEFAULT_CSV_DIR, "pdf": DEFAULT_PDF}.get(chosen, STDOUT)
     if chosen == "csv" and out == STDOUT:
         raise ValueError("--format csv writes one file per table: give --out a directory")
     if by_extension is not None and by_extension != chosen:
@@ -73,15 +85,53 @@ def write_report(
     if fmt == "csv":
         write_csv_tables(report, out)
         return report
-    text = render(report, fmt)
+    write_whole(out, render_pdf(render_html(report)) if fmt == "pdf" else render(report, fmt))
+    return report
+
+
+def write_account_report(
+    store: Store,
+    policy: Policy,
+    account: Account,
+    out: Path,
+    fmt: ReportFormat,
+    *,
+    month: str,
+    zone: tzinfo,
+    now: datetime,
+    trend_months: int = DEFAULT_TREND_MONTHS,
+) -> AccountReport:
+    """Build the health report of `account` for `month` and write it as html, pdf or json."""
+    report = build_account_report(
+        store, policy, account, month=month, zone=zone, now=now, trend_months=trend_months
+    )
+    if fmt == "pdf":
+        write_whole(out, render_pdf(render_account_html(report)))
+    elif fmt == "html":
+        write_whole(out, render_account_html(report))
+    elif fmt == "json":
+        write_whole(out, json.dumps(_encode(report), indent=2, ensure_ascii=False) + "\n")
+    else:
+        raise ValueError(f"an account report is html, pdf or json, not {fmt}")
+    return report
+
+
+def write_whole(out: Path, content: str | bytes) -> None:
+    """Write `content` to `out` (`-`: standard output). A file is written beside it, then renamed,
+    so a browser or a mail job never reads half a report."""
     if out == STDOUT:
-        sys.stdout.write(text)
-        return report
+        if isinstance(content, bytes):
+            sys.stdout.buffer.write(content)
+        else:
+            sys.stdout.write(content)
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(text, encoding="utf-8")
+    if isinstance(content, bytes):
+        partial.write_bytes(content)
+    else:
+        partial.write_text(content, encoding="utf-8")
     partial.replace(out)
-    return report
 
 
 def render(report: SlaReport, fmt: ReportFormat) -> str:
@@ -91,7 +141,7 @@ def render(report: SlaReport, fmt: ReportFormat) -> str:
         return render_text(report)
     if fmt == "json":
         return report_to_json(report)
-    raise ValueError(f"unknown report format {fmt!r}; use html, text or json")
+    raise ValueError(f"unknown report format {fmt!r}; use html, text, json, csv or pdf")
 
 
 def report_to_json(report: SlaReport) -> str:
@@ -114,6 +164,8 @@ def _encode(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
+    if isinstance(value, Decimal):  # money and contract percentages: exact, as text
+        return str(value)
     return value
 
 

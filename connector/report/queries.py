@@ -168,3 +168,67 @@ def _decided_clock(stored: StoredOutcome, stopped_at: datetime | None, elapsed: 
         group_id=outcome.group_id,
         assignee_id=outcome.assignee_id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenClock:
+    """A clock cycle still running (or paused) on an open ticket, as of its last evaluation."""
+
+    ticket: StoredTicket
+    metric: Metric
+    cycle: int
+    state: ClockState  # RUNNING, PAUSED or BREACHED (past target, not stopped)
+    started_at: datetime
+    target: timedelta
+    elapsed: timedelta
+    due_at: datetime | None
+    evaluated_at: datetime
+
+
+def read_open_clocks(store: Store) -> list[OpenClock]:
+    """The unstopped clock cycles of every open ticket, with their tickets, in one transaction."""
+    query = (
+        sa.select(
+            tickets.c.data,
+            tickets.c.tier,
+            tickets.c.severity,
+            tickets.c.evaluated_version,
+            clocks.c.metric,
+            clocks.c.cycle,
+            clocks.c.state,
+            clocks.c.started_at,
+            clocks.c.target,
+            clocks.c.elapsed,
+            clocks.c.due_at,
+            clocks.c.evaluated_at,
+        )
+        .join(
+            clocks,
+            sa.and_(clocks.c.connection == tickets.c.connection, clocks.c.ticket_id == tickets.c.ticket_id),
+        )
+        .where(tickets.c.is_open == sa.true(), clocks.c.stopped_at.is_(None))
+        .order_by(tickets.c.connection, tickets.c.ticket_id, clocks.c.metric, clocks.c.cycle)
+    )
+    with store.reading() as db:
+        rows = db.execute(query).all()
+    decoded: dict[str, StoredTicket] = {}
+    found: list[OpenClock] = []
+    for row in rows:
+        ticket = codec.decode_ticket(row.data)
+        owner = decoded.setdefault(
+            ticket.key, StoredTicket(ticket, row.tier, row.severity, row.evaluated_version)
+        )
+        found.append(
+            OpenClock(
+                ticket=owner,
+                metric=Metric(row.metric),
+                cycle=row.cycle,
+                state=ClockState(row.state),
+                started_at=row.started_at,
+                target=row.target,
+                elapsed=row.elapsed,
+                due_at=row.due_at,
+                evaluated_at=row.evaluated_at,
+            )
+        )
+    return found

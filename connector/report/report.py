@@ -299,13 +299,13 @@ def _segment(
         tickets=tickets,
         adherence_percent=_percent(met, decided),
         metrics=tuple(metrics),
-        first_response=_durations(stopped(clocks, Metric.FIRST_RESPONSE)),
-        resolution=_durations(stopped(clocks, Metric.RESOLUTION)),
+        first_response=durations(stopped(clocks, Metric.FIRST_RESPONSE)),
+        resolution=durations(stopped(clocks, Metric.RESOLUTION)),
         goal_percent=goal,
     )
 
 
-def _durations(values: Sequence[timedelta]) -> DurationFigures:
+def durations(values: Sequence[timedelta]) -> DurationFigures:
     """Median and nearest-rank p90 of sorted durations."""
     count = len(values)
     if count == 0:
