@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from connector.allowance_writeback import queue_over_allowance
 from connector.domain.engine import evaluate
 from connector.domain.policy import ActionKind
 from connector.domain.results import Action, Evaluation
@@ -113,6 +114,9 @@ class SyncService:
         self.claim_seconds = 120.0
         # rows one claim takes: small enough that several workers share a connection's queue
         self.claim_batch = 200
+        # how often the allowance pass reads the month's tickets of each account with an allowance
+        self.allowance_every = timedelta(minutes=5)
+        self._allowance_at: datetime | None = None
 
     # -- evaluate ---------------------------------------------------------------------------
 
@@ -198,6 +202,18 @@ class SyncService:
             if progress is not None:
                 progress.update("evaluate", "", len(keys), len(keys))
         return report
+
+    def allowance_pass(self, now: datetime | None = None) -> int:
+        """Queue the over-allowance tags and notes (`connector.allowance_writeback`), at most every
+        `allowance_every`; returns how many actions were new."""
+        policy = self.policies.policy
+        if not policy.accounts:
+            return 0
+        now = now or self.clock.now()
+        if self._allowance_at is not None and now - self._allowance_at < self.allowance_every:
+            return 0
+        self._allowance_at = now
+        return queue_over_allowance(self.store, policy, now)
 
     # -- pull -------------------------------------------------------------------------------
 
@@ -452,6 +468,7 @@ class SyncService:
                 exc.connection = connection
                 failures.append(exc)
         report.merge(self.evaluate_due(progress=progress))
+        report.queued += self.allowance_pass()
         for connection in self.helpdesks:
             if self.stopping:
                 break

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from connector.doctor.account_checks import check_account_organizations
 from connector.doctor.channels import check_channels
 from connector.doctor.findings import (
     Finding,
@@ -73,6 +74,7 @@ def run_doctor(
     for kind, rules in (("customer rule", policy.tier_rules), ("triage rule", policy.severity_rules)):
         for rule in rules:
             findings += _check_rule(kind, rule, accounts, checked_all)
+    findings += check_account_organizations(policy, {a.config.name: a.organizations for a in accounts})
     if only is None:
         findings += check_channels(policy, secrets)
     return findings, [c.name for c in connections]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 
 from connector.domain.formatting import human
 from connector.domain.policy import Metric
@@ -33,3 +34,9 @@ def local_time(value: datetime | None, zone: tzinfo | None) -> str:
     if value is None:
         return NONE
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """`1,425.00 USD`: the amount with its ISO 4217 code after it. A code, not a symbol or a
+    locale's format, so a report read anywhere is unambiguous ($ is several currencies)."""
+    return f"{amount:,.2f} {currency}"

@@ -191,6 +191,8 @@ def _decode(kind: Any, value: Any) -> Any:
         return timedelta(seconds=value)
     if kind is float:
         return float(value)
+    if kind is Decimal:
+        return Decimal(value)
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind(value)
     return value

@@ -15,10 +15,12 @@ Definitions used throughout:
 - Time to first response / resolution: the business time (`elapsed`) of stopped clock cycles.
   Median is the middle value (mean of the two middle values for an even count); p90 is the
   nearest-rank 90th percentile, a value that actually occurred.
-- Service credit: per organization, month (of the clock's start) and tier, `percent_per_breach` x
-  breaches of the tier's credited metrics, capped at `cap_percent`; terms from the given policy.
-- Allowance: tickets created per organization, month and tier against the tier's
-  `monthly_allowance`; a month the period covers only in part is flagged `partial_month`.
+- Service credit: per account (an organization no account claims is its own), month (of the
+  clock's start) and tier, under the account's contract in force that month, else the tier's
+  `service_credit` (`connector.report.account_rows`); terms from the given policy.
+- Allowance: tickets (and tracked hours) created per account, month and tier against the
+  contract's allowance, else the tier's `monthly_allowance`; a month the period covers only in part
+  is flagged `partial_month`, N of the last M months over it `chronic_overuse`.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 
+from connector.domain.accounts import account_decision
 from connector.domain.engine import METRIC_ORDER
 from connector.domain.formatting import tag_name
 from connector.domain.policy import Metric, Policy
 from connector.domain.results import ClockState
 from connector.domain.rules import first_match
+from connector.report.account_rows import AllowanceUse, ServiceCredit, allowance, service_credits
 from connector.report.breakdown import HolderFigures, by_holder
 from connector.report.distributions import (
     FIRST_RESPONSE_BUCKETS,
@@ -100,31 +104,6 @@ class Breach:
 class DailyBreaches:
     day: date
     breaches: int
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceCredit:
-    organization_id: str
-    organization: str
-    month: str  # YYYY-MM
-    tier: str
-    breaches: int  # of the credited metrics
-    percent_per_breach: float
-    cap_percent: float
-    credit_percent: float
-    capped: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AllowanceUse:
-    organization_id: str
-    organization: str
-    month: str  # YYYY-MM
-    tier: str
-    tickets: int
-    allowance: int | None  # None: the tier has no monthly allowance
-    over_allowance: bool
-    partial_month: bool  # the period covers only part of the month
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,8 +220,8 @@ def build_report(
             distribution(tier, label(tier), [c for c, t in clocks if t.tier == tier], Metric.FIRST_RESPONSE)
             for tier in tiers
         ),
-        service_credits=_service_credits(policy, clocks, zone),
-        allowance=_allowance(policy, evaluated, start, end, zone),
+        service_credits=service_credits(policy, clocks, zone),
+        allowance=allowance(policy, evaluated, _partial_months(start, end, zone), zone),
         unmatched_tickets=sum(1 for t in evaluated if _unmatched(t, policy)),
         unevaluated_tickets=len(created) - len(evaluated),
         resolution_distribution=tuple(
@@ -358,73 +337,6 @@ def _per_day(
     )
 
 
-def _service_credits(
-    policy: Policy, clocks: Sequence[tuple[StoredClock, StoredTicket]], zone: tzinfo
-) -> tuple[ServiceCredit, ...]:
-    # (organization id, month, tier) -> breaches; a month without breaches is listed with no credit
-    breaches: dict[tuple[str, str, str], int] = {}
-    names: dict[str, str] = {}
-    for clock, owner in clocks:
-        organization = owner.ticket.organization
-        tier = policy.tiers.get(owner.tier or "")
-        if organization is None or tier is None or tier.service_credit is None:
-            continue
-        names[organization.id] = organization.name
-        key = (organization.id, _month(clock.started_at, zone), tier.name)
-        credited = clock.state is ClockState.BREACHED and clock.metric in tier.service_credit.metrics
-        breaches[key] = breaches.get(key, 0) + int(credited)
-    rows: list[ServiceCredit] = []
-    for (organization_id, month, tier_name), count in breaches.items():
-        terms = policy.tiers[tier_name].service_credit
-        assert terms is not None
-        uncapped = count * terms.percent_per_breach
-        rows.append(
-            ServiceCredit(
-                organization_id=organization_id,
-                organization=names[organization_id],
-                month=month,
-                tier=tier_name,
-                breaches=count,
-                percent_per_breach=terms.percent_per_breach,
-                cap_percent=terms.cap_percent,
-                credit_percent=min(uncapped, terms.cap_percent),
-                capped=uncapped > terms.cap_percent,
-            )
-        )
-    return tuple(sorted(rows, key=lambda r: (r.month, r.organization, r.organization_id, r.tier)))
-
-
-def _allowance(
-    policy: Policy, tickets: Sequence[StoredTicket], start: datetime, end: datetime, zone: tzinfo
-) -> tuple[AllowanceUse, ...]:
-    created: Counter[tuple[str, str, str]] = Counter()
-    names: dict[str, str] = {}
-    for stored in tickets:
-        organization = stored.ticket.organization
-        if organization is None or stored.tier is None:
-            continue
-        names[organization.id] = organization.name
-        created[(organization.id, _month(stored.ticket.created_at, zone), stored.tier)] += 1
-    partial = _partial_months(start, end, zone)
-    rows: list[AllowanceUse] = []
-    for (organization_id, month, tier_name), count in created.items():
-        tier = policy.tiers.get(tier_name)
-        allowance = None if tier is None else tier.monthly_allowance
-        rows.append(
-            AllowanceUse(
-                organization_id=organization_id,
-                organization=names[organization_id],
-                month=month,
-                tier=tier_name,
-                tickets=count,
-                allowance=allowance,
-                over_allowance=allowance is not None and count > allowance,
-                partial_month=month in partial,
-            )
-        )
-    return tuple(sorted(rows, key=lambda r: (r.month, r.organization, r.organization_id, r.tier)))
-
-
 def _partial_months(start: datetime, end: datetime, zone: tzinfo) -> set[str]:
     """Months of the period that it does not cover from their first to their last instant."""
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
@@ -445,6 +357,8 @@ def _unmatched(stored: StoredTicket, policy: Policy) -> bool:
     differ from what was evaluated, so the flag tag the helpdesk shows on the ticket decides.
     """
     if stored.evaluated_version == policy.version:
+        if account_decision(policy, stored.ticket) is not None:
+            return False  # an account gives the tier
         return first_match(policy.tier_rules, stored.ticket, policy.default_tier).unmatched
     flag = tag_name(f"{policy.writeback.tag_prefix}tier_unmatched")
     return flag in stored.ticket.tags

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from rich.table import Table
 
-from connector.report.formatting import METRIC_LABELS, duration, local_time, percent
+from connector.report.formatting import METRIC_LABELS, duration, local_time, money, percent
 from connector.report.html import metric_cells, tracked_metrics
 from connector.report.report import Segment, SlaReport
 
@@ -81,32 +81,59 @@ def render_text(report: SlaReport) -> str:
         )
     console.print(breaches)
 
-    credits = Table(title="service credits", title_justify="left")
-    for column in ("month", "organization", "tier", "breaches", "per breach", "cap", "credit"):
-        credits.add_column(column, justify="left" if column in ("month", "organization", "tier") else "right")
+    credits = Table(title="service credits (per account)", title_justify="left")
+    columns = ("month", "account", "tier", "breaches", "adherence", "terms", "cap", "credit", "amount")
+    for column in columns:
+        credits.add_column(
+            column, justify="left" if column in ("month", "account", "tier", "terms") else "right"
+        )
     for c in report.service_credits:
+        terms = (
+            f"{percent(c.percent_per_breach)} per breach"
+            if c.percent_per_breach is not None
+            else "by adherence band"
+        )
         credits.add_row(
             c.month,
             c.organization,
             c.tier,
             str(c.breaches),
-            percent(c.percent_per_breach),
+            "-" if c.adherence_percent is None else percent(c.adherence_percent),
+            terms,
             percent(c.cap_percent),
             percent(c.credit_percent) + (" (capped)" if c.capped else ""),
+            "-" if c.amount is None or c.currency is None else money(c.amount, c.currency),
         )
     console.print(credits)
 
-    allowance = Table(title="monthly allowance", title_justify="left")
-    for column in ("month", "organization", "tier", "tickets", "allowance", ""):
-        allowance.add_column(column, justify="right" if column in ("tickets", "allowance") else "left")
+    allowance = Table(title="monthly allowance (per account)", title_justify="left")
+    for column in ("month", "account", "tier", "tickets", "allowance", "hours", ""):
+        allowance.add_column(
+            column, justify="right" if column in ("tickets", "allowance", "hours") else "left"
+        )
     for a in report.allowance:
+        flags = []
+        if a.over_allowance and a.allowance is not None and a.tickets > a.allowance:
+            flags.append(f"OVER by {a.tickets - a.allowance}")
+        elif a.over_allowance:
+            flags.append("OVER")
+        if a.over_ceiling:
+            flags.append(f"over the ceiling ({a.ceiling})" if a.ceiling is not None else "over the ceiling")
+        if a.chronic_overuse:
+            flags.append("CHRONIC overuse")
+        if a.tickets_only:
+            flags.append("tickets only (no time tracking)")
+        hours = "-" if a.hours is None else f"{a.hours:.1f}"
+        if a.allowance_hours is not None:
+            hours += f" / {a.allowance_hours:g}"
         allowance.add_row(
             a.month + (" (part)" if a.partial_month else ""),
             a.organization,
             a.tier,
             str(a.tickets),
             "unlimited" if a.allowance is None else str(a.allowance),
-            f"OVER by {a.tickets - a.allowance}" if a.over_allowance and a.allowance is not None else "",
+            hours,
+            "; ".join(flags),
         )
     console.print(allowance)
     return out.getvalue()

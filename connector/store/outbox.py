@@ -163,6 +163,31 @@ class OutboxStore(UnitOfWork):
         statuses = db.execute(insert.returning(outbox.c.status), rows).scalars().all()
         return sum(1 for status in statuses if status == OutboxStatus.PENDING.value)
 
+    def enqueue_once(self, actions: Sequence[Action], *, now: datetime, policy_version: str) -> int:
+        """Queue actions planned outside a ticket's evaluation (allowance overuse): a key already
+        in the outbox, in any status, is not queued again. Returns how many were new."""
+        if not actions:
+            return 0
+        rows = [
+            {
+                "key": action.key,
+                "connection": action.connection,
+                "ticket_id": action.ticket_id,
+                "kind": action.kind.value,
+                "payload": codec.encode_action(action),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "uncertain": False,
+                "created_at": now,
+                "ordinal": ordinal,
+                "policy_version": policy_version,
+            }
+            for ordinal, action in enumerate(actions)
+        ]
+        with self._unit(write=True) as db:
+            insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
+            return len(db.execute(insert.returning(outbox.c.key), rows).scalars().all())
+
     def existing_keys(self, keys: Iterable[str]) -> set[str]:
         """The subset of `keys` already in the outbox (any status)."""
         wanted = sorted(set(keys))

@@ -344,6 +344,14 @@ def write_mappings(
     with customers_path.open("w", encoding="utf-8") as out:
         yaml.dump(customers, out)
 
+    accounts_path = target / "accounts.yaml"
+    if accounts_path.exists():  # account links to a dropped connection go too
+        accounts = yaml.load(accounts_path.read_text(encoding="utf-8"))
+        for account in accounts["accounts"].values():
+            account["organizations"] = [o for o in account["organizations"] if o["connection"] in names]
+        with accounts_path.open("w", encoding="utf-8") as out:
+            yaml.dump(accounts, out)
+
     dropped = set(drop_triage)
     if dropped:
         triage_path = target / "triage.yaml"

@@ -436,3 +436,23 @@ def test_zendesk_brands_and_user_search_answer_as_zendesk(accounts: Accounts) ->
 
     assert [(brand.name, brand.default) for brand in brands] == [("Support", True)]
     assert [user["email"] for user in found["users"]] == ["alice@support.example"]
+
+
+def test_an_organization_an_account_links_must_exist(tmp_path: Path, accounts: Accounts) -> None:
+    mappings = correct_mappings(tmp_path / "m", zendesk_connection(accounts), jira_connection(accounts))
+
+    def misspell(doc: Any) -> None:
+        doc["accounts"]["initech"]["organizations"][1]["name"] = "Initek"
+
+    _edit(mappings / "accounts.yaml", misspell)
+    link_line = _line_of(mappings / "accounts.yaml", "name: Initek}")
+
+    lines, code = findings_of(mappings)
+
+    assert code == 1
+    [line] = lines
+    assert line.startswith(
+        f"jira-main: account 'initech' ({mappings}/accounts.yaml:{link_line}) links organization name "
+        "'Initek', which jira-main does not have; did you mean 'Initech'"
+    )
+    assert line.endswith(")") and "-> fix the link in accounts.yaml (known: " in line
