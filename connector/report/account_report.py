@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from connector.domain.accounts import Account, account_index
+from connector.domain.allowance_plan import tracked_hours
 from connector.domain.contracts import (
     Contract,
     MonthAllowance,
@@ -174,7 +175,7 @@ def build_account_report(
     metrics = _metrics(in_month, tier, contract, goal)
     met = sum(m.met for m in metrics)
     decided = met + sum(m.breached for m in metrics)
-    allowance, chronic, rule = _allowance(account, contract, mine.values(), month, month_starts, zone)
+    allowance, chronic, rule = _allowance(policy, account, contract, mine.values(), month, month_starts, zone)
     return AccountReport(
         account_id=account.id,
         account_name=account.name,
@@ -275,6 +276,7 @@ def _breaches(clocks: Sequence[StoredClock], owners: dict[str, StoredTicket]) ->
 
 
 def _allowance(
+    policy: Policy,
     account: Account,
     contract: Contract | None,
     tickets: Iterable[StoredTicket],
@@ -288,7 +290,8 @@ def _allowance(
     by_month: dict[str, list[TicketUse]] = {}
     for stored in tickets:
         key = stored.ticket.created_at.astimezone(zone).strftime("%Y-%m")
-        by_month.setdefault(key, []).append(TicketUse(stored.key, stored.ticket.created_at))
+        counted = TicketUse(stored.key, stored.ticket.created_at, tracked_hours(policy, stored.ticket))
+        by_month.setdefault(key, []).append(counted)
     over: dict[str, bool] = {}
     this_month: MonthAllowance | None = None
     for start in month_starts:
