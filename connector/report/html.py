@@ -18,7 +18,10 @@ from connector.report.trend import TrendPoint
 
 TREND_COLORS: dict[str | None, str] = {
     None: "#0f172a",  # every metric together
-    **{m.value: c for m, c in zip(METRIC_ORDER, TIER_COLORS[2:], strict=False)},
+    Metric.FIRST_RESPONSE.value: "#7c3aed",
+    Metric.NEXT_RESPONSE.value: "#db2777",
+    Metric.PERIODIC_UPDATE.value: "#65a30d",
+    Metric.RESOLUTION.value: "#0891b2",
 }
 
 _TEMPLATES = Path(__file__).parent / "templates"

@@ -232,3 +232,14 @@ def read_open_clocks(store: Store) -> list[OpenClock]:
             )
         )
     return found
+
+
+def read_decided(store: Store, start: datetime, end: datetime) -> list[tuple[datetime, Metric, ClockState]]:
+    """(start, metric, MET or BREACHED) of every settled cycle that started in [start, end): the
+    decided cycles `read_period` counts, without reading tickets (the monthly trend)."""
+    query = sa.select(outcomes.c.started_at, outcomes.c.metric, outcomes.c.state).where(
+        outcomes.c.started_at >= start, outcomes.c.started_at < end
+    )
+    with store.reading() as db:
+        rows = db.execute(query).all()
+    return [(row.started_at, Metric(row.metric), ClockState(row.state)) for row in rows]
