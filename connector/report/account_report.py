@@ -75,6 +75,9 @@ class AccountMetric:
     in_progress: int
     adherence_percent: float | None
     goal_percent: float | None
+    # a decided cycle was judged on another target than the contract's for its severity (the
+    # target in force when it ran, e.g. before a renegotiation took effect)
+    other_targets: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,12 @@ def _metrics(
         if not states and metric not in promised:
             continue
         met, breached = states.count(ClockState.MET), states.count(ClockState.BREACHED)
+        promised_by_severity = dict(promised.get(metric, ()))
+        other = any(
+            c.severity in promised_by_severity and c.target != promised_by_severity[c.severity]
+            for c in clocks
+            if c.metric is metric and c.settled
+        )
         rows.append(
             AccountMetric(
                 metric=metric,
@@ -247,6 +256,7 @@ def _metrics(
                 in_progress=len(states) - met - breached,
                 adherence_percent=percent_of(met, met + breached),
                 goal_percent=goal,
+                other_targets=other,
             )
         )
     return tuple(rows)

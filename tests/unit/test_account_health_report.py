@@ -285,3 +285,38 @@ def test_pdf_has_the_figures_on_its_pages_and_nothing_agents_only(
     ):
         assert figure in text
     assert SECRET not in text
+
+
+def test_a_metric_judged_on_another_target_than_the_contracts_is_flagged(
+    policy: Policy, tmp_path: Path
+) -> None:
+    # Initech's contract from July promises a 20m critical first response; the clocks run on the
+    # Priority tier's 30m, so a 25m reply is met on the ticket but not within the contract's target
+    initech = Organization(id="78", name="Initech", external_id="crm-2001")
+    store = Store.open(f"sqlite:///{tmp_path}/t.db")
+    created = datetime(2026, 8, 4, 15, tzinfo=UTC)  # 11:00 in New York, inside office hours
+    events = [
+        Event(id="created", at=created, kind=EventKind.CREATED),
+        Event(id="reply", at=created + timedelta(minutes=25), kind=EventKind.PUBLIC_AGENT_REPLY),
+    ]
+    ticket = Ticket(
+        connection=CONNECTION,
+        id="301",
+        created_at=created,
+        updated_at=events[-1].at,
+        status=Status.OPEN,
+        subject="Checkout is down",
+        organization=initech,
+    )
+    store.save_pull_page(CONNECTION, [TicketRecord(ticket, tuple(events))], None, now=NOW)
+    store.record_evaluation(evaluate(ticket, events, policy, NOW), ())
+    account = find_account(policy, "Initech")
+    assert account is not None
+
+    august = build_account_report(store, policy, account, month="2026-08", zone=UTC, now=NOW)
+    store.close()
+
+    first = next(m for m in august.metrics if m.metric is Metric.FIRST_RESPONSE)
+    assert (first.met, first.breached, dict(first.targets)["critical"]) == (1, 0, timedelta(minutes=20))
+    assert first.other_targets
+    assert "measured against the target in force" in render_account_html(august)
