@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from connector.domain.engine import METRIC_ORDER
+from connector.domain.policy import Metric
 from connector.domain.results import ClockState
 from connector.report.breakdown import percent_of
-from connector.report.queries import StoredClock, StoredTicket, read_period
+from connector.report.queries import StoredClock, StoredTicket, read_decided, read_period
 from connector.store.repository import Store
 
 DEFAULT_TREND_MONTHS = 6
@@ -59,17 +60,25 @@ def build_trend(
     if months < 1:
         return ()
     starts = months_back(month_start(end - timedelta(microseconds=1), zone), months)
+    names = [s.strftime("%Y-%m") for s in starts]
+    if keep is None:  # only decided cycles count: the settled record alone, no tickets to read
+        return _points(read_decided(store, starts[0], end), names, zone)
     stored_tickets, stored_clocks = read_period(store, starts[0], end)
     owners = {t.key: t for t in stored_tickets}
-    chosen = [c for c in stored_clocks if keep is None or keep(owners[c.ticket_key])]
-    return trend_points(chosen, [s.strftime("%Y-%m") for s in starts], zone)
+    return trend_points([c for c in stored_clocks if keep(owners[c.ticket_key])], names, zone)
 
 
 def trend_points(
     clocks: Sequence[StoredClock], months: Sequence[str], zone: tzinfo
 ) -> tuple[TrendPoint, ...]:
+    return _points([(c.started_at, c.metric, c.state) for c in clocks], months, zone)
+
+
+def _points(
+    cycles: Sequence[tuple[datetime, Metric, ClockState]], months: Sequence[str], zone: tzinfo
+) -> tuple[TrendPoint, ...]:
     counts: Counter[tuple[str, str, ClockState]] = Counter(
-        (c.started_at.astimezone(zone).strftime("%Y-%m"), c.metric.value, c.state) for c in clocks
+        (started.astimezone(zone).strftime("%Y-%m"), metric.value, state) for started, metric, state in cycles
     )
     tracked = [m.value for m in METRIC_ORDER if any(key[1] == m.value for key in counts)]
     points: list[TrendPoint] = []
