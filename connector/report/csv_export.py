@@ -19,6 +19,7 @@ from typing import Any
 from connector.domain.policy import Metric
 from connector.report.breakdown import HolderFigures
 from connector.report.distributions import Distribution
+from connector.report.html import tracked_metrics
 from connector.report.report import Segment, SlaReport
 
 DEFAULT_CSV_DIR = Path("tierdesk-report-csv")
@@ -41,9 +42,7 @@ def _cell(value: Any, report: SlaReport) -> Any:
 
 
 def _metrics(report: SlaReport) -> list[Metric]:
-    from connector.report.html import tracked_metrics  # the same columns as the HTML tables
-
-    return list(tracked_metrics(report))
+    return list(tracked_metrics(report))  # the same columns as the HTML tables
 
 
 def _segments(report: SlaReport, segments: Sequence[Segment], *, severity: bool) -> Table:
