@@ -145,6 +145,14 @@ def report(
             "--month", help="The month of --account, YYYY-MM in --tz; default the last complete month."
         ),
     ] = None,
+    rejudge: Annotated[
+        bool,
+        typer.Option(
+            "--rejudge",
+            help="Judge closed months by the contract terms in these mappings (default: by the terms "
+            "in effect when each month ended).",
+        ),
+    ] = False,
 ) -> None:
     """SLA report: adherence against the goals, time to first response / resolution by tier, a
     monthly trend, adherence by group and assignee, breaches, service credits, allowance use, from
@@ -181,7 +189,9 @@ def report(
         )
     store = open_store(db, read_only=True)
     try:
-        write_report(store, policy, target, chosen, period_start, period_end, instant, trend_months)
+        write_report(
+            store, policy, target, chosen, period_start, period_end, instant, trend_months, rejudge=rejudge
+        )
     finally:
         store.close()
     if str(target) != "-":

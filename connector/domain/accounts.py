@@ -21,16 +21,13 @@ Intended API (kept stable for reports and other readers):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from datetime import UTC, timedelta
 
+from connector.domain.contracts import Contract, terms_on
 from connector.domain.model import Organization, Ticket
+from connector.domain.policy import Metric, Policy, Tier
 from connector.domain.results import Decision
-
-if TYPE_CHECKING:
-    from connector.domain.contracts import Contract
-    from connector.domain.policy import Policy
-
 
 LINK_KINDS = ("id", "external_id", "name", "domain")
 
@@ -102,12 +99,13 @@ class AccountKey:
 class AccountIndex:
     """Look-ups of the account of an organization or ticket (see the module docstring)."""
 
-    __slots__ = ("_by_connection", "_by_id", "accounts", "decisions")
+    __slots__ = ("_by_connection", "_by_id", "accounts", "decisions", "targets")
 
     def __init__(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:
         values = list(accounts.values()) if isinstance(accounts, Mapping) else list(accounts)
         self.accounts: dict[str, Account] = {a.id: a for a in values}
         self.decisions: dict[str, Decision] = {}  # account id -> its tier decision (engine cache)
+        self.targets: dict[str, ContractTargets] = {}  # variant -> a contract's overrides (engine cache)
         self._by_id: dict[tuple[str, str], Account] = {}
         self._by_connection: dict[str, list[tuple[OrganizationLink, Account]]] = {}
         for account in values:
@@ -193,6 +191,45 @@ def account_decision(policy: Policy, ticket: Ticket) -> Decision | None:
             source=account.source,
             calendar=account.calendar,
         )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ContractTargets:
+    """An account contract's target overrides, applied to a tier (`variant` keys the engine's
+    caches: the account and the contract's start)."""
+
+    variant: str
+    targets: Mapping[str, Mapping[Metric, timedelta]]
+    # id(tier) -> (the tier, held so its id stays unique; it with the overrides)
+    applied: dict[int, tuple[Tier, Tier]] = field(default_factory=dict, compare=False)
+
+    def apply(self, tier: Tier) -> Tier:
+        found = self.applied.get(id(tier))
+        if found is not None and found[0] is tier:
+            return found[1]
+        merged = {severity: dict(metrics) for severity, metrics in tier.targets.items()}
+        for severity, metrics in self.targets.items():
+            merged.setdefault(severity, {}).update(metrics)
+        result = replace(tier, targets=merged)
+        self.applied[id(tier)] = (tier, result)
+        return result
+
+
+def contract_targets(policy: Policy, ticket: Ticket) -> ContractTargets | None:
+    """The target overrides of the contract in force on the ticket's creation day (in UTC) for
+    the ticket's account, else None."""
+    index = account_index(policy)
+    account = index.for_ticket(ticket)
+    if account is None or not account.contracts:
+        return None
+    contract = terms_on(account.contracts, ticket.created_at.astimezone(UTC).date())
+    if contract is None or not contract.targets:
+        return None
+    variant = f"{account.id}@{contract.start.isoformat()}"
+    found = index.targets.get(variant)
+    if found is None:
+        found = index.targets[variant] = ContractTargets(variant, contract.targets)
     return found
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from connector.domain.accounts import account_decision
+from connector.domain.accounts import ContractTargets, account_decision, contract_targets
 from connector.domain.calendar import BusinessCalendar
 from connector.domain.clocks import ClockRecord, ClockRule, Mark, clock_record, cycle_bounds, measure_us
 from connector.domain.model import Event, Ticket
@@ -89,7 +89,8 @@ class _Compiled:
     policy: Policy  # held so its id() cannot be reused while cached
     tier_decisions: tuple[Decision, ...]  # one per tier rule, then the default
     severity_decisions: tuple[Decision, ...]
-    rules: dict[tuple[str, str], tuple[ClockRule, ...]]  # (tier, severity) -> metrics with a target
+    # (tier, severity[, contract variant]) -> metrics with a target
+    rules: dict[tuple[str, ...], tuple[ClockRule, ...]]
     plan_settings: dict[tuple[str, str, str], PlanSettings]  # (tier, severity, connection)
     # (id of a rule, target µs) -> (the rule, held so its id stays unique; it moved onto the target)
     retargeted: dict[tuple[int, int], tuple[ClockRule, ClockRule]]
@@ -149,9 +150,10 @@ def _clock_rule(metric: Metric, target: timedelta, tier: Tier, chain: Escalation
 
 
 def _metric_rules(
-    compiled: _Compiled, tier: Tier, chain: EscalationChain | None, severity: str
+    compiled: _Compiled, tier: Tier, chain: EscalationChain | None, severity: str, variant: str = ""
 ) -> tuple[ClockRule, ...]:
-    key = (tier.name, severity)
+    """`variant` names the account contract whose target overrides `tier` carries ("" for none)."""
+    key = (tier.name, severity) if not variant else (tier.name, severity, variant)
     rules = compiled.rules.get(key)
     if rules is None:
         targets = tier.targets.get(severity, {})
@@ -183,12 +185,13 @@ def _version_plan(
     chain: EscalationChain | None,
     severity: str,
     calendar_override: str | None,
+    overrides: ContractTargets | None = None,
 ) -> _VersionPlan:
     """Per metric any version tracks for this tier and severity: how cycles are cut (the running
     version's reopen mode, else the newest version that tracks the metric) and, per activation, how
     a cycle runs under it (None: that version does not track the metric). Thresholds come from each
     version's warnings and the running version's escalation chain. Cached on the history."""
-    key = (tier.name, severity, calendar_override)
+    key = (tier.name, severity, calendar_override, None if overrides is None else overrides.variant)
     cache: dict[object, _VersionPlan] = versions.cache
     found = cache.get(key)
     if found is not None:
@@ -197,6 +200,8 @@ def _version_plan(
     for activation in versions:
         policy = activation.policy
         own = policy.tiers.get(tier.name, tier)
+        if overrides is not None:
+            own = overrides.apply(own)
         name = own.calendar
         if calendar_override is not None and calendar_override in policy.calendars:
             name = calendar_override
@@ -253,6 +258,9 @@ def evaluate(
     severity_decision = compiled.severity_decisions[first_match_index(policy.severity_rules, seen)]
     severity = severity_decision.value
     tier = policy.tiers[tier_decision.value]
+    overrides = contract_targets(policy, seen) if policy.accounts else None
+    if overrides is not None:
+        tier = overrides.apply(tier)
     calendar_name = tier_decision.calendar or tier.calendar
     calendar: BusinessCalendar = policy.calendars[calendar_name]
     chain = policy.chains.get(tier.escalation) if tier.escalation else None
@@ -317,12 +325,13 @@ def evaluate(
             next_deadline = next_at
 
     if versions is None:
-        for rule in _metric_rules(compiled, tier, chain, severity):
+        variant = "" if overrides is None else overrides.variant
+        for rule in _metric_rules(compiled, tier, chain, severity, variant):
             for index, (start, stop) in enumerate(cycle_bounds(rule.metric, h, rule.on_reopen)):
                 add(rule, calendar, calendar_name, policy.version, index, start, stop)
     else:
         for metric, on_reopen, choices in _version_plan(
-            versions, tier, chain, severity, tier_decision.calendar
+            versions, tier, chain, severity, tier_decision.calendar, overrides
         ):
             for index, (start, stop) in enumerate(cycle_bounds(metric, h, on_reopen)):
                 choice = choices[versions.index_for_cycle(start)]

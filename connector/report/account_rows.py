@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from connector.domain.accounts import AccountKey, account_index
 from connector.domain.allowance_plan import tracked_hours
 from connector.domain.contracts import (
@@ -31,12 +33,18 @@ from connector.domain.contracts import (
     allowance_for_month,
     chronic_overuse,
     credit_for_month,
+    month_start,
+    next_month,
     terms_for_month,
 )
 from connector.domain.model import Ticket
 from connector.domain.policy import Policy
+from connector.domain.record import PolicyHistory
 from connector.domain.results import ClockState
 from connector.report.queries import StoredClock, StoredTicket
+from connector.store import codec
+from connector.store.repository import Store
+from connector.store.tables import tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +115,43 @@ def _tier_contract(policy: Policy, tier_name: str) -> Contract | None:
     )
 
 
-def _terms(policy: Policy, key: AccountKey, month: str, tier: str) -> Contract | None:
-    account = None if key.pseudo else policy.accounts.get(key.id)
+@dataclass(frozen=True, slots=True)
+class Judging:
+    """Which mappings version's contracts judge a month: a closed month (ended by `now`) keeps
+    the terms of the version in effect when it ended, so a later contract edit does not rewrite it;
+    `rejudge` judges every month by the report's policy instead. Without a history every month is
+    judged by the report's policy."""
+
+    history: PolicyHistory | None = None
+    now: datetime | None = None
+    rejudge: bool = False
+
+    def policy_for(self, policy: Policy, month: str, zone: tzinfo) -> Policy:
+        if self.history is None or self.now is None or self.rejudge:
+            return policy
+        following = next_month(month_start(month))
+        end = datetime(following.year, following.month, 1, tzinfo=zone)
+        if end > self.now:
+            return policy  # still open: the running terms
+        in_effect = [a for a in self.history if a.effective_from < end]
+        return in_effect[-1].policy if in_effect else policy
+
+
+def _terms(
+    policy: Policy, key: AccountKey, month: str, tier: str, judging: Judging, zone: tzinfo
+) -> Contract | None:
+    judged_by = judging.policy_for(policy, month, zone)
+    account = None if key.pseudo else judged_by.accounts.get(key.id) or policy.accounts.get(key.id)
     if account is not None and account.contracts:
         return terms_for_month(account.contracts, month)
-    return _tier_contract(policy, tier)
+    return _tier_contract(judged_by if tier in judged_by.tiers else policy, tier)
 
 
 def service_credits(
-    policy: Policy, clocks: Sequence[tuple[StoredClock, StoredTicket]], zone: tzinfo
+    policy: Policy,
+    clocks: Sequence[tuple[StoredClock, StoredTicket]],
+    zone: tzinfo,
+    judging: Judging | None = None,
 ) -> tuple[ServiceCredit, ...]:
     """Credits per account, month (of the cycle's start) and tier; a month with credit terms and
     no breach is listed with no credit."""
@@ -127,7 +163,7 @@ def service_credits(
         decided[(key, _month(clock.started_at, zone), owner.tier)].append(clock)
     rows: list[ServiceCredit] = []
     for (key, month, tier), month_clocks in decided.items():
-        contract = _terms(policy, key, month, tier)
+        contract = _terms(policy, key, month, tier, judging or Judging(), zone)
         if contract is None or contract.credit is None:
             continue
         done = [c for c in month_clocks if c.state in (ClockState.MET, ClockState.BREACHED)]
@@ -159,10 +195,9 @@ def service_credits(
     return tuple(sorted(rows, key=lambda r: (r.month, r.organization, r.organization_id, r.tier)))
 
 
-def allowance(
-    policy: Policy, tickets: Sequence[StoredTicket], partial: set[str], zone: tzinfo
-) -> tuple[AllowanceUse, ...]:
-    """Tickets (and tracked hours) created per account, month and tier against the terms."""
+def _by_month(
+    policy: Policy, tickets: Sequence[StoredTicket], zone: tzinfo
+) -> dict[tuple[AccountKey, str, str], list[TicketUse]]:
     created: dict[tuple[AccountKey, str, str], list[TicketUse]] = defaultdict(list)
     for stored in tickets:
         key = _key(policy, stored.ticket)
@@ -170,11 +205,54 @@ def allowance(
             continue
         counted = TicketUse(stored.ticket.key, stored.ticket.created_at, tracked_hours(policy, stored.ticket))
         created[(key, _month(stored.ticket.created_at, zone), stored.tier)].append(counted)
-    rows: list[AllowanceUse] = []
+    return created
+
+
+def chronic_lookback(policy: Policy) -> int:
+    """How many months before a report's first month chronic overuse looks back on."""
+    return max(
+        (c.chronic.of_last - 1 for a in policy.accounts.values() for c in a.contracts if c.allowance),
+        default=0,
+    )
+
+
+def tickets_created(store: Store, start: datetime, end: datetime) -> list[StoredTicket]:
+    """Evaluated tickets created in [start, end), for the months chronic overuse looks back on."""
+    query = sa.select(tickets.c.data, tickets.c.tier, tickets.c.severity, tickets.c.evaluated_version).where(
+        tickets.c.created_at >= start, tickets.c.created_at < end, tickets.c.tier.is_not(None)
+    )
+    with store.reading() as db:
+        return [
+            StoredTicket(codec.decode_ticket(row.data), row.tier, row.severity, row.evaluated_version)
+            for row in db.execute(query)
+        ]
+
+
+def allowance(
+    policy: Policy,
+    tickets: Sequence[StoredTicket],
+    partial: set[str],
+    zone: tzinfo,
+    judging: Judging | None = None,
+    earlier: Sequence[StoredTicket] = (),
+) -> tuple[AllowanceUse, ...]:
+    """Tickets (and tracked hours) created per account, month and tier against the terms.
+    `earlier` are the tickets of the months before the period that chronic overuse looks back
+    on (they get no rows)."""
     over_by_account: dict[AccountKey, dict[str, bool]] = defaultdict(dict)
+    first_month = min((_month(t.ticket.created_at, zone) for t in tickets), default="")
+    for (key, month, tier), uses in _by_month(policy, earlier, zone).items():
+        if month >= first_month:
+            continue
+        contract = _terms(policy, key, month, tier, judging or Judging(), zone)
+        use = None if contract is None else allowance_for_month(contract, uses)
+        over_by_account[key][month] = over_by_account[key].get(month, False) or (
+            use is not None and use.over_allowance
+        )
+    rows: list[AllowanceUse] = []
     figures = []
-    for (key, month, tier), uses in created.items():
-        contract = _terms(policy, key, month, tier)
+    for (key, month, tier), uses in _by_month(policy, tickets, zone).items():
+        contract = _terms(policy, key, month, tier, judging or Judging(), zone)
         use = None if contract is None else allowance_for_month(contract, uses)
         over_by_account[key][month] = over_by_account[key].get(month, False) or (
             use is not None and use.over_allowance

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from connector.domain.accounts import Account
 from connector.domain.policy import Policy
+from connector.policy_versions import running_history
 from connector.report.account_html import render_account_html
 from connector.report.account_report import AccountReport, build_account_report
 from connector.report.csv_export import DEFAULT_CSV_DIR, write_csv_tables
@@ -74,14 +75,27 @@ def write_report(
     end: datetime,
     now: datetime,
     trend_months: int = DEFAULT_TREND_MONTHS,
+    *,
+    rejudge: bool = False,
 ) -> SlaReport:
     """Build the report of [start, end) and write it to `out` (`-` for standard output) in `fmt`;
-    csv writes one file per table into the directory `out`.
+    csv writes one file per table into the directory `out`. Closed months are judged by the
+    contract terms of the stored policy version in effect when they ended, unless `rejudge`.
 
     A file is replaced whole (written beside it, then renamed), so a browser or a mail job never
     reads half a report. Returns the report written.
     """
-    report = build_report(store, policy, start=start, end=end, now=now, trend_months=trend_months)
+    history = running_history(store, policy, now)[0] if policy.accounts else None
+    report = build_report(
+        store,
+        policy,
+        start=start,
+        end=end,
+        now=now,
+        trend_months=trend_months,
+        history=history,
+        rejudge=rejudge,
+    )
     if fmt == "csv":
         write_csv_tables(report, out)
         return report

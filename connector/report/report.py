@@ -35,9 +35,18 @@ from connector.domain.accounts import account_decision
 from connector.domain.engine import METRIC_ORDER
 from connector.domain.formatting import tag_name
 from connector.domain.policy import Metric, Policy
+from connector.domain.record import PolicyHistory
 from connector.domain.results import ClockState
 from connector.domain.rules import first_match
-from connector.report.account_rows import AllowanceUse, ServiceCredit, allowance, service_credits
+from connector.report.account_rows import (
+    AllowanceUse,
+    Judging,
+    ServiceCredit,
+    allowance,
+    chronic_lookback,
+    service_credits,
+    tickets_created,
+)
 from connector.report.breakdown import HolderFigures, by_holder
 from connector.report.distributions import (
     FIRST_RESPONSE_BUCKETS,
@@ -150,12 +159,15 @@ def build_report(
     end: datetime,
     now: datetime,
     trend_months: int = DEFAULT_TREND_MONTHS,
+    history: PolicyHistory | None = None,
+    rejudge: bool = False,
 ) -> SlaReport:
     """The SLA report of [start, end) as stored in `store`; `policy` supplies tier labels, goals,
     the service-credit and allowance terms and the unmatched-tier rule check. `now` is the
     generation instant; days and months are those of `start`'s time zone; the trend covers the
-    `trend_months` months up to the one `end` falls in. Raises ValueError for naive datetimes or
-    an empty period."""
+    `trend_months` months up to the one `end` falls in. With the stored policy `history`, a month
+    that ended by `now` is judged by the contract terms of the version in effect when it ended
+    (`rejudge`: by `policy`'s). Raises ValueError for naive datetimes or an empty period."""
     for name, value in (("start", start), ("end", end), ("now", now)):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"{name} must be timezone-aware")
@@ -163,6 +175,7 @@ def build_report(
         raise ValueError(f"the period is empty: end {end.isoformat()} is not after start {start.isoformat()}")
     zone = start.tzinfo
     assert zone is not None
+    judging = Judging(history, now, rejudge)
     stored_tickets, stored_clocks = read_period(store, start, end)
     by_key = {t.key: t for t in stored_tickets}
     created = [t for t in stored_tickets if start <= t.ticket.created_at < end]
@@ -220,8 +233,15 @@ def build_report(
             distribution(tier, label(tier), [c for c, t in clocks if t.tier == tier], Metric.FIRST_RESPONSE)
             for tier in tiers
         ),
-        service_credits=service_credits(policy, clocks, zone),
-        allowance=allowance(policy, evaluated, _partial_months(start, end, zone), zone),
+        service_credits=service_credits(policy, clocks, zone, judging),
+        allowance=allowance(
+            policy,
+            evaluated,
+            _partial_months(start, end, zone),
+            zone,
+            judging,
+            _lookback(store, policy, start),
+        ),
         unmatched_tickets=sum(1 for t in evaluated if _unmatched(t, policy)),
         unevaluated_tickets=len(created) - len(evaluated),
         resolution_distribution=tuple(
@@ -335,6 +355,18 @@ def _per_day(
         DailyBreaches(day, counts[day])
         for day in (first + timedelta(days=offset) for offset in range((last - first).days + 1))
     )
+
+
+def _lookback(store: Store, policy: Policy, start: datetime) -> list[StoredTicket]:
+    """Tickets of the months before the period that chronic overuse counts."""
+    months = chronic_lookback(policy)
+    if months == 0:
+        return []
+    local = start.astimezone(start.tzinfo)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    back = first.month - 1 - months
+    since = first.replace(year=first.year + back // 12, month=back % 12 + 1)
+    return tickets_created(store, since, first)
 
 
 def _partial_months(start: datetime, end: datetime, zone: tzinfo) -> set[str]:

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -290,8 +290,9 @@ def test_pdf_has_the_figures_on_its_pages_and_nothing_agents_only(
 def test_a_metric_judged_on_another_target_than_the_contracts_is_flagged(
     policy: Policy, tmp_path: Path
 ) -> None:
-    # Initech's contract from July promises a 20m critical first response; the clocks run on the
-    # Priority tier's 30m, so a 25m reply is met on the ticket but not within the contract's target
+    # Initech's contract from July promises a 20m critical first response, and the clocks run on
+    # it: a 25m reply is a breach. Renegotiated later to 15m in the mappings, the settled cycle keeps
+    # the 20m it was judged on, and the report says the row was measured on another target.
     initech = Organization(id="78", name="Initech", external_id="crm-2001")
     store = Store.open(f"sqlite:///{tmp_path}/t.db")
     created = datetime(2026, 8, 4, 15, tzinfo=UTC)  # 11:00 in New York, inside office hours
@@ -312,11 +313,21 @@ def test_a_metric_judged_on_another_target_than_the_contracts_is_flagged(
     store.record_evaluation(evaluate(ticket, events, policy, NOW), ())
     account = find_account(policy, "Initech")
     assert account is not None
-
     august = build_account_report(store, policy, account, month="2026-08", zone=UTC, now=NOW)
+    first = next(m for m in august.metrics if m.metric is Metric.FIRST_RESPONSE)
+    assert (first.met, first.breached, dict(first.targets)["critical"]) == (0, 1, timedelta(minutes=20))
+    assert not first.other_targets
+
+    renegotiated = replace(
+        account.contracts[-1],
+        targets={"critical": {Metric.FIRST_RESPONSE: timedelta(minutes=15)}},
+    )
+    edited_account = replace(account, contracts=(*account.contracts[:-1], renegotiated))
+    edited = replace(policy, accounts={**policy.accounts, account.id: edited_account})
+    later = build_account_report(store, edited, edited_account, month="2026-08", zone=UTC, now=NOW)
     store.close()
 
-    first = next(m for m in august.metrics if m.metric is Metric.FIRST_RESPONSE)
-    assert (first.met, first.breached, dict(first.targets)["critical"]) == (1, 0, timedelta(minutes=20))
+    first = next(m for m in later.metrics if m.metric is Metric.FIRST_RESPONSE)
+    assert (first.met, first.breached, dict(first.targets)["critical"]) == (0, 1, timedelta(minutes=15))
     assert first.other_targets
-    assert "measured against the target in force" in render_account_html(august)
+    assert "measured against the target in force" in render_account_html(later)

@@ -14,6 +14,7 @@ import pytest
 from connector.domain.engine import evaluate
 from connector.domain.model import Event, EventKind, Organization, Status, Ticket
 from connector.domain.policy import Policy
+from connector.domain.record import Activation, PolicyHistory
 from connector.mappings import load_policy
 from connector.ports import TicketRecord
 from connector.report.report import SlaReport, build_report
@@ -151,3 +152,52 @@ def test_initech_allowance_is_counted_across_helpdesks_with_ceiling_and_chronic_
     ]
     text = render_text(report)
     assert "CHRONIC overuse" in text and "over the ceiling (3)" in text
+
+
+def test_a_closed_month_keeps_the_terms_it_ended_under_unless_rejudged(
+    store: Store, policy: Policy, tmp_path: Path
+) -> None:
+    # on 1 August 06:00 the admin raises the second-half credit from 3% to 4% per breach
+    target = tmp_path / "edited"
+    shutil.copytree(EXAMPLES, target)
+    (target / "accounts.yaml").write_text(
+        ACCOUNTS.replace("credit: {per_breach: 3%, cap: 15%}", "credit: {per_breach: 4%, cap: 15%}"),
+        encoding="utf-8",
+    )
+    edited = load_policy(target)
+    history = PolicyHistory(
+        [
+            Activation(policy, datetime(2026, 1, 1, tzinfo=UTC)),
+            Activation(edited, datetime(2026, 8, 1, 6, tzinfo=UTC)),
+        ]
+    )
+
+    def july_amount(**options: bool) -> Decimal | None:
+        report = build_report(
+            store,
+            edited,
+            start=datetime(2026, 7, 1, tzinfo=UTC),
+            end=datetime(2026, 8, 1, tzinfo=UTC),
+            now=datetime(2026, 8, 1, 12, tzinfo=UTC),
+            history=history,
+            **options,
+        )
+        (july,) = report.service_credits
+        return july.amount
+
+    assert july_amount() == Decimal("570.00")  # 2 x 3%: July ended under the 3% terms
+    assert july_amount(rejudge=True) == Decimal("760.00")  # 2 x 4% of 9,500.00 when asked
+
+
+def test_chronic_overuse_looks_back_before_the_reports_period(store: Store, policy: Policy) -> None:
+    # a report of July alone still sees that June was over the allowance too (2 of the last 3)
+    report = build_report(
+        store,
+        policy,
+        start=datetime(2026, 7, 1, tzinfo=UTC),
+        end=datetime(2026, 8, 1, tzinfo=UTC),
+        now=datetime(2026, 8, 1, 12, tzinfo=UTC),
+    )
+
+    (july,) = report.allowance
+    assert (july.month, july.tickets, july.over_allowance, july.chronic_overuse) == ("2026-07", 4, True, True)

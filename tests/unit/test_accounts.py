@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from connector.domain.accounts import account_index, account_of
 from connector.domain.engine import evaluate
 from connector.domain.model import Event, EventKind, Organization, Status, Ticket
+from connector.domain.policy import Metric
 from connector.mappings import check, load_policy
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "mappings"
@@ -161,3 +163,25 @@ def test_overlapping_contract_terms_are_reported(tmp_path: Path) -> None:
         f"{path}:7:16: these terms start 2026-06-01 while the terms at {path}:6 are still in force; "
         "give the earlier terms end: 2026-06-01"
     ]
+
+
+def test_contract_target_overrides_apply_to_tickets_created_while_the_contract_is_in_force() -> None:
+    # Initech's shipped second-half contract (from 2026-07-01) sets critical first response to 20m;
+    # the Priority tier's own target is 30m
+    policy = load_policy(EXAMPLES)
+
+    def first_response_target(created: datetime) -> timedelta:
+        ticket = replace(
+            _ticket("jira-main", Organization("4", "Initech")),
+            created_at=created,
+            updated_at=created,
+            subject="Checkout is down",
+        )
+        result = evaluate(ticket, [Event(id="c", at=created, kind=EventKind.CREATED)], policy, created)
+        assert (result.tier.value, result.severity.value) == ("priority", "critical")
+        return next(c.target for c in result.clocks if c.metric is Metric.FIRST_RESPONSE)
+
+    assert first_response_target(datetime(2026, 3, 2, 15, tzinfo=UTC)) == timedelta(minutes=30)
+    assert first_response_target(datetime(2026, 8, 3, 15, tzinfo=UTC)) == timedelta(minutes=20)
+    # the tier itself is unchanged for everyone else
+    assert policy.tiers["priority"].targets["critical"][Metric.FIRST_RESPONSE] == timedelta(minutes=30)

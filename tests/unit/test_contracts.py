@@ -3,11 +3,12 @@ allowance use in arrival order, and chronic overuse."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from connector.domain.allowance_plan import TIME_SPENT_FIELD, tracked_hours
 from connector.domain.contracts import (
     AllowanceTerms,
     ChronicTerms,
@@ -20,6 +21,7 @@ from connector.domain.contracts import (
     credit_for_month,
     terms_for_month,
 )
+from connector.domain.model import Status, Ticket
 from connector.domain.policy import Metric
 from connector.domain.results import ClockState
 from connector.mappings import load_policy
@@ -158,3 +160,24 @@ def test_chronic_overuse_is_n_of_the_last_m_months() -> None:
     assert not chronic_overuse(over, "2026-11", terms)  # only Oct of Sep-Nov
     assert not chronic_overuse(over, "2026-09", terms)  # only Aug of Jul-Sep
     assert chronic_overuse({"2025-12": True, "2026-01": True}, "2026-01", terms)  # across the year end
+
+
+def test_hours_come_from_the_time_tracking_field_a_connection_maps_else_tickets_only() -> None:
+    policy = load_policy(EXAMPLES)
+    zendesk = next(c for c in policy.connections if c.name == "zendesk-main")
+    tracked = replace(
+        policy,
+        connections=tuple(
+            replace(c, fields={**c.fields, TIME_SPENT_FIELD: "9001"}) if c is zendesk else c
+            for c in policy.connections
+        ),
+    )
+    created = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+    def ticket(connection: str, fields: dict[str, str]) -> Ticket:
+        return Ticket(connection, "1", created, created, Status.OPEN, fields=fields)
+
+    assert tracked_hours(tracked, ticket("zendesk-main", {"9001": "5400"})) == Decimal("1.5")
+    assert tracked_hours(tracked, ticket("zendesk-main", {})) == Decimal(0)  # tracked, none logged yet
+    assert tracked_hours(tracked, ticket("jira-main", {"9001": "5400"})) is None  # jira: tickets only
+    assert tracked_hours(policy, ticket("zendesk-main", {"9001": "5400"})) is None  # not mapped
