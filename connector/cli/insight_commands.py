@@ -168,7 +168,7 @@ def report(
     policy = _load_policy_or_exit(mappings)
     instant = parse_now(now)
     if account is not None:
-        _account_report(policy, db, account, month, zone, instant, fmt, out, trend_months)
+        _account_report(policy, db, account, month, zone, instant, fmt, out, trend_months, rejudge)
         return
     try:
         chosen, target = report_destination(fmt, out)
@@ -208,6 +208,7 @@ def _account_report(
     fmt: ReportFormat | None,
     out: Path | None,
     trend_months: int,
+    rejudge: bool,
 ) -> None:
     from connector.report.account_report import find_account
     from connector.report.output import report_destination, write_account_report
@@ -243,6 +244,7 @@ def _account_report(
             zone=zone,
             now=instant,
             trend_months=trend_months,
+            rejudge=rejudge,
         )
     except PdfUnavailable as exc:
         raise errors.InvalidInput(str(exc), "or write --format html and print it from a browser") from None

@@ -17,7 +17,7 @@ cycle started in; decided cycles come from the settled record; adherence = met /
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -36,6 +36,7 @@ from connector.domain.contracts import (
 from connector.domain.engine import METRIC_ORDER
 from connector.domain.policy import Metric, Policy, Tier
 from connector.domain.results import ClockState
+from connector.report.account_rows import Judging
 from connector.report.breakdown import percent_of
 from connector.report.distributions import (
     FIRST_RESPONSE_BOUNDS,
@@ -156,10 +157,19 @@ def build_account_report(
     zone: tzinfo,
     now: datetime,
     trend_months: int = DEFAULT_TREND_MONTHS,
+    judging: Judging | None = None,
 ) -> AccountReport:
-    """The health report of `account` for `month` (YYYY-MM in `zone`), generated at `now`."""
+    """The health report of `account` for `month` (YYYY-MM in `zone`), generated at `now`. With
+    `judging`, a closed month keeps the contract terms of the mappings version in effect when it
+    ended (`connector.report.account_rows.Judging`); without, the given policy's terms judge."""
+    judge = judging or Judging()
+
+    def contracts_for(name: str) -> tuple[Contract, ...]:
+        judged_by = judge.policy_for(policy, name, zone).accounts.get(account.id)
+        return (judged_by or account).contracts
+
     start, end = month_period(month, zone)
-    contract = terms_for_month(account.contracts, month)
+    contract = terms_for_month(contracts_for(month), month)
     chronic_months = contract.chronic.of_last if contract is not None and contract.allowance else 1
     month_starts = months_back(start, max(trend_months, chronic_months))
     index = account_index(policy)
@@ -178,7 +188,9 @@ def build_account_report(
     metrics = _metrics(in_month, tier, contract, goal)
     met = sum(m.met for m in metrics)
     decided = met + sum(m.breached for m in metrics)
-    allowance, chronic, rule = _allowance(policy, account, contract, mine.values(), month, month_starts, zone)
+    allowance, chronic, rule = _allowance(
+        policy, contracts_for, contract, mine.values(), month, month_starts, zone
+    )
     return AccountReport(
         account_id=account.id,
         account_name=account.name,
@@ -287,7 +299,7 @@ def _breaches(clocks: Sequence[StoredClock], owners: dict[str, StoredTicket]) ->
 
 def _allowance(
     policy: Policy,
-    account: Account,
+    contracts_for: Callable[[str], tuple[Contract, ...]],
     contract: Contract | None,
     tickets: Iterable[StoredTicket],
     month: str,
@@ -306,7 +318,7 @@ def _allowance(
     this_month: MonthAllowance | None = None
     for start in month_starts:
         name = start.strftime("%Y-%m")
-        terms = terms_for_month(account.contracts, name)
+        terms = terms_for_month(contracts_for(name), name)
         use = None if terms is None else allowance_for_month(terms, by_month.get(name, []))
         over[name] = use is not None and use.over_allowance
         if name == month:

@@ -22,6 +22,7 @@ from connector.domain.policy import Policy
 from connector.policy_versions import running_history
 from connector.report.account_html import render_account_html
 from connector.report.account_report import AccountReport, build_account_report
+from connector.report.account_rows import Judging
 from connector.report.csv_export import DEFAULT_CSV_DIR, write_csv_tables
 from connector.report.html import render_html
 from connector.report.pdf import render_pdf
@@ -114,10 +115,14 @@ def write_account_report(
     zone: tzinfo,
     now: datetime,
     trend_months: int = DEFAULT_TREND_MONTHS,
+    rejudge: bool = False,
 ) -> AccountReport:
-    """Build the health report of `account` for `month` and write it as html, pdf or json."""
+    """Build the health report of `account` for `month` and write it as html, pdf or json; a
+    closed month is judged by the contract terms in effect when it ended, unless `rejudge`."""
+    history = running_history(store, policy, now)[0]
+    judging = Judging(history=history, now=now, rejudge=rejudge)
     report = build_account_report(
-        store, policy, account, month=month, zone=zone, now=now, trend_months=trend_months
+        store, policy, account, month=month, zone=zone, now=now, trend_months=trend_months, judging=judging
     )
     if fmt == "pdf":
         write_whole(out, render_pdf(render_account_html(report)))
