@@ -259,7 +259,7 @@ def _option_value(parse: Callable[[str], _T], value: str, option: str) -> _T:
     try:
         return parse(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=f"'{option}'") from None
+        raise typer.BadParameter(f"{option} {exc}", param_hint=f"'{option}'") from None
 
 
 @app.command()
