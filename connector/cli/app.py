@@ -33,7 +33,7 @@ app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 
-ReportFormat = Literal["html", "text", "json"]
+ReportFormat = Literal["html", "text", "json", "csv", "pdf"]
 HelpdeskKind = StrEnum("HelpdeskKind", {kind: kind for kind in PLUGINS})  # type: ignore[misc]
 
 MappingsOpt = Annotated[

@@ -346,7 +346,17 @@ def evaluate(
                     records.append(exempt_record(record, describe(exempt)))
                     return
             if state is _MET or state is _BREACHED:
-                found = decided_outcome(record, h, observed, observed_us, version, tier.name, severity)
+                found = decided_outcome(
+                    record,
+                    h,
+                    observed,
+                    observed_us,
+                    version,
+                    tier.name,
+                    severity,
+                    ticket.group_id,
+                    ticket.assignee_id,
+                )
                 if found is not None:
                     decided.append(found)
         if notes:

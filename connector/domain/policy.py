@@ -266,6 +266,7 @@ class Tier:
     metric_settings: Mapping[Metric, MetricSettings] = field(default_factory=lambda: DEFAULT_METRIC_SETTINGS)
     monthly_allowance: int | None = None
     service_credit: ServiceCredit | None = None
+    target_adherence_percent: float | None = None  # the goal line of reports
     # An agent's public opening comment (a logged phone call) answers first response and starts
     # periodic updates; by default it does not, as Zendesk's first reply time.
     opening_comment_is_reply: bool = False

@@ -43,7 +43,8 @@ class SettledOutcome:
 
     `decided_at` is the stop instant of a met cycle and the breach instant of a breached one.
     `observed_at` is the instant of the helpdesk view that confirmed it. `policy_version` is the
-    version whose target the cycle was judged against.
+    version whose target the cycle was judged against. `group_id` and `assignee_id` are the
+    ticket's on that view (None: unassigned, or settled before tierdesk recorded them).
     """
 
     metric: Metric
@@ -61,6 +62,8 @@ class SettledOutcome:
     calendar: str
     reason: str
     observed_at: datetime
+    group_id: str | None = None
+    assignee_id: str | None = None
 
     @property
     def key(self) -> tuple[Metric, datetime]:
@@ -224,6 +227,8 @@ def decided_outcome(
     policy_version: str,
     tier: str,
     severity: str,
+    group_id: str | None = None,
+    assignee_id: str | None = None,
 ) -> SettledOutcome | None:
     """The outcome of a met or breached cycle whose deciding instant the view covers, else None."""
     clock, _, _, due, stop, _ = record
@@ -262,6 +267,8 @@ def decided_outcome(
         clock.calendar,
         reason,
         observed,
+        group_id,
+        assignee_id,
     )
 
 

@@ -152,6 +152,10 @@ class TierModel(StrictModel):
     )
     monthly_allowance: int | None = Field(default=None, ge=1, description="tickets per month included")
     service_credit: ServiceCreditModel | None = None
+    target_adherence: Percent | None = Field(
+        default=None,
+        description="the share of clock cycles meant to be met (e.g. 95%); reports draw it as the goal line",
+    )
     opening_comment_is_reply: bool = Field(
         default=False,
         description="true: an agent's public opening comment (a ticket an agent logged, e.g. a phone "

@@ -20,6 +20,15 @@ _FONT = 11
 
 
 @dataclass(frozen=True, slots=True)
+class Goal:
+    """A horizontal goal line (a tier's target adherence)."""
+
+    name: str
+    value: float
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
 class Series:
     name: str
     values: tuple[float | None, ...]  # one per category; None draws no bar
@@ -63,13 +72,14 @@ def bar_chart(
     label_zero: bool = False,
     width: int = 600,
     height: int = 260,
+    goals: Sequence[Goal] = (),
 ) -> str:
     """A grouped bar chart as an `<svg>` element: one group per category, one bar per series.
 
     `y_max` fixes the axis (100 for percentages); otherwise it is rounded up from the data.
     `integer` keeps ticks on whole numbers (counts). Bars carry their value on top while there
     is room (zeros only with `label_zero`, where a 0 says more than a missing bar), and always in
-    their hover title.
+    their hover title. `goals` are dashed horizontal lines labelled at the right end.
     """
     values = [v for s in series for v in s.values if v is not None]
     top, step = _axis(max(values, default=0.0), y_max, integer)
@@ -128,6 +138,15 @@ def bar_chart(
                 f'<text x="{group_x + group_w / 2:.1f}" y="{base + 16}" text-anchor="middle" '
                 f'fill="#334155">{escape(category)}</text>'
             )
+    for goal in goals:
+        y = y_of(goal.value)
+        label = f"{goal.name} goal {value_format(goal.value)}"
+        parts.append(
+            f'<line x1="{_LEFT}" x2="{width - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_attr(goal.color)}" '
+            f'stroke-width="1.5" stroke-dasharray="6 4"><title>{escape(label)}</title></line>'
+            f'<text x="{width - _RIGHT - 2}" y="{y - 3:.1f}" text-anchor="end" font-size="{_FONT - 1}" '
+            f'fill="{_attr(goal.color)}">{escape(label)}</text>'
+        )
     if not values:
         parts.append(
             f'<text x="{_LEFT + plot_w / 2:.1f}" y="{_TOP + plot_h / 2:.1f}" text-anchor="middle" '

@@ -53,6 +53,13 @@ class StoredClock:
     evaluated_at: datetime  # when the outcome was settled, for a decided cycle
     tier: str | None = None  # a decided cycle's tier and severity when it was decided
     severity: str | None = None
+    # a decided cycle's group and assignee when it was decided (None: unassigned or not recorded)
+    group_id: str | None = None
+    assignee_id: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.tier is not None
 
 
 def read_period(store: Store, start: datetime, end: datetime) -> tuple[list[StoredTicket], list[StoredClock]]:
@@ -158,4 +165,81 @@ def _decided_clock(stored: StoredOutcome, stopped_at: datetime | None, elapsed: 
         evaluated_at=stored.settled_at,
         tier=outcome.tier,
         severity=outcome.severity,
+        group_id=outcome.group_id,
+        assignee_id=outcome.assignee_id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenClock:
+    """A clock cycle still running (or paused) on an open ticket, as of its last evaluation."""
+
+    ticket: StoredTicket
+    metric: Metric
+    cycle: int
+    state: ClockState  # RUNNING, PAUSED or BREACHED (past target, not stopped)
+    started_at: datetime
+    target: timedelta
+    elapsed: timedelta
+    due_at: datetime | None
+    evaluated_at: datetime
+
+
+def read_open_clocks(store: Store) -> list[OpenClock]:
+    """The unstopped clock cycles of every open ticket, with their tickets, in one transaction."""
+    query = (
+        sa.select(
+            tickets.c.data,
+            tickets.c.tier,
+            tickets.c.severity,
+            tickets.c.evaluated_version,
+            clocks.c.metric,
+            clocks.c.cycle,
+            clocks.c.state,
+            clocks.c.started_at,
+            clocks.c.target,
+            clocks.c.elapsed,
+            clocks.c.due_at,
+            clocks.c.evaluated_at,
+        )
+        .join(
+            clocks,
+            sa.and_(clocks.c.connection == tickets.c.connection, clocks.c.ticket_id == tickets.c.ticket_id),
+        )
+        .where(tickets.c.is_open == sa.true(), clocks.c.stopped_at.is_(None))
+        .order_by(tickets.c.connection, tickets.c.ticket_id, clocks.c.metric, clocks.c.cycle)
+    )
+    with store.reading() as db:
+        rows = db.execute(query).all()
+    decoded: dict[str, StoredTicket] = {}
+    found: list[OpenClock] = []
+    for row in rows:
+        ticket = codec.decode_ticket(row.data)
+        owner = decoded.setdefault(
+            ticket.key, StoredTicket(ticket, row.tier, row.severity, row.evaluated_version)
+        )
+        found.append(
+            OpenClock(
+                ticket=owner,
+                metric=Metric(row.metric),
+                cycle=row.cycle,
+                state=ClockState(row.state),
+                started_at=row.started_at,
+                target=row.target,
+                elapsed=row.elapsed,
+                due_at=row.due_at,
+                evaluated_at=row.evaluated_at,
+            )
+        )
+    return found
+
+
+def read_decided(store: Store, start: datetime, end: datetime) -> list[tuple[datetime, Metric, ClockState]]:
+    """(start, metric, MET or BREACHED) of every settled cycle that started in [start, end): the
+    decided cycles `read_period` counts, without reading tickets (the monthly trend)."""
+    query = sa.select(outcomes.c.started_at, outcomes.c.metric, outcomes.c.state).where(
+        outcomes.c.started_at >= start, outcomes.c.started_at < end
+    )
+    with store.reading() as db:
+        rows = db.execute(query).all()
+    return [(row.started_at, Metric(row.metric), ClockState(row.state)) for row in rows]

@@ -47,20 +47,17 @@ from connector.report.account_rows import (
     service_credits,
     tickets_created,
 )
-from connector.report.queries import StoredClock, StoredTicket, read_period
-from connector.store.repository import Store
-
-# Upper bounds (business time) of the time-to-first-response distribution; the last bucket is open.
-FIRST_RESPONSE_BOUNDS: tuple[tuple[str, timedelta], ...] = (
-    ("≤15m", timedelta(minutes=15)),
-    ("≤30m", timedelta(minutes=30)),
-    ("≤1h", timedelta(hours=1)),
-    ("≤2h", timedelta(hours=2)),
-    ("≤4h", timedelta(hours=4)),
-    ("≤8h", timedelta(hours=8)),
-    ("≤1d", timedelta(days=1)),
+from connector.report.breakdown import HolderFigures, by_holder
+from connector.report.distributions import (
+    FIRST_RESPONSE_BUCKETS,
+    RESOLUTION_BUCKETS,
+    Distribution,
+    distribution,
+    stopped,
 )
-FIRST_RESPONSE_BUCKETS: tuple[str, ...] = (*(label for label, _ in FIRST_RESPONSE_BOUNDS), ">1d")
+from connector.report.queries import StoredClock, StoredTicket, read_period
+from connector.report.trend import DEFAULT_TREND_MONTHS, TrendPoint, build_trend
+from connector.store.repository import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +89,7 @@ class Segment:
     metrics: tuple[MetricFigures, ...]  # metrics that have clocks, in engine order
     first_response: DurationFigures
     resolution: DurationFigures
+    goal_percent: float | None = None  # the tier's target adherence (a tier segment only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +114,6 @@ class Breach:
 class DailyBreaches:
     day: date
     breaches: int
-
-
-@dataclass(frozen=True, slots=True)
-class Distribution:
-    """Stopped first-response cycles of a tier per `FIRST_RESPONSE_BUCKETS` bucket."""
-
-    tier: str
-    tier_label: str
-    counts: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +145,11 @@ class SlaReport:
     allowance: tuple[AllowanceUse, ...]
     unmatched_tickets: int  # created in the period, given the default tier because no rule matched
     unevaluated_tickets: int  # created in the period, never evaluated
+    resolution_buckets: tuple[str, ...] = RESOLUTION_BUCKETS
+    resolution_distribution: tuple[Distribution, ...] = ()
+    trend: tuple[TrendPoint, ...] = ()  # the months up to the one the period ends in
+    by_group: tuple[HolderFigures, ...] = ()
+    by_assignee: tuple[HolderFigures, ...] = ()
 
 
 def build_report(
@@ -165,14 +159,16 @@ def build_report(
     start: datetime,
     end: datetime,
     now: datetime,
+    trend_months: int = DEFAULT_TREND_MONTHS,
     history: PolicyHistory | None = None,
     rejudge: bool = False,
 ) -> SlaReport:
-    """The SLA report of [start, end) as stored in `store`; `policy` supplies tier labels, the
-    service-credit and allowance terms and the unmatched-tier rule check. `now` is the generation
-    instant. With the stored policy `history`, a month that ended by `now` is judged by the
-    contract terms of the version in effect when it ended (`rejudge`: by `policy`'s).
-    Raises ValueError for naive datetimes or an empty period."""
+    """The SLA report of [start, end) as stored in `store`; `policy` supplies tier labels, goals,
+    the service-credit and allowance terms and the unmatched-tier rule check. `now` is the
+    generation instant; days and months are those of `start`'s time zone; the trend covers the
+    `trend_months` months up to the one `end` falls in. With the stored policy `history`, a month
+    that ended by `now` is judged by the contract terms of the version in effect when it ended
+    (`rejudge`: by `policy`'s). Raises ValueError for naive datetimes or an empty period."""
     for name, value in (("start", start), ("end", end), ("now", now)):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"{name} must be timezone-aware")
@@ -199,12 +195,14 @@ def build_report(
         def keep(t: StoredTicket) -> bool:
             return (tier is None or t.tier == tier) and (severity is None or t.severity == severity)
 
+        known = policy.tiers.get(tier or "")
         return _segment(
             tier,
             "All tiers" if tier is None else label(tier),
             severity,
             tickets=len(created) if tier is None else sum(1 for t in evaluated if keep(t)),
             clocks=[c for c, t in clocks if keep(t)],
+            goal=known.target_adherence_percent if known else None,
         )
 
     by_tier = tuple(segment(tier, None) for tier in tiers)
@@ -233,7 +231,8 @@ def build_report(
         breaches_per_day=_per_day(breaches, start, end, zone),
         first_response_buckets=FIRST_RESPONSE_BUCKETS,
         first_response_distribution=tuple(
-            _distribution(tier, label(tier), [c for c, t in clocks if t.tier == tier]) for tier in tiers
+            distribution(tier, label(tier), [c for c, t in clocks if t.tier == tier], Metric.FIRST_RESPONSE)
+            for tier in tiers
         ),
         service_credits=service_credits(policy, clocks, zone, judging),
         allowance=allowance(
@@ -246,6 +245,13 @@ def build_report(
         ),
         unmatched_tickets=sum(1 for t in evaluated if _unmatched(t, policy)),
         unevaluated_tickets=len(created) - len(evaluated),
+        resolution_distribution=tuple(
+            distribution(tier, label(tier), [c for c, t in clocks if t.tier == tier], Metric.RESOLUTION)
+            for tier in tiers
+        ),
+        trend=build_trend(store, end=end, zone=zone, months=trend_months),
+        by_group=by_holder(clocks, "group"),
+        by_assignee=by_holder(clocks, "assignee"),
     )
 
 
@@ -274,6 +280,7 @@ def _segment(
     *,
     tickets: int,
     clocks: Sequence[StoredClock],
+    goal: float | None = None,
 ) -> Segment:
     metrics: list[MetricFigures] = []
     for metric in METRIC_ORDER:
@@ -296,16 +303,13 @@ def _segment(
         tickets=tickets,
         adherence_percent=_percent(met, decided),
         metrics=tuple(metrics),
-        first_response=_durations(_stopped(clocks, Metric.FIRST_RESPONSE)),
-        resolution=_durations(_stopped(clocks, Metric.RESOLUTION)),
+        first_response=durations(stopped(clocks, Metric.FIRST_RESPONSE)),
+        resolution=durations(stopped(clocks, Metric.RESOLUTION)),
+        goal_percent=goal,
     )
 
 
-def _stopped(clocks: Iterable[StoredClock], metric: Metric) -> list[timedelta]:
-    return sorted(c.elapsed for c in clocks if c.metric is metric and c.stopped_at is not None)
-
-
-def _durations(values: Sequence[timedelta]) -> DurationFigures:
+def durations(values: Sequence[timedelta]) -> DurationFigures:
     """Median and nearest-rank p90 of sorted durations."""
     count = len(values)
     if count == 0:
@@ -356,17 +360,6 @@ def _per_day(
         DailyBreaches(day, counts[day])
         for day in (first + timedelta(days=offset) for offset in range((last - first).days + 1))
     )
-
-
-def _distribution(tier: str, tier_label: str, clocks: Sequence[StoredClock]) -> Distribution:
-    counts = [0] * len(FIRST_RESPONSE_BUCKETS)
-    for elapsed in _stopped(clocks, Metric.FIRST_RESPONSE):
-        index = next(
-            (i for i, (_, bound) in enumerate(FIRST_RESPONSE_BOUNDS) if elapsed <= bound),
-            len(FIRST_RESPONSE_BOUNDS),
-        )
-        counts[index] += 1
-    return Distribution(tier, tier_label, tuple(counts))
 
 
 def _lookback(store: Store, policy: Policy, start: datetime) -> list[StoredTicket]:

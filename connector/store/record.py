@@ -59,6 +59,8 @@ def outcome_row(connection: str, ticket_id: str, outcome: SettledOutcome, at: da
         "reason": outcome.reason,
         "observed_at": outcome.observed_at,
         "settled_at": at,
+        "group_id": outcome.group_id,
+        "assignee_id": outcome.assignee_id,
     }
 
 
@@ -79,6 +81,8 @@ def decode_outcome(row: Any) -> SettledOutcome:
         calendar=row.calendar,
         reason=row.reason,
         observed_at=row.observed_at,
+        group_id=row.group_id,
+        assignee_id=row.assignee_id,
     )
 
 

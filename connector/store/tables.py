@@ -166,6 +166,8 @@ class SettledRow(SQLModel, table=True):
     reason: str
     observed_at: datetime = Field(sa_type=UTCDateTime)
     settled_at: datetime = Field(sa_type=UTCDateTime)
+    group_id: str | None = Field(default=None, max_length=200)  # on the view that settled it
+    assignee_id: str | None = Field(default=None, max_length=200)
 
 
 class OlaHoldRow(SQLModel, table=True):

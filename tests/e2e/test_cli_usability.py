@@ -182,7 +182,7 @@ def test_help_shows_choices_and_no_bool_metavars(workspace: Path) -> None:
     ]
     everything = "\n".join(outputs)
     assert "<bool>" not in everything
-    assert "--format <html|text|json>" in outputs[2]
+    assert "--format <html|text|json|csv|pdf>" in outputs[2]
     assert "<zendesk|jira>" in outputs[3]
     assert "--log-level <debug|info|warning|error>" in outputs[0]
     assert "--version" in outputs[0]

@@ -111,7 +111,7 @@ def test_a_single_file_can_be_checked_on_its_own() -> None:
         "tiers.yaml:1:1: missing section 'triage' (ticket -> severity rules and default_severity); "
         "add it to a file such as triage.yaml",
         "tiers.yaml:4:5: unknown key 'calender'; did you mean 'calendar'? (allowed: label, calendar, targets, "
-        "warnings, escalation, clocks, severity_clocks, manual, monthly_allowance, service_credit, "
+        "warnings, escalation, clocks, severity_clocks, manual, monthly_allowance, service_credit, target_adherence, "
         "opening_comment_is_reply)",
         "tiers.yaml:10:17: unknown escalation chain 'gold' (known: none defined)",
         "tiers.yaml:12:15: unknown calendar 'office' (known: 24x7)",

@@ -334,7 +334,7 @@ def test_html_shows_the_figures_with_well_formed_svg_charts(month: Store, policy
     for figure in ("28.6%", "71.4%", "Acme Corp", "capped", "over by 1", policy.version, "2026-03-03 14:00"):
         assert figure in page
     charts = re.findall(r"<svg\b.*?</svg>", page, flags=re.DOTALL)
-    assert len(charts) == 3
+    assert len(charts) == 5  # adherence, breaches per day, trend, first response, resolution
     for chart in charts:
         root = ET.fromstring(chart)
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
@@ -358,7 +358,7 @@ def test_empty_period_renders_without_figures(store: Store, policy: Policy) -> N
     assert report.overall.adherence_percent is None
     page = render_html(report)
     assert "No breaches in this period." in page
-    assert len(re.findall(r"<svg\b", page)) == 3
+    assert len(re.findall(r"<svg\b", page)) == 5
     assert "breaches 0" in render_text(report)
 
 
