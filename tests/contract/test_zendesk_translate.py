@@ -271,8 +271,6 @@ def test_one_ticket_update_merges_actions_without_replacing_tags() -> None:
     assert payload["safe_update"] is True and payload["updated_stamp"] == "2026-03-04T15:00:05Z"
     assert set(update.failed) == {"x"} and update.applied_without_call == ["prop"]
     assert update.note_keys == ["n1", "n2"]
-    held = update.without_notes()
-    assert "comment" not in held.payload and held.note_keys == [] and "t" in held.action_keys
 
 
 def test_note_marker_line_and_iso_normalisation() -> None:
