@@ -149,7 +149,14 @@ def run_demo(
     console.print(
         f"\nExplore the result:\n  .venv/bin/tierdesk explain {example} --db {env.db_url} --mappings {env.mappings}"
         f" --now {end.isoformat()}\n  .venv/bin/tierdesk report --db {env.db_url} --mappings {env.mappings}"
-        f" --now {end.isoformat()} --out out/demo/report.html",
+        f" --now {end.isoformat()} --out {out / 'report.html'}",
         soft_wrap=True,
     )
+    accounts = sorted(app.policies.policy.accounts)
+    if accounts:  # the customer-facing monthly report of one account
+        console.print(
+            f"  .venv/bin/tierdesk report --account {accounts[0]} --month {end:%Y-%m} --db {env.db_url}"
+            f" --mappings {env.mappings} --now {end.isoformat()} --out {out / (accounts[0] + '.pdf')}",
+            soft_wrap=True,
+        )
     return 0
