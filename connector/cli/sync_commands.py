@@ -64,7 +64,12 @@ def worker(
 
         try:
             serve_webhooks(
-                built.policies.policy.connections, scheduled.nudges, built.clock, metrics, webhook_port
+                built.policies.policy.connections,
+                scheduled.nudges,
+                built.clock,
+                metrics,
+                webhook_port,
+                seen=built.store,  # shared by every replica on the database
             )
         except MissingCredentials as exc:
             built.close()
@@ -106,6 +111,7 @@ def sync(
     as of that instant (replays, tests). Exits 2 when any action failed, 3 when a helpdesk cannot
     be reached or refuses the credentials, 5 when the budget (default 15m) ran out first."""
     from connector.progress import cycle_progress
+    from connector.replicas import cycle_among_replicas
     from connector.retry import HelpdeskError
     from connector.sync_summary import summary_line
 
@@ -114,7 +120,7 @@ def sync(
     built = _build(mappings, db, parse_now(now) if now is not None else None)
     timer = built.stop_after(seconds, f"budget {budget} spent")
     try:
-        with cycle_progress(err) as progress:
+        with cycle_among_replicas(built), cycle_progress(err) as progress:
             try:
                 report = built.service.run_cycle(progress)
             except HelpdeskError as exc:
