@@ -143,7 +143,10 @@ def test_sync_once_beside_workers_sends_each_note_once_and_loses_nothing(tmp_pat
     }
     statuses = Counter(e.status for e in entries)
     sent_notes = [e for e in entries if e.kind == "add_note" and e.status in ("applied", "already_applied")]
-    print(f"\n{len(entries)} outbox rows {dict(statuses)}, {len(sent_notes)} notes")
+    print(
+        f"\n{len(entries)} outbox rows {dict(statuses)}, {len(sent_notes)} notes, "
+        f"{len(duplicated)} notes duplicated"
+    )
     for name, line in sorted(summaries.items()):
         print(f"{name}: {line}")
 
