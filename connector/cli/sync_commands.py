@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 import typer
@@ -24,7 +24,18 @@ from connector.cli.app import (
     parse_now,
 )
 
+if TYPE_CHECKING:
+    from connector.bootstrap import App
+    from connector.ports import SeenDeliveries
+
 ONCE_BUDGET = "15m"  # `sync --once` ends by then even during an outage; the rest stays queued
+
+
+def _shared_deliveries(built: App) -> SeenDeliveries | None:
+    """Where the webhook port records accepted deliveries: the store on PostgreSQL, shared by every
+    replica; on SQLite (one worker) the worker's memory, so a delivery never waits for the write
+    lock a pull holds."""
+    return built.store if built.store.url.get_backend_name() == "postgresql" else None
 
 
 @app.command()
@@ -69,7 +80,7 @@ def worker(
                 built.clock,
                 metrics,
                 webhook_port,
-                seen=built.store,  # shared by every replica on the database
+                seen=_shared_deliveries(built),
             )
         except MissingCredentials as exc:
             built.close()
