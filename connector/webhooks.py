@@ -3,7 +3,7 @@
 A helpdesk POSTs to `/webhooks/<connection>` (or the connection's `webhook_path`) on the worker's
 webhook port. A delivery is accepted only when it carries the vendor's signature made with the
 connection's secret (`webhook_secret_env`), its signed timestamp is within `tolerance` of now and
-it was not accepted before, by this worker or any other on the same database: the same signature,
+it was not accepted before, by this worker or (on PostgreSQL) any other on the database: the same signature,
 or the same vendor delivery id (Zendesk's webhook + invocation id, Jira's
 `X-Atlassian-Webhook-Identifier`, both kept across the vendor's retries) within the tolerance
 window (`connector.store.webhook_deliveries`). An accepted delivery only

@@ -4,9 +4,10 @@ recognised there.
 
 Each delivery is recorded under the keys that identify it (its signature, and the vendor's
 delivery id when it sends one) until `expires_at`, the end of the window in which it could still
-pass the staleness check. Recording is insert-if-absent on the primary key (`ON CONFLICT DO
-NOTHING`, SQLite and PostgreSQL alike), so two workers racing on the same delivery cannot both
-accept it: PostgreSQL makes the second insert wait for the first one's commit, then skip. Rows
+pass the staleness check. Recording is insert-if-absent on the primary key (`ON CONFLICT ... DO
+UPDATE ... WHERE` the row's window has ended, so a live row is left alone; SQLite and PostgreSQL
+alike), so two workers racing on the same delivery cannot both accept it: PostgreSQL makes the
+second insert wait for the first one's commit, then skip. Rows
 past `expires_at` are deleted as the store goes, at most once every `PRUNE_EVERY`.
 """
 
@@ -42,26 +43,24 @@ class WebhookDeliveryStore(UnitOfWork):
         """Record one delivery of `connection` under `keys`; True when none of them was recorded
         before (and is still within its window), False for a replay. Atomic across workers."""
         stored = sorted({delivery_key(key) for key in keys})
-        fresh = True
         with self._unit(write=True) as db:
-            # a row past its window that was not pruned yet no longer counts
-            db.execute(
-                sa.delete(webhook_deliveries).where(
-                    webhook_deliveries.c.connection == connection,
-                    webhook_deliveries.c.key.in_(stored),
-                    webhook_deliveries.c.expires_at < now,
+            insert = self._insert(db, webhook_deliveries)
+            # one statement: new keys are inserted, keys past their window (not pruned yet) taken
+            # over, live ones left alone; RETURNING names the keys this delivery won
+            won = db.execute(
+                insert.values(
+                    [{"connection": connection, "key": key, "expires_at": expires_at} for key in stored]
                 )
-            )
-            for key in stored:  # sorted: two workers take the key locks in one order
-                inserted = db.execute(
-                    self._insert(db, webhook_deliveries)
-                    .values(connection=connection, key=key, expires_at=expires_at)
-                    .on_conflict_do_nothing()
-                    .returning(webhook_deliveries.c.key)  # a row only when this insert won
-                ).first()
-                fresh = fresh and inserted is not None
+                .on_conflict_do_update(
+                    index_elements=[webhook_deliveries.c.connection, webhook_deliveries.c.key],
+                    set_={"expires_at": insert.excluded.expires_at},
+                    where=webhook_deliveries.c.expires_at < now,
+                )
+                .returning(webhook_deliveries.c.key)
+            ).all()
             if self._prune_due(now):
                 db.execute(sa.delete(webhook_deliveries).where(webhook_deliveries.c.expires_at < now))
+        fresh = len(won) == len(stored)
         return fresh
 
     def _prune_due(self, now: datetime) -> bool:
