@@ -3,8 +3,8 @@
 A helpdesk POSTs to `/webhooks/<connection>` (or the connection's `webhook_path`) on the worker's
 webhook port. A delivery is accepted only when it carries the vendor's signature made with the
 connection's secret (`webhook_secret_env`), its signed timestamp is within `tolerance` of now and
-it was not accepted before, by this worker or (on PostgreSQL) any other on the database: the same signature,
-or the same vendor delivery id (Zendesk's webhook + invocation id, Jira's
+it was not accepted before, by this worker or (on PostgreSQL) any other on the database: the
+same signature, or the same vendor delivery id (Zendesk's webhook + invocation id, Jira's
 `X-Atlassian-Webhook-Identifier`, both kept across the vendor's retries) within the tolerance
 window (`connector.store.webhook_deliveries`). An accepted delivery only
 *names* tickets: the worker re-reads those tickets through `Helpdesk.fetch` and evaluates what the
@@ -12,9 +12,9 @@ helpdesk shows, never the payload (`Worker.webhook_job`). Bursts coalesce: ticke
 `TicketNudges` until the next webhook job takes them all.
 
 Answers: 202 accepted (also for a signed event that names no ticket), 401 unsigned or wrongly
-signed, 403 stale, 409 replayed, 413 body too large, 404 unknown path, 405 not a POST, 503 when the
-store cannot say whether the delivery was seen (the vendor retries; polling is the safety net). Every
-answer is counted by connection and outcome (`tierdesk_webhook_deliveries_total`).
+signed, 403 stale, 409 replayed, 413 body too large, 404 unknown path, 405 not a POST, 503 when
+the store cannot say whether the delivery was seen (the vendor retries; polling is the safety
+net). Every answer is counted by connection and outcome (`tierdesk_webhook_deliveries_total`).
 
 Each vendor's format (headers, what is signed, where the ticket id is) is a `WebhookFormat` in
 `plugins/<helpdesk>/webhook.py`, registered as the plugin's `WEBHOOK`.

@@ -1,14 +1,22 @@
 """The store's record of accepted webhook deliveries (`connector.store.webhook_deliveries`), on
 SQLite and PostgreSQL: insert-if-absent per key, shared by every store object on the database,
-exactly one winner when replicas race, keys forgotten (and pruned) once their window ends."""
+exactly one winner when replicas race, keys forgotten (and pruned) once their window ends; a
+delivery the database cannot check is answered 503, not accepted."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry
+
+from connector.clock import FixedClock
 from connector.store.repository import Store
 from connector.store.webhook_deliveries import PRUNE_EVERY
+from connector.webhooks import Endpoint, TicketNudges, WebhookReceiver
+from plugins.zendesk.webhook import ZendeskWebhook, sign
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=5)
@@ -60,3 +68,31 @@ def test_replicas_racing_on_one_delivery_accept_it_exactly_once(store: Store) ->
             replica.close()
     assert winners.count(True) == 10  # one per delivery id, whichever replica got there first
     assert len(winners) == 80
+
+
+class _DatabaseDown:
+    """`SeenDeliveries` whose database cannot be reached."""
+
+    def first_delivery(
+        self, connection: str, keys: Sequence[str], *, expires_at: datetime, now: datetime
+    ) -> bool:
+        raise sa.exc.OperationalError("INSERT INTO webhook_delivery", {}, ConnectionRefusedError("refused"))
+
+
+def test_a_delivery_the_store_cannot_check_is_answered_503_for_the_vendor_to_retry() -> None:
+    endpoint = Endpoint("zd", "/webhooks/zd", ZendeskWebhook(), "whsec")
+    registry = CollectorRegistry()
+    nudges = TicketNudges()
+    receiver = WebhookReceiver([endpoint], nudges, FixedClock(NOW), registry, seen=_DatabaseDown())
+    body = b'{"type":"zen:event-type:ticket.comment_added","detail":{"id":"7"}}'
+    stamp = "2026-03-04T10:00:00Z"
+    headers = {
+        "x-zendesk-webhook-signature": sign("whsec", stamp, body),
+        "x-zendesk-webhook-signature-timestamp": stamp,
+        "content-length": str(len(body)),
+    }
+    status, _ = receiver.handle("POST", "/webhooks/zd", headers, lambda n: body[:n])
+    assert status == 503
+    assert len(nudges) == 0  # not accepted: nothing fetched on its word
+    outcome = {"connection": "zd", "outcome": "unavailable"}
+    assert registry.get_sample_value("tierdesk_webhook_deliveries_total", outcome) == 1
