@@ -229,6 +229,19 @@ class CycleStats:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+class SeenDeliveries(Protocol):
+    """Webhook deliveries accepted so far, for replay protection (`connector.webhooks`). The
+    store's implementation is shared by every worker on the database
+    (`connector.store.webhook_deliveries`); `connector.webhooks.ReplayGuard` is the in-memory one."""
+
+    def first_delivery(
+        self, connection: str, keys: Sequence[str], *, expires_at: datetime, now: datetime
+    ) -> bool:
+        """Record one delivery of `connection` under every key in `keys` (its signature, the
+        vendor's delivery id) until `expires_at`; True when none of the keys was recorded before,
+        False for a replay. Two callers racing on one key: exactly one gets True."""
+
+
 class Leadership(Protocol):
     """Which connections this worker pulls and evaluates when several workers share a database
     (`connector.store.leases`). At most one worker holds a connection at a time."""

@@ -62,6 +62,8 @@ class CycleReport:
     withdrawn: int = 0  # escalation steps a fresh view of the ticket denies
     left_queued: int = 0  # actions still queued when the cycle ended (`connector.sync_summary`)
     own_write_backs: int = 0  # pulled tickets whose only change was tierdesk's (`connector.own_writes`)
+    # connections not pulled because another worker on the same database leads them
+    led_elsewhere: list[str] = field(default_factory=list)
 
     def merge(self, other: CycleReport) -> None:
         for name in (
@@ -87,6 +89,7 @@ class CycleReport:
             self.outcomes[key] = self.outcomes.get(key, 0) + value
         for key, value in other.skipped.items():
             self.skipped[key] = self.skipped.get(key, 0) + value
+        self.led_elsewhere += [c for c in other.led_elsewhere if c not in self.led_elsewhere]
 
 
 class SyncService:
@@ -465,7 +468,9 @@ class SyncService:
     # -- a whole cycle ----------------------------------------------------------------------
 
     def run_cycle(self, progress: CycleProgress | None = None) -> CycleReport:
-        """Pull every connection, evaluate what came due, push every outbox. A helpdesk that fails
+        """Pull every connection, evaluate what came due, push every outbox. With `leadership` set
+        (workers share the database) a connection another worker leads is neither pulled nor
+        evaluated here (`led_elsewhere`); its queued actions are still pushed, under claims. A helpdesk that fails
         (down, or out of retries) is skipped so the others and the deadlines planned from
         stored clocks still get their turn; the first such failure is raised once the cycle is done,
         its `connection` set. Transient failures of a stopped cycle are not raised: stopping is not a failure."""
@@ -477,13 +482,20 @@ class SyncService:
         for connection in self.helpdesks:
             if self.stopping:
                 break
+            if self.leadership is not None and not self.leadership.acquire(connection):
+                report.led_elsewhere.append(connection)
+                continue
             try:
                 report.merge(self.pull(connection, progress))
             except HelpdeskError as exc:
                 exc.connection = connection
                 failures.append(exc)
-        report.merge(self.evaluate_due(progress=progress))
-        report.queued += self.allowance_pass()
+        led = None
+        if self.leadership is not None:
+            led = [c for c in self.helpdesks if c not in report.led_elsewhere and self.leadership.holds(c)]
+        report.merge(self.evaluate_due(progress=progress, connections=led))
+        if led is None or len(led) == len(self.helpdesks):  # accounts span connections
+            report.queued += self.allowance_pass()
         for connection in self.helpdesks:
             if self.stopping:
                 break

@@ -66,7 +66,7 @@ def finish_cycle(report: CycleReport, store: Store, before: OutboxTally) -> None
 
 def summary_fields(report: CycleReport) -> dict[str, Any]:
     """The cycle's counts as structured-log fields (the worker's `cycle` event)."""
-    return {
+    fields: dict[str, Any] = {
         "pulled": report.pulled,
         "changed": report.changed,
         "own_write_backs": report.own_write_backs,  # pulled back, stored, not evaluated again
@@ -85,6 +85,9 @@ def summary_fields(report: CycleReport) -> dict[str, Any]:
         "records_skipped": report.skipped_records,
         "api_calls": report.api_calls,
     }
+    if report.led_elsewhere:
+        fields["led_elsewhere"] = list(report.led_elsewhere)
+    return fields
 
 
 def summary_line(report: CycleReport) -> str:
@@ -109,4 +112,5 @@ def summary_line(report: CycleReport) -> str:
     if report.skipped_records:
         parts.append(f"records unreadable {report.skipped_records:,}")
     parts.append(f"api calls {report.api_calls:,}")
+    parts += [f"{connection}: pulled by another worker" for connection in report.led_elsewhere]
     return ", ".join(parts)

@@ -3,14 +3,18 @@
 A helpdesk POSTs to `/webhooks/<connection>` (or the connection's `webhook_path`) on the worker's
 webhook port. A delivery is accepted only when it carries the vendor's signature made with the
 connection's secret (`webhook_secret_env`), its signed timestamp is within `tolerance` of now and
-it was not accepted before (same signature within the tolerance window). An accepted delivery only
+it was not accepted before, by this worker or (on PostgreSQL) any other on the database: the
+same signature, or the same vendor delivery id (Zendesk's webhook + invocation id, Jira's
+`X-Atlassian-Webhook-Identifier`, both kept across the vendor's retries) within the tolerance
+window (`connector.store.webhook_deliveries`). An accepted delivery only
 *names* tickets: the worker re-reads those tickets through `Helpdesk.fetch` and evaluates what the
 helpdesk shows, never the payload (`Worker.webhook_job`). Bursts coalesce: ticket ids wait in
 `TicketNudges` until the next webhook job takes them all.
 
 Answers: 202 accepted (also for a signed event that names no ticket), 401 unsigned or wrongly
-signed, 403 stale, 409 replayed, 413 body too large, 404 unknown path, 405 not a POST. Every
-answer is counted by connection and outcome (`tierdesk_webhook_deliveries_total`).
+signed, 403 stale, 409 replayed, 413 body too large, 404 unknown path, 405 not a POST, 503 when
+the store cannot say whether the delivery was seen (the vendor retries; polling is the safety
+net). Every answer is counted by connection and outcome (`tierdesk_webhook_deliveries_total`).
 
 Each vendor's format (headers, what is signed, where the ticket id is) is a `WebhookFormat` in
 `plugins/<helpdesk>/webhook.py`, registered as the plugin's `WEBHOOK`.
@@ -27,12 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
 from connector.domain.policy import ConnectionConfig
 from connector.health import SlowClientTimeout, StatusServer
-from connector.ports import Clock, SecretSource
+from connector.ports import Clock, SecretSource, SeenDeliveries
 from connector.registry import plugin
 from connector.retry import MissingCredentials
 from connector.secrets import EnvSecrets
@@ -64,12 +69,22 @@ def bad_signature(message: str) -> WebhookRejected:
 @dataclass(frozen=True, slots=True)
 class VerifiedDelivery:
     """What a correctly signed delivery says: when it was signed, a key that identifies it for
-    replay detection, the vendor's event name and the tickets it names."""
+    replay detection (from what is signed), the vendor's event name, the tickets it names, and the
+    vendor's id of the delivery when it sends one (unsigned, the same on the vendor's retries)."""
 
     signed_at: datetime
     replay_key: str
     event: str
     ticket_ids: tuple[str, ...]
+    delivery_id: str | None = None
+
+    @property
+    def replay_keys(self) -> list[str]:
+        """Every key a replay of this delivery would repeat."""
+        keys = [self.replay_key]
+        if self.delivery_id:
+            keys.append(f"delivery:{self.delivery_id}")
+        return keys
 
 
 class WebhookFormat(Protocol):
@@ -96,27 +111,25 @@ def json_payload(body: bytes) -> Any:
 
 
 class ReplayGuard:
-    """Keys of accepted deliveries, each kept until its signed instant is older than `tolerance`
-    (a key older than that is rejected as stale anyway). Bounded: the oldest go first."""
+    """`connector.ports.SeenDeliveries` in memory, for one process (tests, a receiver without a
+    store): keys kept until their `expires_at`. Bounded: the oldest go first."""
 
-    def __init__(self, tolerance: timedelta, capacity: int = REPLAY_MEMORY) -> None:
-        self._tolerance = tolerance
+    def __init__(self, capacity: int = REPLAY_MEMORY) -> None:
         self._capacity = capacity
-        self._seen: OrderedDict[str, datetime] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()
         self._lock = threading.Lock()
 
-    def accept(self, key: str, signed_at: datetime, now: datetime) -> bool:
-        """True and remembered when `key` was not accepted before; False for a replay."""
+    def first_delivery(
+        self, connection: str, keys: Sequence[str], *, expires_at: datetime, now: datetime
+    ) -> bool:
         with self._lock:
-            horizon = now - self._tolerance
-            while self._seen and (
-                len(self._seen) >= self._capacity or next(iter(self._seen.values())) < horizon
-            ):
+            while self._seen and (len(self._seen) >= self._capacity or next(iter(self._seen.values())) < now):
                 self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = max(signed_at, horizon)
-            return True
+            fresh = True
+            for key in keys:
+                fresh = fresh and (connection, key) not in self._seen
+                self._seen[(connection, key)] = max(expires_at, self._seen.get((connection, key), expires_at))
+            return fresh
 
 
 class TicketNudges:
@@ -179,7 +192,7 @@ class WebhookMetrics:
         self.deliveries = Counter(
             "tierdesk_webhook_deliveries",
             "Webhook deliveries answered, by connection and outcome (accepted, unsigned, bad_signature, "
-            "stale, replayed, too_large, unknown_path, method)",
+            "stale, replayed, too_large, unknown_path, method, unavailable)",
             ["connection", "outcome"],
             registry=registry,
         )
@@ -206,6 +219,7 @@ class WebhookReceiver:
         *,
         tolerance: timedelta = DEFAULT_TOLERANCE,
         max_body: int = MAX_BODY_BYTES,
+        seen: SeenDeliveries | None = None,
     ) -> None:
         self.endpoints = {endpoint.path: endpoint for endpoint in endpoints}
         self.nudges = nudges
@@ -213,7 +227,8 @@ class WebhookReceiver:
         self.tolerance = tolerance
         self.max_body = max_body
         self.metrics = WebhookMetrics(registry)
-        self.replays = ReplayGuard(tolerance)
+        # the store's, on a worker: a replay to another replica is recognised there too
+        self.seen: SeenDeliveries = seen if seen is not None else ReplayGuard()
 
     def handle(
         self, method: str, path: str, headers: Mapping[str, str], read: Callable[[int], bytes]
@@ -238,7 +253,7 @@ class WebhookReceiver:
                     403,
                     f"signed at {delivery.signed_at.isoformat()}, more than {self.tolerance} from now",
                 )
-            if not self.replays.accept(delivery.replay_key, delivery.signed_at, now):
+            if not self._first(endpoint.connection, delivery, now):
                 raise WebhookRejected("replayed", 409, "this delivery was accepted before")
         except WebhookRejected as rejected:
             self.metrics.deliveries.labels(connection=endpoint.connection, outcome=rejected.reason).inc()
@@ -260,6 +275,20 @@ class WebhookReceiver:
             tickets=list(delivery.ticket_ids),
         )
         return 202, "accepted"
+
+    def _first(self, connection: str, delivery: VerifiedDelivery, now: datetime) -> bool:
+        """Record the delivery; False when it was accepted before. A replay signed at instant t
+        passes the staleness check until t + tolerance, so it is kept that long (at least
+        `tolerance` from now: a delivery signed ahead of our clock)."""
+        expires_at = max(delivery.signed_at, now) + self.tolerance
+        try:
+            return self.seen.first_delivery(connection, delivery.replay_keys, expires_at=expires_at, now=now)
+        except sa.exc.SQLAlchemyError as error:
+            raise WebhookRejected(
+                "unavailable",
+                503,
+                f"the store cannot tell whether this delivery was seen: {error.__class__.__name__}",
+            ) from error
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         headers = {
@@ -287,7 +316,9 @@ class WebhookReceiver:
             403: "Forbidden",
             404: "Not Found",
         }
-        reasons.update({405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large"})
+        reasons.update(
+            {405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 503: "Service Unavailable"}
+        )
         start_response(
             f"{status} {reasons.get(status, 'Error')}",
             [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
@@ -307,13 +338,15 @@ def serve_webhooks(
     port: int,
     address: str = "0.0.0.0",  # noqa: S104 - helpdesks deliver from outside the container
     secrets: SecretSource | None = None,
+    seen: SeenDeliveries | None = None,
 ) -> StatusServer:
-    """The webhook port, served from a daemon thread. Raises `MissingCredentials` when a
-    connection's `webhook_secret_env` is not set."""
+    """The webhook port, served from a daemon thread; `seen` records accepted deliveries (the
+    worker passes its store, shared by every replica; default: this process's memory). Raises
+    `MissingCredentials` when a connection's `webhook_secret_env` is not set."""
     endpoints = endpoints_for(connections, secrets or EnvSecrets())
     if not endpoints:
         log.warning("webhook port open but no connection sets webhook_secret_env: every delivery gets 404")
-    receiver = WebhookReceiver(endpoints, nudges, clock, metrics.registry)
+    receiver = WebhookReceiver(endpoints, nudges, clock, metrics.registry, seen=seen)
     server = StatusServer(receiver, port, address, SlowClientTimeout).start()
     log.info("serving webhooks", port=server.port, paths={e.path: e.connection for e in endpoints})
     return server

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 import typer
@@ -24,7 +24,18 @@ from connector.cli.app import (
     parse_now,
 )
 
+if TYPE_CHECKING:
+    from connector.bootstrap import App
+    from connector.ports import SeenDeliveries
+
 ONCE_BUDGET = "15m"  # `sync --once` ends by then even during an outage; the rest stays queued
+
+
+def _shared_deliveries(built: App) -> SeenDeliveries | None:
+    """Where the webhook port records accepted deliveries: the store on PostgreSQL, shared by every
+    replica; on SQLite (one worker) the worker's memory, so a delivery never waits for the write
+    lock a pull holds."""
+    return built.store if built.store.url.get_backend_name() == "postgresql" else None
 
 
 @app.command()
@@ -64,7 +75,12 @@ def worker(
 
         try:
             serve_webhooks(
-                built.policies.policy.connections, scheduled.nudges, built.clock, metrics, webhook_port
+                built.policies.policy.connections,
+                scheduled.nudges,
+                built.clock,
+                metrics,
+                webhook_port,
+                seen=_shared_deliveries(built),
             )
         except MissingCredentials as exc:
             built.close()
@@ -106,6 +122,7 @@ def sync(
     as of that instant (replays, tests). Exits 2 when any action failed, 3 when a helpdesk cannot
     be reached or refuses the credentials, 5 when the budget (default 15m) ran out first."""
     from connector.progress import cycle_progress
+    from connector.replicas import cycle_among_replicas
     from connector.retry import HelpdeskError
     from connector.sync_summary import summary_line
 
@@ -114,7 +131,7 @@ def sync(
     built = _build(mappings, db, parse_now(now) if now is not None else None)
     timer = built.stop_after(seconds, f"budget {budget} spent")
     try:
-        with cycle_progress(err) as progress:
+        with cycle_among_replicas(built), cycle_progress(err) as progress:
             try:
                 report = built.service.run_cycle(progress)
             except HelpdeskError as exc:

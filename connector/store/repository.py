@@ -37,6 +37,7 @@ from connector.store.tables import (
     tickets,
 )
 from connector.store.unit import CHUNK, chunks, split_ticket_key, ticket_key
+from connector.store.webhook_deliveries import WebhookDeliveryStore
 
 __all__ = ["Store", "split_ticket_key", "ticket_key"]
 
@@ -67,10 +68,11 @@ def _clock_row(
     }
 
 
-class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks):
+class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryStore):
     """The tierdesk store (implements `connector.ports.Store`). Its parts: pulled pages and
     cursors (`connector.store.pull`), the outbox (`connector.store.outbox`), outbox claims of
-    several workers (`connector.store.leases`), evaluated versions (`connector.store.evaluated`), units of work
+    several workers (`connector.store.leases`), evaluated versions (`connector.store.evaluated`),
+    accepted webhook deliveries (`connector.store.webhook_deliveries`), units of work
     (`connector.store.unit`); tickets, evaluations and the SLA record here."""
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -306,6 +306,18 @@ class PullLeaderEntry(SQLModel, table=True):
     acquired_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class WebhookDelivery(SQLModel, table=True):
+    """A webhook delivery some worker accepted, kept while a replay of it would still look fresh
+    (`connector.store.webhook_deliveries`). `key` is a SHA-256 of what identifies the delivery."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (sa.Index("ix_webhook_delivery_expires", "expires_at"),)
+
+    connection: str = Field(primary_key=True, max_length=100)
+    key: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
 metadata = SQLModel.metadata
 tickets = metadata.tables["ticket_snapshot"]
 events = metadata.tables["ticket_event"]
@@ -319,3 +331,4 @@ outcomes = metadata.tables["sla_outcome"]
 ola_holds = metadata.tables["ola_hold"]
 meta = metadata.tables["store_meta"]
 leader_log = metadata.tables["pull_leader_log"]
+webhook_deliveries = metadata.tables["webhook_delivery"]

@@ -3,8 +3,9 @@
 A webhook an admin registers with a secret (System > WebHooks) is signed the WebSub way:
 `X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>`. Only the body is signed, so freshness
 comes from the body's `timestamp` (milliseconds since the epoch, part of what is signed).
-`X-Atlassian-Webhook-Identifier` names the delivery (the same on Jira's retries) but is not signed;
-replays are recognised by the signature, which covers the body with its timestamp.
+`X-Atlassian-Webhook-Identifier` names the delivery (unique within the site, the same on Jira's
+retries) but is not signed: replays are recognised by the signature, which covers the body with
+its timestamp, and by the identifier, which catches a retry Jira sent again.
 
 The issue is `issue.id` of `jira:issue_created`, `jira:issue_updated`, `comment_created`,
 `comment_updated`, ... payloads (tierdesk keys Jira tickets by issue id).
@@ -60,9 +61,11 @@ class JiraWebhook:
         stamp = payload.get("timestamp") if isinstance(payload, Mapping) else None
         if not isinstance(stamp, int | float) or isinstance(stamp, bool):
             raise WebhookRejected("malformed", 400, "the signed body has no timestamp")
+        identifier = headers.get(DELIVERY_HEADER.lower(), "").strip()
         return VerifiedDelivery(
             signed_at=datetime.fromtimestamp(stamp / 1000, UTC),
             replay_key=f"jira:{given.lower()}",
             event=str(payload.get("webhookEvent") or "unknown"),
             ticket_ids=_ticket_ids(payload),
+            delivery_id=f"jira:{identifier}" if identifier else None,
         )

@@ -3,7 +3,9 @@
 Zendesk signs every request of a webhook that has a signing secret: `X-Zendesk-Webhook-Signature`
 is base64(HMAC-SHA256(secret, timestamp + body)), the timestamp being the value of
 `X-Zendesk-Webhook-Signature-Timestamp` (ISO 8601, e.g. `2026-12-03T10:41:07Z`), concatenated with
-the raw body without a separator.
+the raw body without a separator. `X-Zendesk-Webhook-Invocation-Id` (with `X-Zendesk-Webhook-Id`)
+names the invocation, the same on every attempt Zendesk makes to deliver it: a second attempt of
+an accepted invocation is a replay even when it was signed again.
 
 The ticket is read from the payload of either kind of webhook:
 - an event webhook (`zen:event-type:ticket.comment_added`, `...ticket.status_changed`,
@@ -25,6 +27,8 @@ from connector.webhooks import VerifiedDelivery, bad_signature, digest_matches, 
 
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
+WEBHOOK_ID_HEADER = "X-Zendesk-Webhook-Id"
+INVOCATION_HEADER = "X-Zendesk-Webhook-Invocation-Id"
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -71,9 +75,12 @@ class ZendeskWebhook:
             raise bad_signature(f"{TIMESTAMP_HEADER} has no time zone")
         payload = json_payload(body)
         event = str(payload.get("type") or "trigger") if isinstance(payload, Mapping) else "unknown"
+        invocation = headers.get(INVOCATION_HEADER.lower(), "").strip()
+        webhook = headers.get(WEBHOOK_ID_HEADER.lower(), "").strip()
         return VerifiedDelivery(
             signed_at=signed_at,
             replay_key=f"zendesk:{signature.strip()}",
             event=event,
             ticket_ids=_ticket_ids(payload),
+            delivery_id=f"zendesk:{webhook}:{invocation}" if invocation else None,
         )

@@ -8,7 +8,7 @@ changelog), signed `X-Hub-Signature: sha256=<hex>` and named by `X-Atlassian-Web
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,12 +25,12 @@ class JiraWebhooks:
         self.site = site
         self.clock = clock
         self.base_url = base_url
-        self._deliveries = itertools.count(1)
         self.sender = WebhookSender(self._headers)
         site.observers.append(self.issue_changed)
 
     def _headers(self, secret: str, body: bytes) -> Mapping[str, str]:
-        return {DELIVERY_HEADER: f"emulator-{next(self._deliveries)}", SIGNATURE_HEADER: sign(secret, body)}
+        # unique within the site, as Jira's: a restarted emulator never repeats one
+        return {DELIVERY_HEADER: str(uuid.uuid4()), SIGNATURE_HEADER: sign(secret, body)}
 
     def _issue(self, issue: Issue) -> dict[str, Any]:
         status = self.site.statuses.get(issue.status_id)

@@ -11,6 +11,7 @@ Zendesk sends them: `X-Zendesk-Webhook-Id`, `X-Zendesk-Webhook-Invocation-Id`,
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +36,8 @@ class ZendeskWebhooks:
 
     def __init__(self, account: Account, clock: SimClock) -> None:
         self.clock = clock
-        self._invocations = itertools.count(1)
+        # a sequence like Zendesk's, from a random start: a restarted emulator never repeats one
+        self._invocations = itertools.count(secrets.randbelow(10**12) + 10**9)
         self.sender = WebhookSender(self._headers)
         account.observers.append(self.ticket_changed)
 
