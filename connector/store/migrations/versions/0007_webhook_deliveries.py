@@ -2,7 +2,7 @@
 within the staleness window.
 
 Revision ID: 0007w
-Revises: 0005
+Revises: 0006ga
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007w"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006ga"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
