@@ -169,6 +169,11 @@ def report_tables(report: SlaReport) -> dict[str, Table]:
                 "cap_percent",
                 "credit_percent",
                 "capped",
+                "mode",
+                "band_below_percent",
+                "adherence_percent",
+                "amount",
+                "currency",
             ],
             [
                 [
@@ -181,6 +186,11 @@ def report_tables(report: SlaReport) -> dict[str, Table]:
                     c.cap_percent,
                     c.credit_percent,
                     c.capped,
+                    c.mode,
+                    c.band_below_percent,
+                    c.adherence_percent,
+                    c.amount,
+                    c.currency,
                 ]
                 for c in report.service_credits
             ],
