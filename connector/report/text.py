@@ -64,6 +64,12 @@ def _trend_table(report: SlaReport) -> Table:
     return table
 
 
+def _holder_label(row: HolderFigures) -> str:
+    if row.holder_id is None:
+        return "(none recorded)"
+    return row.holder_id if row.holder_name is None else f"{row.holder_name} ({row.holder_id})"
+
+
 def _holder_table(title: str, what: str, rows: tuple[HolderFigures, ...], report: SlaReport) -> Table:
     metrics = tracked_metrics(report)
     table = Table(title=title, title_justify="left")
@@ -80,7 +86,7 @@ def _holder_table(title: str, what: str, rows: tuple[HolderFigures, ...], report
         ]
         table.add_row(
             row.connection,
-            row.holder_id or "(none recorded)",
+            _holder_label(row),
             *cells,
             _cycles(row.met, row.breached, row.adherence_percent),
             str(row.in_progress),

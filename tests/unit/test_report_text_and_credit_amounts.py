@@ -1,6 +1,7 @@
-"""The global report's text form carries the monthly trend and the by-group / by-assignee tables,
-and its service-credit tables (HTML, text, CSV) show the credit amount in the contract's currency
-and, for credit by adherence band, the band that applied."""
+"""The global report's text form carries the monthly trend and the by-group / by-assignee tables
+(named by the connection's aliases where they name the id, else the id), and its service-credit
+tables (HTML, text, CSV) show the credit amount in the contract's currency and, for credit by
+adherence band, the band that applied."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "mappings"
 ACME = Organization(id="77", name="Acme Corp", external_id="crm-1001")
 # No account: the Enterprise tier's own terms (5% per breach, cap 25%, no fee, so no amount).
 UMBRELLA = Organization(id="99", name="Umbrella", tags=frozenset({"enterprise"}))
+# connections.yaml aliases on zendesk-main: duty-managers -> group 38000000003, sla-watcher -> agent
+# 36000000005; g2 and a2 have no alias.
+G1, A1 = "38000000003", "36000000005"
 
 
 def put(
@@ -71,9 +75,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlaReport]:
     store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('credits')}/t.db")
     march = datetime(2026, 3, 2, 9, tzinfo=UTC)
     # Acme: t1 both met, t2 first response 1h late, t3 resolution 1d late: 4 of 6 met = 66.7%
-    put(store, policy, "t1", ACME, march, H, 10 * H, "g1", "a1")
-    put(store, policy, "t2", ACME, march + 24 * H, 5 * H, 20 * H, "g1", "a2")
-    put(store, policy, "t3", ACME, march + 48 * H, 2 * H, 96 * H, "g2", "a1")
+    put(store, policy, "t1", ACME, march, H, 10 * H, G1, A1)
+    put(store, policy, "t2", ACME, march + 24 * H, 5 * H, 20 * H, G1, "a2")
+    put(store, policy, "t3", ACME, march + 48 * H, 2 * H, 96 * H, "g2", A1)
     # Umbrella: one first response breach
     put(store, policy, "u1", UMBRELLA, march, 6 * H, 10 * H, "g2", "a2")
     yield build_report(
@@ -113,17 +117,17 @@ def test_text_report_shows_the_monthly_trend_per_metric(report: SlaReport) -> No
     ]
 
 
-def test_text_report_shows_adherence_by_group_and_by_assignee(report: SlaReport) -> None:
+def test_text_report_shows_adherence_by_group_and_by_assignee_named_by_the_aliases(report: SlaReport) -> None:
     text = render_text(report)
 
     by_group = rows_of(section(text, "by group"))
     assert by_group == [
-        ["zendesk-main", "g1", "50% 1/1", "100% 2/0", "75% 3/1", "0"],
+        ["zendesk-main", "duty-managers (38000000003)", "50% 1/1", "100% 2/0", "75% 3/1", "0"],
         ["zendesk-main", "g2", "50% 1/1", "50% 1/1", "50% 2/2", "0"],
     ]
     by_assignee = rows_of(section(text, "by assignee"))
     assert by_assignee == [
-        ["zendesk-main", "a1", "100% 2/0", "50% 1/1", "75% 3/1", "0"],
+        ["zendesk-main", "sla-watcher (36000000005)", "100% 2/0", "50% 1/1", "75% 3/1", "0"],
         ["zendesk-main", "a2", "0% 0/2", "100% 2/0", "50% 2/2", "0"],
     ]
 
@@ -160,3 +164,17 @@ def test_text_and_csv_credit_rows_name_the_band_and_the_amount(report: SlaReport
         "5000.00",
         "USD",
     )
+
+
+def test_html_and_csv_name_groups_and_assignees_by_the_connections_aliases(
+    report: SlaReport, tmp_path: Path
+) -> None:
+    assert [(r.holder_id, r.holder_name) for r in report.by_group] == [(G1, "duty-managers"), ("g2", None)]
+    page = render_html(report)
+    assert re.search(r'<td>duty-managers <code class="sub">38000000003</code></td>', page)
+    assert "<td><code>g2</code></td>" in page  # no alias: the id
+
+    write_csv_tables(report, tmp_path)
+    with (tmp_path / "by_assignee.csv").open(encoding="utf-8", newline="") as f:
+        names = {(r["assignee_id"], r["name"]) for r in csv.DictReader(f)}
+    assert names == {(A1, "sla-watcher"), ("a2", "")}
