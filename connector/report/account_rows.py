@@ -66,6 +66,8 @@ class ServiceCredit:
     amount: Decimal | None = None  # in `currency`; None without a monthly fee in the terms
     currency: str | None = None
     terms: str = ""  # the contract's name, or `tier <name>`
+    band_below_percent: float | None = None  # mode bands: the band that applied (None: none did)
+    band_percent: float | None = None  # that band's credit before the cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,8 @@ def service_credits(
                 amount=credit.amount,
                 currency=contract.currency if credit.amount is not None else None,
                 terms=contract.name,
+                band_below_percent=None if credit.band is None else float(credit.band.below_percent),
+                band_percent=None if credit.band is None else float(credit.band.credit_percent),
             )
         )
     return tuple(sorted(rows, key=lambda r: (r.month, r.organization, r.organization_id, r.tier)))

@@ -92,13 +92,14 @@ def _distribution(buckets: Sequence[str], distributions: Iterable[Distribution])
 
 
 def _holders(rows: Sequence[HolderFigures], what: str) -> Table:
-    header = ["connection", what, "metric", "met", "breached", "adherence_percent"]
+    header = ["connection", what, "name", "metric", "met", "breached", "adherence_percent"]
     out: list[list[Any]] = []
     for r in rows:
         out += [
-            [r.connection, r.holder_id, m.metric, m.met, m.breached, m.adherence_percent] for m in r.metrics
+            [r.connection, r.holder_id, r.holder_name, m.metric, m.met, m.breached, m.adherence_percent]
+            for m in r.metrics
         ]
-        out.append([r.connection, r.holder_id, "all", r.met, r.breached, r.adherence_percent])
+        out.append([r.connection, r.holder_id, r.holder_name, "all", r.met, r.breached, r.adherence_percent])
     return header, out
 
 
@@ -169,6 +170,11 @@ def report_tables(report: SlaReport) -> dict[str, Table]:
                 "cap_percent",
                 "credit_percent",
                 "capped",
+                "mode",
+                "band_below_percent",
+                "adherence_percent",
+                "amount",
+                "currency",
             ],
             [
                 [
@@ -181,6 +187,11 @@ def report_tables(report: SlaReport) -> dict[str, Table]:
                     c.cap_percent,
                     c.credit_percent,
                     c.capped,
+                    c.mode,
+                    c.band_below_percent,
+                    c.adherence_percent,
+                    c.amount,
+                    c.currency,
                 ]
                 for c in report.service_credits
             ],

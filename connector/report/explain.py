@@ -67,8 +67,13 @@ def render_explain(
             "severity", result.severity.rule, result.severity.source, False, result.severity.value
         )
     )
-    console.print(f"calendar: {tier.calendar}; escalation chain: {tier.escalation or '-'}")
-    if (calendar := running.calendars.get(tier.calendar)) is not None:
+    # An account's calendar wins over its tier's: the clocks count on it.
+    calendar_name = result.tier.calendar or tier.calendar
+    overridden = (
+        "" if calendar_name == tier.calendar else f" (the account's; tier {tier.name} uses {tier.calendar})"
+    )
+    console.print(f"calendar: {calendar_name}{overridden}; escalation chain: {tier.escalation or '-'}")
+    if (calendar := running.calendars.get(calendar_name)) is not None:
         today = now.astimezone(calendar.timezone).date()
         ahead = calendar.holidays_between(today, today + timedelta(days=60))
         if ahead:
@@ -87,7 +92,7 @@ def render_explain(
             ("group", "from", "until", "held", "target", "within", "record"),
             explain_rows(holds, store.ola_holds_of(t.connection, t.id)),
         )
-    _conditions_table(console, result, result.tier.calendar or tier.calendar)
+    _conditions_table(console, result, calendar_name)
     if result.crossings:
         print_table(
             console,

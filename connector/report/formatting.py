@@ -40,3 +40,17 @@ def money(amount: Decimal, currency: str) -> str:
     """`1,425.00 USD`: the amount with its ISO 4217 code after it. A code, not a symbol or a
     locale's format, so a report read anywhere is unambiguous ($ is several currencies)."""
     return f"{amount:,.2f} {currency}"
+
+
+def credit_terms(
+    percent_per_breach: float | None,
+    band_below_percent: float | None,
+    band_percent: float | None,
+) -> str:
+    """How a month's credit was reached: `2% per breach`, `below 99%: 5%` (the adherence band that
+    applied) or `no band reached` (adherence at or above every band's bound)."""
+    if percent_per_breach is not None:
+        return f"{percent(percent_per_breach)} per breach"
+    if band_below_percent is None:
+        return "no band reached"
+    return f"below {percent(band_below_percent)}: {percent(band_percent)}"

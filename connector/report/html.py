@@ -11,7 +11,7 @@ from connector.domain.engine import METRIC_ORDER
 from connector.domain.policy import Metric
 from connector.report.breakdown import HolderFigures, HolderMetric
 from connector.report.charts import BREACH_COLOR, TIER_COLORS, Goal, Series, bar_chart
-from connector.report.formatting import METRIC_LABELS, duration, local_time, percent
+from connector.report.formatting import METRIC_LABELS, credit_terms, duration, local_time, money, percent
 from connector.report.line_chart import line_chart
 from connector.report.report import MetricFigures, Segment, SlaReport
 from connector.report.trend import TrendPoint
@@ -172,6 +172,8 @@ def render_html(report: SlaReport) -> str:
         trend_metrics=trend_metrics,
         trend_cell=lambda month, metric: points[(month, metric)],
         holder_cell=holder_cell,
+        credit_terms=credit_terms,
+        money=money,
         charts=_charts(report, metrics),
         credited=[c for c in report.service_credits if c.credit_percent > 0],
         over_allowance=[a for a in report.allowance if a.over_allowance],

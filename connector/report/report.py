@@ -47,7 +47,7 @@ from connector.report.account_rows import (
     service_credits,
     tickets_created,
 )
-from connector.report.breakdown import HolderFigures, by_holder
+from connector.report.breakdown import HolderFigures, alias_names, by_holder
 from connector.report.distributions import (
     FIRST_RESPONSE_BUCKETS,
     RESOLUTION_BUCKETS,
@@ -250,8 +250,8 @@ def build_report(
             for tier in tiers
         ),
         trend=build_trend(store, end=end, zone=zone, months=trend_months),
-        by_group=by_holder(clocks, "group"),
-        by_assignee=by_holder(clocks, "assignee"),
+        by_group=by_holder(clocks, "group", alias_names(policy)),
+        by_assignee=by_holder(clocks, "assignee", alias_names(policy)),
     )
 
 

@@ -7,8 +7,10 @@ import io
 from rich.console import Console
 from rich.table import Table
 
-from connector.report.formatting import METRIC_LABELS, duration, local_time, money, percent
-from connector.report.html import metric_cells, tracked_metrics
+from connector.domain.policy import Metric
+from connector.report.breakdown import HolderFigures
+from connector.report.formatting import METRIC_LABELS, credit_terms, duration, local_time, money, percent
+from connector.report.html import holder_cell, metric_cells, tracked_metrics, trend_table
 from connector.report.report import Segment, SlaReport
 
 WIDTH = 140
@@ -45,6 +47,53 @@ def _segment_table(title: str, segments: tuple[Segment, ...], report: SlaReport,
     return table
 
 
+def _cycles(met: int, breached: int, adherence: float | None) -> str:
+    return f"{percent(adherence)} {met}/{breached}"
+
+
+def _trend_table(report: SlaReport) -> Table:
+    months, metrics, point = trend_table(report.trend)
+    table = Table(title="monthly trend (clocks by the month they started)", title_justify="left")
+    table.add_column("month")
+    for metric in metrics:
+        label = "all metrics" if metric is None else METRIC_LABELS[Metric(metric)].lower()
+        table.add_column(f"{label}\nmet/breached", justify="right")
+    for month in months:
+        cells = [point[(month, m)] for m in metrics]
+        table.add_row(month, *(_cycles(p.met, p.breached, p.adherence_percent) for p in cells))
+    return table
+
+
+def _holder_label(row: HolderFigures) -> str:
+    if row.holder_id is None:
+        return "(none recorded)"
+    return row.holder_id if row.holder_name is None else f"{row.holder_name} ({row.holder_id})"
+
+
+def _holder_table(title: str, what: str, rows: tuple[HolderFigures, ...], report: SlaReport) -> Table:
+    metrics = tracked_metrics(report)
+    table = Table(title=title, title_justify="left")
+    table.add_column("connection")
+    table.add_column(what)
+    for metric in metrics:
+        table.add_column(f"{METRIC_LABELS[metric].lower()}\nmet/breached", justify="right")
+    table.add_column("all metrics", justify="right")
+    table.add_column("open", justify="right")
+    for row in rows:
+        cells = [
+            "—" if cell is None else _cycles(cell.met, cell.breached, cell.adherence_percent)
+            for cell in (holder_cell(row, metric) for metric in metrics)
+        ]
+        table.add_row(
+            row.connection,
+            _holder_label(row),
+            *cells,
+            _cycles(row.met, row.breached, row.adherence_percent),
+            str(row.in_progress),
+        )
+    return table
+
+
 def render_text(report: SlaReport) -> str:
     zone = report.start.tzinfo
     out = io.StringIO()
@@ -64,6 +113,15 @@ def render_text(report: SlaReport) -> str:
     )
     console.print(_segment_table("by tier", (*report.by_tier, report.overall), report, severity=False))
     console.print(_segment_table("by tier and severity", report.by_tier_severity, report, severity=True))
+    console.print(_trend_table(report))
+    console.print(
+        _holder_table(
+            "by group (holding the ticket when each cycle was decided)", "group", report.by_group, report
+        )
+    )
+    console.print(
+        _holder_table("by assignee (when each cycle was decided)", "assignee", report.by_assignee, report)
+    )
 
     breaches = Table(title=f"breaches ({len(report.breaches)})", title_justify="left")
     for column in ("breached", "ticket", "organization", "tier", "severity", "metric"):
@@ -91,11 +149,7 @@ def render_text(report: SlaReport) -> str:
             column, justify="left" if column in ("month", "account", "tier", "terms") else "right"
         )
     for c in report.service_credits:
-        terms = (
-            f"{percent(c.percent_per_breach)} per breach"
-            if c.percent_per_breach is not None
-            else "by adherence band"
-        )
+        terms = credit_terms(c.percent_per_breach, c.band_below_percent, c.band_percent)
         credits.add_row(
             c.month,
             c.organization,

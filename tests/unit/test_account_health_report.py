@@ -26,10 +26,12 @@ from connector.cli import app
 from connector.domain.engine import evaluate
 from connector.domain.model import Event, EventKind, Organization, Status, Ticket
 from connector.domain.policy import Metric, Policy
+from connector.domain.record import Activation, PolicyHistory
 from connector.mappings import load_policy
 from connector.ports import TicketRecord
 from connector.report.account_html import render_account_html
 from connector.report.account_report import AccountReport, build_account_report, find_account
+from connector.report.account_rows import Judging
 from connector.report.pdf import pdf_engine_problem, render_pdf
 from connector.store.repository import Store
 
@@ -168,6 +170,51 @@ def test_credit_follows_the_adherence_band_of_the_contract(report: AccountReport
     assert (report.credit.breaches, report.credit.decided) == (2, 9)
     assert (report.credit.percent, report.credit.capped) == (Decimal(20), False)
     assert (report.credit.amount, report.credit.currency) == (Decimal("5000.00"), "USD")
+
+
+def test_a_contract_edited_after_the_month_closed_keeps_that_months_credit_unless_rejudged(
+    policy: Policy, db_url: str, tmp_path: Path
+) -> None:
+    # On 1 December 06:00, after November closed, the admin lowers the below-90% band to 12%.
+    edited_dir = tmp_path / "mappings"
+    shutil.copytree(Path("mappings"), edited_dir)
+    accounts = edited_dir / "accounts.yaml"
+    text = accounts.read_text(encoding="utf-8")
+    assert "{below: 90%, credit: 20%}" in text
+    accounts.write_text(
+        text.replace("{below: 90%, credit: 20%}", "{below: 90%, credit: 12%}"), encoding="utf-8"
+    )
+    edited = load_policy(edited_dir)
+    history = PolicyHistory(
+        [
+            Activation(policy, datetime(2026, 1, 1, tzinfo=UTC)),
+            Activation(edited, datetime(2026, 12, 1, 6, tzinfo=UTC)),
+        ]
+    )
+    account = find_account(edited, "ACME")
+    assert account is not None
+    store = Store.open(db_url)
+    try:
+
+        def november(rejudge: bool) -> AccountReport:
+            return build_account_report(
+                store,
+                edited,
+                account,
+                month="2026-11",
+                zone=UTC,
+                now=datetime(2026, 12, 1, 12, tzinfo=UTC),
+                trend_months=1,
+                judging=Judging(history, datetime(2026, 12, 1, 12, tzinfo=UTC), rejudge),
+            )
+
+        kept, rejudged = november(False).credit, november(True).credit
+    finally:
+        store.close()
+    assert kept is not None and rejudged is not None
+    # 77.8% adherence falls below 90% either way; the band's credit is what the edit changed
+    assert (kept.percent, kept.amount) == (Decimal(20), Decimal("5000.00"))  # the terms November ended under
+    assert (rejudged.percent, rejudged.amount) == (Decimal(12), Decimal("3000.00"))  # the edited terms
 
 
 def test_allowance_use_and_chronic_overuse(report: AccountReport) -> None:
