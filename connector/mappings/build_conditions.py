@@ -63,7 +63,7 @@ def manual_conditions(
 
 # tier keys added after versions were first recorded: left out at their defaults, so mappings
 # that do not use them keep the version they always had
-_LATER_TIER_DEFAULTS: dict[str, Any] = {"severity_clocks": {}, "manual": []}
+_LATER_TIER_DEFAULTS: dict[str, Any] = {"severity_clocks": {}, "manual": [], "target_adherence": None}
 _LATER_CLOCK_DEFAULTS: dict[str, Any] = {"calendar": None, "target_from": None}
 
 
