@@ -1,7 +1,8 @@
 """`write_report`: build the SLA report and write it as HTML, terminal text or JSON.
 
-JSON mirrors `SlaReport` field for field: instants are ISO 8601 with their offset, days ISO dates,
-durations seconds, metrics their names. `report_from_json` reads it back into an equal report.
+JSON mirrors `SlaReport` field for field (the OLA table is `olas`): instants are ISO 8601 with
+their offset, days ISO dates, durations seconds, metrics their names. `report_from_json` reads it
+back into an equal report.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 from connector.domain.policy import Policy
 from connector.report.html import render_html
-from connector.report.ola import ola_rows, with_ola_table
+from connector.report.ola import with_ola_table
 from connector.report.report import SlaReport, build_report
 from connector.report.text import render_text
 from connector.store.repository import Store
@@ -64,7 +65,7 @@ def write_report(
     reads half a report. Returns the report written.
     """
     report = build_report(store, policy, start=start, end=end, now=now)
-    text = with_ola_table(render(report, fmt), fmt, ola_rows(store.ola_holds(start, end)))
+    text = with_ola_table(render(report, fmt), fmt, report.olas)
     if out == STDOUT:
         sys.stdout.write(text)
         return report

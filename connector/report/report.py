@@ -34,6 +34,7 @@ from connector.domain.formatting import tag_name
 from connector.domain.policy import Metric, Policy
 from connector.domain.results import ClockState
 from connector.domain.rules import first_match
+from connector.report.ola import OlaRow, ola_rows
 from connector.report.queries import StoredClock, StoredTicket, read_period
 from connector.store.repository import Store
 
@@ -168,6 +169,7 @@ class SlaReport:
     allowance: tuple[AllowanceUse, ...]
     unmatched_tickets: int  # created in the period, given the default tier because no rule matched
     unevaluated_tickets: int  # created in the period, never evaluated
+    olas: tuple[OlaRow, ...] = ()  # group ownership: settled holds that ended in the period
 
 
 def build_report(store: Store, policy: Policy, *, start: datetime, end: datetime, now: datetime) -> SlaReport:
@@ -239,6 +241,7 @@ def build_report(store: Store, policy: Policy, *, start: datetime, end: datetime
         allowance=_allowance(policy, evaluated, start, end, zone),
         unmatched_tickets=sum(1 for t in evaluated if _unmatched(t, policy)),
         unevaluated_tickets=len(created) - len(evaluated),
+        olas=tuple(ola_rows(store.ola_holds(start, end))),
     )
 
 
