@@ -241,7 +241,8 @@ def test_an_agents_jira_label_exempts_first_response_and_explain_gives_the_reaso
 
 def test_jira_group_moves_are_settled_once_as_holds_and_reported(tmp_path: Path) -> None:
     """A Standard issue moved by agents between teams of a group picker mapped as `group`:
-    Tier 2 holds it 1 h then 2.5 h, against a 2 h OLA on 24x7."""
+    Tier 2 holds it 1 h then 2.5 h, against a 2 h OLA on 24x7. Each sync inserts only the holds
+    that ended since the last one."""
     start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     with jira_emulator(start - timedelta(minutes=5), 0) as site:
         from plugins.jira import SEED_ADMIN_EMAIL
@@ -260,27 +261,42 @@ def test_jira_group_moves_are_settled_once_as_holds_and_reported(tmp_path: Path)
         run = JiraRun(site, mappings, f"sqlite:///{tmp_path / 't.db'}", FixedClock(start), {})
         run.at(start)
         run.open_issue("alex@hooli.example", "Report totals are wrong")
-        for hours, team in ((1, "Tier 2"), (2, "Tier 1"), (3, "Tier 2"), (5.5, "Tier 1")):
+
+        def move(hours: float, team: str) -> None:
             run.at(start + hours * H)
             run.agent_edit({"fields": {group_field: {"name": team}}})
-        items = run.changelog_items(group_field)
+
         with run.worker() as worker:
+            store = worker.app.store
+            inserted = hold_inserts(store)
+            move(1, "Tier 2")
+            move(2, "Tier 1")
+            run.at(start + 2.5 * H)
+            worker.pull_job(run.connection)
+            after_first = list(inserted)
+            move(3, "Tier 2")
+            move(5.5, "Tier 1")
             run.at(start + 6 * H)
             worker.pull_job(run.connection)
+            after_second = list(inserted)
             run.at(start + 7 * H)
-            worker.pull_job(run.connection)  # a second look settles nothing twice
-            store = worker.app.store
+            worker.app.service.evaluate_keys([f"{run.connection}:{run.issue_id}"], start + 7 * H)
             holds = store.ola_holds(start, start + 24 * H)
             out = tmp_path / "report.txt"
             write_report(store, load_policy(mappings), out, "text", start, start + 24 * H, start + 7 * H)
             text = out.read_text(encoding="utf-8")
             console = Console(file=io.StringIO(), width=200, color_system=None)
-            assert render_explain(
-                console, store, load_policy(mappings), start + 7 * H, (run.connection, run.issue_id)
-            )
+            key = (run.connection, run.issue_id)
+            assert render_explain(console, store, load_policy(mappings), start + 7 * H, key)
             shown = console.file.getvalue()  # type: ignore[attr-defined]
+        items = run.changelog_items(group_field)
 
     assert [i["toString"] for i in items] == ["Tier 2", "Tier 1", "Tier 2", "Tier 1"]
+    # the first sync settles the first hold; the second only the one that ended since; a
+    # re-evaluation with nothing new inserts nothing
+    assert after_first == [start + H]
+    assert after_second == [start + H, start + 3 * H]
+    assert list(inserted) == after_second
     assert [(h.ola, h.group_id, h.held, h.target, h.within_target) for h in holds] == [
         ("tier-2", "Tier 2", 1 * H, 2 * H, True),
         ("tier-2", "Tier 2", 2.5 * H, 2 * H, False),
@@ -289,3 +305,18 @@ def test_jira_group_moves_are_settled_once_as_holds_and_reported(tmp_path: Path)
     cells = [cell.strip() for cell in line.strip("│").split("│")]
     assert cells[:3] == ["tier-2", "1", "2"] and cells[-1] == "50.0%"
     assert sum(1 for line in shown.splitlines() if line.startswith("│ tier-2")) == 2
+
+
+def hold_inserts(store: Any) -> list[datetime]:
+    """The start of every hold row the store asks the database to insert into `ola_hold`."""
+    import sqlalchemy as sa
+
+    seen: list[datetime] = []
+
+    def listen(_conn: Any, clause: Any, multiparams: Any, params: Any, _options: Any) -> None:
+        if isinstance(clause, sa.Insert) and clause.table.name == "ola_hold":
+            rows = [row for group in multiparams for row in (group if isinstance(group, list) else [group])]
+            seen.extend(row["started_at"] for row in [*rows, *([params] if params else [])])
+
+    sa.event.listen(store.engine, "before_execute", listen)
+    return seen
