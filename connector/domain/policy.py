@@ -402,3 +402,5 @@ class Policy:
     effective_from: datetime | None = None
     apply_to: ApplyTo = ApplyTo.NEW
     olas: Mapping[str, Ola] = field(default_factory=dict)  # group -> its own target per hold
+    # holiday feed URL -> how often a running worker fetches it again (not part of the version)
+    feed_refresh: Mapping[str, timedelta] = field(default_factory=dict)

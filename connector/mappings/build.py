@@ -78,6 +78,7 @@ def build_policy(checked: Checked) -> Policy:
         effective_from=checked.changes.effective_from,
         apply_to=ApplyTo(checked.changes.apply_to),
         olas=build_olas(checked.olas, checked.ola_sources),
+        feed_refresh=dict(checked.feed_refresh),
     )
 
 

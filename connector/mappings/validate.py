@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,6 +83,7 @@ class Checked:
     named_at: dict[tuple[str, str, str], MappingError] = field(default_factory=dict)
     # holiday feed texts read, by source: kept with the policy version (`ics_feeds`)
     feeds_used: dict[str, str] = field(default_factory=dict)
+    feed_refresh: dict[str, timedelta] = field(default_factory=dict)  # URL feed -> refresh interval
     # (tier, index) -> "file:line" of each manual exemption / pause
     manual_sources: dict[tuple[str, int], str] = field(default_factory=dict)
 
@@ -558,6 +560,7 @@ def validate(sections: Sections) -> tuple[Checked | None, list[Issue]]:
         ola_sources={name: sections.source(("olas", name)) for name in olas},
         named_at=run.named_at,
         feeds_used=dict(run.feeds.used),
+        feed_refresh=dict(run.feeds.refresh),
         manual_sources=manual_sources,
     )
     return checked, []
