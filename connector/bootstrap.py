@@ -85,9 +85,9 @@ def build_app(
     Without `sleep` the adapters wait on the app's `StopSignal`, so `App.request_stop` ends their
     retry waits at once."""
     secrets = secrets or EnvSecrets()
-    policies = PolicyHolder(mappings, resolve=reference_resolver(secrets))
-    stop = StopSignal()
     clock = clock or SystemClock()
+    policies = PolicyHolder(mappings, resolve=reference_resolver(secrets), now=clock.now)
+    stop = StopSignal()
     connected = (
         dict(helpdesks) if helpdesks is not None else connect_helpdesks(policies, secrets, sleep or stop)
     )

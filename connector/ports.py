@@ -197,6 +197,8 @@ class LoadedTicket:
     events: tuple[Event, ...]
     seen_at: datetime  # when the helpdesk last showed this snapshot as current
     settled: tuple[SettledOutcome, ...]
+    # (group id, started at) of the group holds already settled (`ola_hold`): not inserted again
+    settled_holds: frozenset[tuple[str, datetime]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,7 +169,11 @@ class SyncService:
                     item.ticket, item.events, history, now, settled=item.settled, observed_at=item.seen_at
                 )
                 batch.append((evaluation, self._backlog_filter(evaluation.actions, started)))
-                holds += ended_holds(connection, item.ticket, item.events, history.current, now)
+                holds += [
+                    ended
+                    for ended in ended_holds(connection, item.ticket, item.events, history.current, now)
+                    if (ended[2].group_id, ended[2].started_at) not in item.settled_holds
+                ]
                 report.evaluated += 1
                 report.settled += len(evaluation.decided)
                 if self.on_evaluated is not None:

@@ -409,3 +409,5 @@ class Policy:
     olas: Mapping[str, Ola] = field(default_factory=dict)  # group -> its own target per hold
     # account id -> account (mappings/accounts.yaml); `connector.domain.accounts` looks them up
     accounts: Mapping[str, Account] = field(default_factory=dict)
+    # holiday feed URL -> how often a running worker fetches it again (not part of the version)
+    feed_refresh: Mapping[str, timedelta] = field(default_factory=dict)

@@ -46,14 +46,18 @@ def load_policy(directory: str | Path) -> Policy:
     return policy
 
 
-def load_policy_files(directory: str | Path) -> tuple[Policy, dict[str, str]]:
+def load_policy_files(
+    directory: str | Path, kept_feeds: Mapping[str, str] | None = None
+) -> tuple[Policy, dict[str, str]]:
     """The validated policy of a directory and the text of each file it was built from, read once
-    (an edit landing mid-read cannot pair one version's policy with another's texts)."""
+    (an edit landing mid-read cannot pair one version's policy with another's texts).
+    `kept_feeds` (source -> text) are holiday feeds used as they are instead of fetched again."""
     base = Path(directory)
     if not base.is_dir():
         return load_policy(base), {}
     files = directory_texts(base)
     sections = read_texts(files, str(base)) if files else read_directory(base)
+    sections.feeds.update(kept_feeds or {})
     errors = list(sections.errors)
     checked, issues = validate(sections) if sections.sections or not errors else (None, [])
     errors.extend(sections.error(issue) for issue in issues)

@@ -32,13 +32,13 @@ from connector.domain.policy import (
 )
 from connector.mappings.accounts import build_accounts
 from connector.mappings.build_conditions import manual_conditions, severity_settings, target_from, tier_dump
+from connector.mappings.checked import Checked, CheckedRule
 from connector.mappings.connection_models import ConnectionModel, FieldByName, GroupByName
 from connector.mappings.models import ChangesModel
 from connector.mappings.notifications import build_channels
 from connector.mappings.ola_models import build_olas
 from connector.mappings.rule_models import WhenModel
 from connector.mappings.tier_models import ActionModel, ChainModel, TierModel
-from connector.mappings.validate import Checked, CheckedRule
 from connector.mappings.values import threshold_parts
 
 VERSION_LENGTH = 12
@@ -80,6 +80,7 @@ def build_policy(checked: Checked) -> Policy:
         apply_to=ApplyTo(checked.changes.apply_to),
         olas=build_olas(checked.olas, checked.ola_sources),
         accounts=build_accounts(checked.accounts),
+        feed_refresh=dict(checked.feed_refresh),
     )
 
 

@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -24,11 +25,13 @@ import structlog
 
 from connector.domain.ics_holidays import IcsFeedError, IcsHolidays, holidays_from_ics
 from connector.mappings.errors import Anchor, Loc
+from connector.mappings.values import parse_duration
 
 log = structlog.get_logger("tierdesk.mappings")
 
 FEED_PREFIX: Final = "ics-feed:"  # key of a feed's text among the files of a policy version
 FETCH_TIMEOUT_SECONDS: Final = 10.0
+DEFAULT_REFRESH: Final = timedelta(hours=24)  # a running worker fetches a URL feed again this often
 _MAX_FEED_BYTES: Final = 5_000_000  # a holiday feed is a few kB; refuse to read a runaway download
 
 _last_good: dict[str, str] = {}
@@ -54,6 +57,7 @@ class FeedReader:
     directory: Path
     recorded: Mapping[str, str] = field(default_factory=dict)
     used: dict[str, str] = field(default_factory=dict)
+    refresh: dict[str, timedelta] = field(default_factory=dict)  # URL -> how often to fetch it again
 
     def holidays(self, source: str) -> IcsHolidays:
         """The closed days of the feed; raises `ValueError` with a message ending in the fix."""
@@ -99,10 +103,16 @@ def with_feed_dates(spec: dict[str, Any], loc: Loc, run: _Reports) -> dict[str, 
     listed = isinstance(holidays["ics"], list)
     sources = holidays["ics"] if listed else [holidays["ics"]]
     dates = list(holidays.get("dates") or [])
-    for index, source in enumerate(sources):
+    for index, entry in enumerate(sources):
         where: Loc = (*loc, "holidays", "ics", index) if listed else (*loc, "holidays", "ics")
+        source = str(entry["url"] if isinstance(entry, dict) else entry).strip()
+        if is_url(source):
+            every = entry.get("refresh") if isinstance(entry, dict) else None
+            # the model checked the duration; the shortest wins when calendars share a feed
+            interval = DEFAULT_REFRESH if every is None else parse_duration(every)
+            run.feeds.refresh[source] = min(interval, run.feeds.refresh.get(source, interval))
         try:
-            dates += sorted(run.feeds.holidays(str(source).strip()).dates)
+            dates += sorted(run.feeds.holidays(source).dates)
         except ValueError as error:
             run.report(where, str(error))
     rest = {key: value for key, value in holidays.items() if key != "ics"}

@@ -8,7 +8,15 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from connector.domain.model import Priority, Status
 from connector.domain.policy import Metric, ReopenMode
@@ -35,16 +43,44 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+class IcsFeedModel(StrictModel):
+    """A holiday feed with its own refresh interval: `{url: https://..., refresh: 6h}`."""
+
+    url: str = Field(description="an http(s) URL, or a file relative to the mappings directory")
+    refresh: Duration | None = Field(
+        default=None, description="how often a running worker fetches the URL again (default 24h)"
+    )
+
+
+def _feed_kind(value: Any) -> str:
+    # one branch per shape, so a mistake is reported once for what was written, not per branch
+    return "list" if isinstance(value, list) else "feed" if isinstance(value, dict) else "source"
+
+
+IcsFeed = Annotated[
+    Annotated[str, Tag("source")] | Annotated[IcsFeedModel, Tag("feed")], Discriminator(_feed_kind)
+]
+
+
 class HolidaysModel(StrictModel):
     """Public holidays of a country (and subdivision) from the `holidays` package, plus dates."""
 
     country: str | None = Field(default=None, description="ISO 3166 code, e.g. DE, US, GB")
     subdivision: str | None = Field(default=None, description="e.g. BE (Berlin) for DE, CA for US")
     dates: list[Any] = Field(default_factory=list, description="extra closed days, YYYY-MM-DD")
-    ics: str | list[str] | None = Field(
+    ics: (
+        Annotated[
+            Annotated[str, Tag("source")]
+            | Annotated[IcsFeedModel, Tag("feed")]
+            | Annotated[list[IcsFeed], Tag("list")],
+            Discriminator(_feed_kind),
+        ]
+        | None
+    ) = Field(
         default=None,
         description="iCalendar feeds whose all-day events are closed days: a file (relative to the "
-        "mappings directory) or an http(s) URL, or a list of them",
+        "mappings directory) or an http(s) URL ({url, refresh} to set how often it is fetched "
+        "again), or a list of them",
     )
 
 

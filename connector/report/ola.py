@@ -102,7 +102,8 @@ def ola_html(rows: Sequence[OlaRow]) -> str:
 
 
 def with_ola_table(text: str, fmt: str, rows: Sequence[OlaRow]) -> str:
-    """The rendered report with the OLA table added (text and HTML; JSON stays the SLA report)."""
+    """The rendered text or HTML report with the OLA table added (JSON carries the rows as the
+    report's `olas`)."""
     if fmt == "text":
         return text + ola_text(rows)
     if fmt == "html" and rows:

@@ -1,7 +1,8 @@
 """`write_report`: build the SLA report and write it as HTML, terminal text, JSON or CSV files.
 
-JSON mirrors `SlaReport` field for field: instants are ISO 8601 with their offset, days ISO dates,
-durations seconds, metrics their names. `report_from_json` reads it back into an equal report.
+JSON mirrors `SlaReport` field for field (the OLA table is `olas`): instants are ISO 8601 with
+their offset, days ISO dates, durations seconds, metrics their names. `report_from_json` reads it
+back into an equal report.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from connector.report.account_report import AccountReport, build_account_report
 from connector.report.account_rows import Judging
 from connector.report.csv_export import DEFAULT_CSV_DIR, write_csv_tables
 from connector.report.html import render_html
-from connector.report.ola import ola_rows, with_ola_table
+from connector.report.ola import with_ola_table
 from connector.report.pdf import render_pdf
 from connector.report.report import SlaReport, build_report
 from connector.report.text import render_text
@@ -101,7 +102,7 @@ def write_report(
     if fmt == "csv":
         write_csv_tables(report, out)
         return report
-    olas = ola_rows(store.ola_holds(start, end))
+    olas = report.olas
     if fmt == "pdf":
         write_whole(out, render_pdf(with_ola_table(render_html(report), "html", olas)))
     else:

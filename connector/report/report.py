@@ -55,6 +55,7 @@ from connector.report.distributions import (
     distribution,
     stopped,
 )
+from connector.report.ola import OlaRow, ola_rows
 from connector.report.queries import StoredClock, StoredTicket, read_period
 from connector.report.trend import DEFAULT_TREND_MONTHS, TrendPoint, build_trend
 from connector.store.repository import Store
@@ -150,6 +151,7 @@ class SlaReport:
     trend: tuple[TrendPoint, ...] = ()  # the months up to the one the period ends in
     by_group: tuple[HolderFigures, ...] = ()
     by_assignee: tuple[HolderFigures, ...] = ()
+    olas: tuple[OlaRow, ...] = ()  # group ownership: settled holds that ended in the period
 
 
 def build_report(
@@ -252,6 +254,7 @@ def build_report(
         trend=build_trend(store, end=end, zone=zone, months=trend_months),
         by_group=by_holder(clocks, "group", alias_names(policy)),
         by_assignee=by_holder(clocks, "assignee", alias_names(policy)),
+        olas=tuple(ola_rows(store.ola_holds(start, end))),
     )
 
 

@@ -68,6 +68,20 @@ def insert_holds(
     return len(db.execute(statement.returning(ola_holds.c.ola), rows).all())
 
 
+def hold_keys_of(
+    db: sa.Connection, connection: str, ticket_ids: Sequence[str]
+) -> dict[str, list[tuple[str, datetime]]]:
+    """(group id, started at) of each ticket's settled holds: what a re-evaluation need not insert
+    again (read through the primary key's leading columns)."""
+    found: dict[str, list[tuple[str, datetime]]] = {}
+    query = sa.select(ola_holds.c.ticket_id, ola_holds.c.group_id, ola_holds.c.started_at).where(
+        ola_holds.c.connection == connection, ola_holds.c.ticket_id.in_(ticket_ids)
+    )
+    for row in db.execute(query):
+        found.setdefault(row.ticket_id, []).append((row.group_id, row.started_at))
+    return found
+
+
 def holds_ended(db: sa.Connection, start: datetime, end: datetime) -> list[StoredOlaHold]:
     """Settled holds that ended in [start, end), oldest first."""
     return _read(db, ola_holds.c.ended_at >= start, ola_holds.c.ended_at < end)

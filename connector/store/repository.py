@@ -135,8 +135,8 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
 
     def load_tickets(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, LoadedTicket]:
         """What evaluating these tickets needs, read in a few statements per 500 tickets: snapshot,
-        events (by time, then id), when the helpdesk last showed the snapshot, settled outcomes.
-        Unknown ids are left out."""
+        events (by time, then id), when the helpdesk last showed the snapshot, settled outcomes
+        and settled group holds. Unknown ids are left out."""
         ids = sorted(set(ticket_ids))
         found: dict[str, LoadedTicket] = {}
         with self._unit(write=False) as db:
@@ -157,12 +157,14 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
                 ):
                     by_ticket.setdefault(row.ticket_id, []).append(codec.decode_event(row.payload))
                 settled = sla_record.outcomes_of(db, connection, known)
+                holds = ola_record.hold_keys_of(db, connection, known)
                 for snap in snapshots:
                     found[snap.ticket_id] = LoadedTicket(
                         ticket=codec.decode_ticket(snap.data),
                         events=tuple(by_ticket.get(snap.ticket_id, ())),
                         seen_at=snap.seen_at or snap.stored_at,
                         settled=tuple(settled.get(snap.ticket_id, ())),
+                        settled_holds=frozenset(holds.get(snap.ticket_id, ())),
                     )
         return found
 

@@ -9,6 +9,7 @@ reported precisely and skipped instead of stopping a pull.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -500,13 +501,28 @@ def history_events(history: JsonObj, context: IssueContext, where: str = "histor
                 at=at,
                 kind=EventKind.FIELD_CHANGE,
                 field=field_id,
-                value=to_string,
+                value=_iso_or(opt_str(item_obj, "to"), to_string),
                 author_id=author_id,
                 by_tierdesk=ours,
-                previous=from_string,
+                previous=from_string
+                if from_string is None
+                else _iso_or(opt_str(item_obj, "from"), from_string),
             )
         )
     return events
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}.*)?$")
+
+
+def _iso_or(raw: str | None, text: str | None) -> str | None:
+    """A date or date-time item's value as the issue's field shows it. Jira Cloud writes the ISO
+    value in `from`/`to` and the agent's display format in the strings (`6/Mar/26`), which no
+    rule or target could read; other items keep their display string (`to` holds option and
+    user ids there)."""
+    if raw and _ISO_DATE.match(raw):
+        return raw
+    return text
 
 
 def comment_event(

@@ -393,3 +393,65 @@ def test_note_body_is_internal_and_carries_the_marker_as_a_comment_property() ->
     assert {"key": "tierdesk", "value": {"marker": "m-1"}} in body["properties"]
     stored = [dict(RECORDED[0], properties=body["properties"]), RECORDED[1]]
     assert comment_markers(stored) == {"m-1"}
+
+
+def test_date_items_read_their_iso_value_not_the_display_string_and_options_keep_their_text() -> None:
+    """Jira Cloud writes a date picker's ISO date in `from`/`to` and the display format
+    (`6/Mar/26`) in the strings; a date-time likewise. An option's `to` is its id, so its
+    text stays the value."""
+    issue = _issue()
+    issue["changelog"] = {
+        "total": 1,
+        "histories": [
+            {
+                "id": "502",
+                "author": {"accountId": "agent-1"},
+                "created": "2026-03-02T10:00:00.000+0100",
+                "items": [
+                    {
+                        "field": "Agreed date",
+                        "fieldtype": "custom",
+                        "fieldId": "customfield_10070",
+                        "from": "2026-03-05",
+                        "fromString": "5/Mar/26",
+                        "to": "2026-03-06",
+                        "toString": "6/Mar/26",
+                    },
+                    {
+                        "field": "Due",
+                        "fieldtype": "custom",
+                        "fieldId": "customfield_10071",
+                        "from": None,
+                        "fromString": None,
+                        "to": "2026-03-06T14:00:00.000+0000",
+                        "toString": "06/Mar/26 2:00 PM",
+                    },
+                    {
+                        "field": "Agreed hours",
+                        "fieldtype": "custom",
+                        "fieldId": "customfield_10072",
+                        "from": None,
+                        "fromString": "2",
+                        "to": None,
+                        "toString": "5.5",
+                    },
+                    {
+                        "field": "Tier",
+                        "fieldtype": "custom",
+                        "fieldId": "customfield_10050",
+                        "from": "10100",
+                        "fromString": "Priority",
+                        "to": "10101",
+                        "toString": "Enterprise",
+                    },
+                ],
+            }
+        ],
+    }
+    changes = [e for e in issue_to_record(issue, CONTEXT).events if e.id.startswith("jira:history")]
+    assert [(e.field, e.value, e.previous) for e in changes] == [
+        ("customfield_10070", "2026-03-06", "2026-03-05"),
+        ("customfield_10071", "2026-03-06T14:00:00.000+0000", ""),
+        ("customfield_10072", "5.5", "2"),
+        ("customfield_10050", "Enterprise", "Priority"),
+    ]

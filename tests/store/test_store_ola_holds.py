@@ -32,3 +32,14 @@ def test_running_holds_are_not_settled_and_periods_select_by_end(store: Store) -
     assert store.record_ola_holds([(CONN, "101", h) for h in holds], "v1", T0 + 50 * H) == 2
     assert [h.started_at for h in store.ola_holds(T0, T0 + 24 * H)] == [T0 + H]
     assert [h.started_at for h in store.ola_holds(T0, T0 + 48 * H)] == [T0 + H, T0 + 30 * H]
+
+
+def test_loading_a_ticket_brings_the_keys_of_its_settled_holds(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket()), record(ticket("102"))], None, now=T0)
+    store.record_ola_holds([(CONN, "101", hold(1, 3 * H, 2 * H)), (CONN, "101", hold(5, H, 2 * H))], "v1", T0)
+    loaded = store.load_tickets(CONN, ["101", "102"])
+    assert loaded["101"].settled_holds == {
+        ("38000000002", T0 + timedelta(hours=1)),
+        ("38000000002", T0 + timedelta(hours=5)),
+    }
+    assert loaded["102"].settled_holds == frozenset()

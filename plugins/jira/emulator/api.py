@@ -26,7 +26,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -1073,6 +1073,12 @@ class JiraEmulator:
             return str(value), user.display_name if user else None
         if kind == "datetime":
             return format_ms(int(value), "UTC"), format_ms(int(value), "UTC")
+        if kind == "date":
+            # Jira Cloud: the ISO date in `from`/`to`, the agent's display format in the strings
+            return str(value), _display_date(str(value))
+        if kind == "number":
+            # Jira Cloud: no raw value, the number as shown ("5", not "5.0")
+            return None, _display_number(float(value))
         if kind == "option":
             return str(value), definition.options.get(str(value))
         if kind == "array" and definition.items == "option":
@@ -1507,3 +1513,16 @@ def _decode_token(token: str, digest: str) -> list[Any]:
         return list(decoded["k"])
     except (ValueError, binascii.Error, AttributeError) as exc:
         raise platform_error(400, ["The provided next page token is invalid or expired."]) from exc
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _display_date(iso: str) -> str:
+    """A date as Jira Cloud's changelog strings show it by default: `6/Mar/26`."""
+    day = date.fromisoformat(iso)
+    return f"{day.day}/{_MONTHS[day.month - 1]}/{day:%y}"
+
+
+def _display_number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
