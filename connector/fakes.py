@@ -19,6 +19,7 @@ class FakeHelpdesk:
     """
 
     kind = "fake"
+    refuses_stale_updates = False
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -118,6 +118,10 @@ class Helpdesk(Protocol):
 
     name: str
     kind: str
+    # True when an update carries the view it was planned on and the helpdesk refuses it once the
+    # ticket moved on (Zendesk `safe_update`): state diffs may then go out on an older view. Where
+    # False (Jira), every write waits for a view at most `verify_within` old.
+    refuses_stale_updates: bool
 
     def pull(self, cursor: str | None, since: datetime | None = None) -> Iterator[PullPage]: ...
 

@@ -5,7 +5,7 @@ it changed and the outbox rows they planned, in ONE transaction. Pushing starts 
 `sending` mark, then calls the helpdesk, then records outcomes; a crash in between leaves the
 actions queued and flagged uncertain, and the plugin checks the ticket before re-sending a note.
 
-Verify before acting: nothing is pushed for a ticket whose stored view is older than
+Verify before acting: no escalation step is pushed for a ticket whose stored view is older than
 `verify_within` (a few seconds). Such tickets are re-read first (batched; the plugins read the full
 history only of tickets that changed), stored, and evaluated again: escalation steps whose
 threshold the fresh view does not have are withdrawn with the reason, breaches the fresh view
@@ -38,6 +38,24 @@ from connector.store.repository import Store, split_ticket_key
 from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
 
 log = structlog.get_logger("tierdesk.sync")
+
+# what a state diff writes: what agents should see, planned against the ticket's `basis`
+_STATE_KINDS = frozenset(
+    {
+        ActionKind.ADD_TAGS,
+        ActionKind.REMOVE_TAGS,
+        ActionKind.SET_FIELD,
+        ActionKind.SET_PRIORITY,
+        ActionKind.SET_PROPERTY,
+    }
+)
+
+
+def _needs_fresh_view(action: Action) -> bool:
+    """An escalation step (it answers a crossing: a note, reassignment, priority raise, tag or
+    notification) or a note, assignment or notification of any origin: sent only on a view of the
+    ticket at most `verify_within` old."""
+    return action.crossing is not None or action.kind not in _STATE_KINDS
 
 
 @dataclass(slots=True)
@@ -286,9 +304,9 @@ class SyncService:
         """Send queued actions. Stops when the queue is empty, when a whole batch only got RETRY
         (the helpdesk is struggling: try next cycle), after `max_batches`, or on shutdown.
 
-        Tickets whose stored view is older than `verify_within` are re-read and evaluated again
-        before any of their actions is sent (see the module docstring); if the helpdesk cannot be
-        read, nothing is sent this time."""
+        Tickets with an escalation step whose stored view is older than `verify_within` are
+        re-read and evaluated again before any of their actions is sent (see the module docstring
+        and `_stale`); if the helpdesk cannot be read, nothing is sent this time."""
         helpdesk = self.helpdesks[connection]
         report = CycleReport()
         calls_before = helpdesk.api_calls
@@ -393,9 +411,21 @@ class SyncService:
         return results
 
     def _stale(self, connection: str, items: Sequence[OutboxItem], verified: set[str]) -> list[str]:
-        """Tickets of `items` whose stored view is older than `verify_within` and that this push
-        has not re-read yet."""
-        ids = sorted({item.action.ticket_id for item in items} - verified)
+        """Tickets of `items` with an escalation step (a note, reassignment, priority raise, tag or
+        notification answering a crossing) whose stored view is older than `verify_within` and
+        that this push has not re-read yet (`_needs_fresh_view`).
+
+        State diffs alone (tags, priority, fields of what agents should see) are not re-read: what
+        they write does not claim that anything happened, they carry their basis, so the
+        helpdesk's conditional update refuses one planned on a view it no longer shows (CONFLICT:
+        re-read and planned again), and the next pull corrects the rest. On a first sync that is
+        nearly every queued action (backlog escalations are skipped, not sent). A helpdesk without
+        such an update (`refuses_stale_updates` False: Jira) gets every write on a fresh view."""
+        guarded = self.helpdesks[connection].refuses_stale_updates
+        ids = sorted(
+            {item.action.ticket_id for item in items if not guarded or _needs_fresh_view(item.action)}
+            - verified
+        )
         if not ids:
             return []
         oldest = self.clock.now() - self.verify_within

@@ -13,7 +13,7 @@ from connector.domain.results import Action, Evaluation
 from connector.ports import ActionResult, OutboxItem, Outcome
 from connector.redaction import scrub
 from connector.store import codec
-from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, audit, outbox
+from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, audit, outbox, queued_of_tickets
 from connector.store.unit import UnitOfWork, chunks, split_ticket_key
 
 _ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
@@ -77,15 +77,13 @@ class OutboxStore(UnitOfWork):
         failed = 0
         with self._unit(write=True) as db:
             for chunk in chunks(sorted(set(ticket_ids))):
-                keys = list(
-                    db.execute(
-                        sa.select(outbox.c.key).where(
-                            outbox.c.connection == connection,
-                            outbox.c.ticket_id.in_(chunk),
-                            outbox.c.status == OutboxStatus.PENDING.value,
-                        )
-                    ).scalars()
-                )
+                keys = [
+                    row.key
+                    for row in db.execute(
+                        sa.select(outbox.c.key, outbox.c.status).where(queued_of_tickets(connection, chunk))
+                    )
+                    if row.status == OutboxStatus.PENDING.value
+                ]
                 if not keys:
                     continue
                 db.execute(
@@ -122,13 +120,13 @@ class OutboxStore(UnitOfWork):
         retired: list[str] = []
         for connection, chunk in _per_connection(planned):
             rows = db.execute(
-                sa.select(outbox.c.key, outbox.c.connection, outbox.c.ticket_id, outbox.c.payload).where(
-                    outbox.c.connection == connection,
-                    outbox.c.ticket_id.in_(chunk),
-                    outbox.c.status == OutboxStatus.PENDING.value,
-                )
+                sa.select(
+                    outbox.c.key, outbox.c.connection, outbox.c.ticket_id, outbox.c.status, outbox.c.payload
+                ).where(queued_of_tickets(connection, chunk))
             )
             for row in rows:
+                if row.status != OutboxStatus.PENDING.value:
+                    continue
                 doc = row.payload
                 replaceable = doc.get("kind") in _STATE_KINDS and doc.get("basis") and not doc.get("at")
                 if replaceable and row.key not in planned[(row.connection, row.ticket_id)]:

@@ -22,7 +22,14 @@ from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome, withdrawal_reason
 from connector.domain.results import ClockState, Evaluation
 from connector.ports import StoredActivation
-from connector.store.tables import OutboxStatus, activations, outbox, outcomes, policy_versions
+from connector.store.tables import (
+    OutboxStatus,
+    activations,
+    outbox,
+    outcomes,
+    policy_versions,
+    queued_of_tickets,
+)
 
 _CHUNK = 500
 
@@ -154,14 +161,13 @@ def withdraw_escalations(
     for connection, ticket_ids in per_connection.items():
         for chunk in _chunks(ticket_ids):
             rows = db.execute(
-                sa.select(outbox.c.key, outbox.c.ticket_id, outbox.c.payload).where(
-                    outbox.c.connection == connection,
-                    outbox.c.ticket_id.in_(chunk),
-                    outbox.c.status == OutboxStatus.PENDING.value,
-                    outbox.c.uncertain == sa.false(),
-                )
+                sa.select(
+                    outbox.c.key, outbox.c.ticket_id, outbox.c.status, outbox.c.uncertain, outbox.c.payload
+                ).where(queued_of_tickets(connection, chunk))
             )
             for row in rows:
+                if row.status != OutboxStatus.PENDING.value or row.uncertain:
+                    continue
                 ref = row.payload.get("crossing")
                 if not ref or not row.payload.get("at"):
                     continue

@@ -8,6 +8,7 @@ filter on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -332,3 +333,16 @@ ola_holds = metadata.tables["ola_hold"]
 meta = metadata.tables["store_meta"]
 leader_log = metadata.tables["pull_leader_log"]
 webhook_deliveries = metadata.tables["webhook_delivery"]
+
+
+def queued_of_tickets(connection: str, ticket_ids: Sequence[str]) -> sa.ColumnElement[bool]:
+    """Outbox rows of these tickets still to send (pending or sending); callers that want only
+    pending rows keep them in Python. Written as `status IN (both)`, never `status = 'pending'`:
+    without ANALYZE statistics SQLite answers that equality through `ix_outbox_connection_status`,
+    a walk over every pending row of the connection for each chunk of tickets (quadratic in a
+    first sync's queue), where this form uses `ix_outbox_ticket`."""
+    return sa.and_(
+        outbox.c.connection == connection,
+        outbox.c.ticket_id.in_(ticket_ids),
+        outbox.c.status.in_((OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)),
+    )

@@ -222,6 +222,7 @@ class JiraHelpdesk:
     """`connector.ports.Helpdesk` for one Jira Cloud site (see the module docstring)."""
 
     kind = "jira"
+    refuses_stale_updates = False  # no conditional edit: a write needs a fresh view
 
     def __init__(
         self,

@@ -214,6 +214,7 @@ class ZendeskHelpdesk:
     """`connector.ports.Helpdesk` for one Zendesk Support account (see module docstring)."""
 
     kind = "zendesk"
+    refuses_stale_updates = True  # safe_update + updated_stamp: a 409 when the ticket moved on
 
     def __init__(
         self,
