@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from connector.domain.policy import Metric
 from connector.report.account_report import AccountReport
 from connector.report.charts import BREACH_COLOR, TIER_COLORS, Goal, Series, bar_chart
-from connector.report.formatting import METRIC_LABELS, duration, local_time, percent
-from connector.report.html import _TEMPLATES, trend_chart
+from connector.report.formatting import METRIC_LABELS, percent
+from connector.report.html import template_environment, trend_chart
 
 GOAL_COLOR = "#b45309"
 
@@ -60,19 +58,7 @@ def _charts(report: AccountReport) -> dict[str, Markup]:
 
 
 def render_account_html(report: AccountReport) -> str:
-    zone = report.start.tzinfo
-    env = Environment(
-        loader=FileSystemLoader(_TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["duration"] = duration
-    env.filters["percent"] = percent
-    env.filters["local"] = lambda value: local_time(value, zone)
-    env.filters["metric"] = lambda metric: METRIC_LABELS.get(Metric(metric), str(metric))
+    env = template_environment(report.start.tzinfo)
     months = list(dict.fromkeys(p.month for p in report.trend))
     points = {(p.month, p.metric): p for p in report.trend}
     return env.get_template("account_report.html.j2").render(

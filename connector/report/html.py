@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -130,8 +131,8 @@ def trend_chart(
     )
 
 
-def _environment(report: SlaReport) -> Environment:
-    zone = report.start.tzinfo
+def template_environment(zone: tzinfo | None) -> Environment:
+    """The Jinja environment of every report template, times shown in `zone`."""
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES),
         autoescape=True,
@@ -162,7 +163,7 @@ def holder_cell(row: HolderFigures, metric: Metric) -> HolderMetric | None:
 
 def render_html(report: SlaReport) -> str:
     metrics = tracked_metrics(report)
-    template = _environment(report).get_template("report.html.j2")
+    template = template_environment(report.start.tzinfo).get_template("report.html.j2")
     months, trend_metrics, points = trend_table(report.trend)
     return template.render(
         report=report,
