@@ -84,7 +84,7 @@ def run_one(tickets: int, profiler: cProfile.Profile | None = None) -> dict[str,
     """One first sync of `tickets` in this process; the figures as a dict."""
     from connector.bootstrap import build_app
     from connector.clock import FixedClock
-    from connector.sync import CycleReport
+    from connector.sync_summary import CycleReport
     from plugins.zendesk.emulator.seed import INTEGRATION_EMAIL
     from tests.e2e.support import write_mappings
 

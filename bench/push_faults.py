@@ -4,7 +4,7 @@ Each run seeds an in-process emulator (simulated clock, real zenpy / jira client
 a write-back for every ticket (tags added and removed, the SLA due field, an internal note; on Jira
 also a priority raise) and drives the push the way the sync does: up to 100 queued actions per
 push, RETRY kept for the next cycle (30 s later), uncertain notes flagged, and on CONFLICT the
-tickets re-read with `fetch` (as `Sync._replan` does) and planned again against what they show.
+tickets re-read with `fetch` (as `FreshViews.replan` does) and planned again against what they show.
 
 Calls needed: the same work on a fresh emulator without faults. Calls made: every request the
 emulator saw, injected failures included (each of those costs one more call at the least, so

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from connector.sync import CycleReport
+from connector.sync_summary import CycleReport
 
 
 class WorkerMetrics:

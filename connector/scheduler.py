@@ -46,8 +46,7 @@ from connector.store.leases import (
     seconds_from_env,
     worker_id,
 )
-from connector.sync import CycleReport
-from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
+from connector.sync_summary import CycleReport, OutboxTally, finish_cycle, summary_fields
 from connector.webhooks import TicketNudges
 
 log = structlog.get_logger("tierdesk.worker")

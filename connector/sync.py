@@ -6,17 +6,17 @@ it changed and the outbox rows they planned, in ONE transaction. Pushing starts 
 actions queued and flagged uncertain, and the plugin checks the ticket before re-sending a note.
 
 Verify before acting: no escalation step is pushed for a ticket whose stored view is older than
-`verify_within` (a few seconds). Such tickets are re-read first (batched; the plugins read the full
-history only of tickets that changed), stored, and evaluated again: escalation steps whose
-threshold the fresh view does not have are withdrawn with the reason, breaches the fresh view
-confirms are settled, and only then is the rest sent.
+`verify_within` (a few seconds). Such tickets are re-read first and evaluated again
+(`connector.fresh_views`): escalation steps whose threshold the fresh view does not have are
+withdrawn with the reason, breaches the fresh view confirms are settled, and only then is the rest
+sent.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -26,6 +26,7 @@ from connector.domain.engine import evaluate
 from connector.domain.group_clocks import OlaHold
 from connector.domain.policy import ActionKind
 from connector.domain.results import Action, Evaluation
+from connector.fresh_views import FreshViews
 from connector.notify.dispatch import send_notifications
 from connector.ola_clocks import ended_holds
 from connector.own_writes import own_write_backs
@@ -35,79 +36,9 @@ from connector.ports import ActionResult, Clock, Helpdesk, Leadership, Notifier,
 from connector.progress import CycleProgress
 from connector.retry import HelpdeskError, TransientError
 from connector.store.repository import Store, split_ticket_key
-from connector.sync_summary import OutboxTally, finish_cycle, summary_fields
+from connector.sync_summary import CycleReport, OutboxTally, finish_cycle, summary_fields
 
 log = structlog.get_logger("tierdesk.sync")
-
-# what a state diff writes: what agents should see, planned against the ticket's `basis`
-_STATE_KINDS = frozenset(
-    {
-        ActionKind.ADD_TAGS,
-        ActionKind.REMOVE_TAGS,
-        ActionKind.SET_FIELD,
-        ActionKind.SET_PRIORITY,
-        ActionKind.SET_PROPERTY,
-    }
-)
-
-
-def _needs_fresh_view(action: Action) -> bool:
-    """An escalation step (it answers a crossing: a note, reassignment, priority raise, tag or
-    notification) or a note, assignment or notification of any origin: sent only on a view of the
-    ticket at most `verify_within` old."""
-    return action.crossing is not None or action.kind not in _STATE_KINDS
-
-
-@dataclass(slots=True)
-class CycleReport:
-    """What one cycle did, for the one-line summary and the demo."""
-
-    pulled: int = 0
-    changed: int = 0
-    evaluated: int = 0
-    queued: int = 0
-    pushed: int = 0
-    retried: int = 0
-    failed: int = 0
-    conflicts: int = 0
-    skipped_records: int = 0
-    settled: int = 0  # clock cycles decided (met or breached) and recorded
-    verified: int = 0  # tickets re-read before pushing because their stored view was too old
-    api_calls: int = 0
-    lag_seconds: float = 0.0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)  # actions never sent, by short reason
-    withdrawn: int = 0  # escalation steps a fresh view of the ticket denies
-    left_queued: int = 0  # actions still queued when the cycle ended (`connector.sync_summary`)
-    own_write_backs: int = 0  # pulled tickets whose only change was tierdesk's (`connector.own_writes`)
-    # connections not pulled because another worker on the same database leads them
-    led_elsewhere: list[str] = field(default_factory=list)
-
-    def merge(self, other: CycleReport) -> None:
-        for name in (
-            "pulled",
-            "changed",
-            "evaluated",
-            "queued",
-            "pushed",
-            "retried",
-            "failed",
-            "conflicts",
-            "skipped_records",
-            "settled",
-            "verified",
-            "api_calls",
-            "withdrawn",
-            "left_queued",
-            "own_write_backs",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.lag_seconds = max(self.lag_seconds, other.lag_seconds)
-        for key, value in other.outcomes.items():
-            self.outcomes[key] = self.outcomes.get(key, 0) + value
-        for key, value in other.skipped.items():
-            self.skipped[key] = self.skipped.get(key, 0) + value
-        self.led_elsewhere += [c for c in other.led_elsewhere if c not in self.led_elsewhere]
 
 
 class SyncService:
@@ -143,6 +74,7 @@ class SyncService:
         # how often the allowance pass reads the month's tickets of each account with an allowance
         self.allowance_every = timedelta(minutes=5)
         self._allowance_at: datetime | None = None
+        self.fresh = FreshViews(self)
 
     # -- evaluate ---------------------------------------------------------------------------
 
@@ -350,10 +282,10 @@ class SyncService:
                 last = items[-1].action.ticket_id
                 whole = [item for item in items if item.action.ticket_id != last]
                 items = whole or items
-            stale = self._stale(connection, items, verified)
+            stale = self.fresh.stale(connection, items, verified)
             if stale:
                 try:
-                    self._verify(connection, stale, report)
+                    self.fresh.verify(connection, stale, report)
                 except HelpdeskError as exc:
                     log.warning(
                         "tickets could not be re-read before pushing; nothing sent for now",
@@ -382,7 +314,7 @@ class SyncService:
                     report.conflicts += 1
                     conflicted.add(by_key[result.key].ticket_id)
             if conflicted:
-                self._replan(connection, sorted(conflicted), report)
+                self.fresh.replan(connection, sorted(conflicted), report)
                 verified.update(conflicted)
             if progress is not None:
                 sent += len(results)
@@ -410,94 +342,10 @@ class SyncService:
         self.store.record_results(results, now=self.clock.now())
         return results
 
-    def _stale(self, connection: str, items: Sequence[OutboxItem], verified: set[str]) -> list[str]:
-        """Tickets of `items` with an escalation step (a note, reassignment, priority raise, tag or
-        notification answering a crossing) whose stored view is older than `verify_within` and
-        that this push has not re-read yet (`_needs_fresh_view`).
-
-        State diffs alone (tags, priority, fields of what agents should see) are not re-read: what
-        they write does not claim that anything happened, they carry their basis, so the
-        helpdesk's conditional update refuses one planned on a view it no longer shows (CONFLICT:
-        re-read and planned again), and the next pull corrects the rest. On a first sync that is
-        nearly every queued action (backlog escalations are skipped, not sent). A helpdesk without
-        such an update (`refuses_stale_updates` False: Jira) gets every write on a fresh view."""
-        guarded = self.helpdesks[connection].refuses_stale_updates
-        ids = sorted(
-            {item.action.ticket_id for item in items if not guarded or _needs_fresh_view(item.action)}
-            - verified
-        )
-        if not ids:
-            return []
-        oldest = self.clock.now() - self.verify_within
-        views = self.store.views(connection, ids)
-        return [ticket_id for ticket_id in ids if ticket_id not in views or views[ticket_id][1] < oldest]
-
-    def _verify(self, connection: str, ticket_ids: list[str], report: CycleReport) -> None:
-        """Re-read tickets (batched; unchanged ones cost no history read), store what changed,
-        confirm the rest as seen now, and evaluate them all again. Actions of tickets the helpdesk
-        no longer shows are answered FAILED."""
-        helpdesk = self.helpdesks[connection]
-        known = {ticket_id: view[0] for ticket_id, view in self.store.views(connection, ticket_ids).items()}
-        records = helpdesk.fetch(ticket_ids, known=known)
-        now = self.clock.now()
-        returned = {record.ticket.id for record in records}
-        unchanged = [r.ticket.id for r in records if known.get(r.ticket.id) == r.ticket.updated_at]
-        changed = [r for r in records if known.get(r.ticket.id) != r.ticket.updated_at]
-        with self.store.transaction():
-            if changed:
-                self.store.save_pull_page(connection, changed, None, now=now)
-            if unchanged:
-                self.store.mark_seen(connection, unchanged, now)
-            report.merge(self.evaluate_keys([f"{connection}:{t}" for t in ticket_ids if t in returned], now))
-        report.verified += len(returned)
-        gone = [ticket_id for ticket_id in ticket_ids if ticket_id not in returned]
-        if gone:
-            self._fail_unreadable(connection, gone, report)
-
     def refresh(self, connection: str, ticket_ids: Sequence[str]) -> CycleReport:
-        """Re-read the tickets a verified webhook named (batched, unchanged ones cost no history
-        read), store what changed and evaluate them again; the caller pushes. Tickets the helpdesk
-        no longer shows are left alone: the next pull says what happened to them."""
-        helpdesk = self.helpdesks[connection]
-        report = CycleReport()
-        calls_before = helpdesk.api_calls
-        known = {ticket_id: view[0] for ticket_id, view in self.store.views(connection, ticket_ids).items()}
-        records = helpdesk.fetch(ticket_ids, known=known)
-        now = self.clock.now()
-        changed = [r for r in records if known.get(r.ticket.id) != r.ticket.updated_at]
-        unchanged = [r.ticket.id for r in records if known.get(r.ticket.id) == r.ticket.updated_at]
-        with self.store.transaction():
-            keys = self.store.save_pull_page(connection, changed, None, now=now) if changed else []
-            if unchanged:
-                self.store.mark_seen(connection, unchanged, now)
-            report.merge(self.evaluate_keys(keys, now))
-        report.pulled += len(records)
-        report.changed += len(keys)
-        report.api_calls += helpdesk.api_calls - calls_before
-        return report
-
-    def _fail_unreadable(self, connection: str, ticket_ids: list[str], report: CycleReport) -> None:
-        failed = self.store.fail_queued(
-            connection,
-            ticket_ids,
-            "the ticket could not be read back before sending (deleted, merged, or no longer visible "
-            "to the integration user); nothing was sent",
-            now=self.clock.now(),
-        )
-        report.failed += failed
-        log.error(
-            "tickets unreadable; their queued actions failed", connection=connection, tickets=ticket_ids
-        )
-
-    def _replan(self, connection: str, ticket_ids: list[str], report: CycleReport) -> None:
-        """After a 409 the ticket changed under us: re-read it and plan again from what it shows."""
-        helpdesk = self.helpdesks[connection]
-        records = helpdesk.fetch(ticket_ids)
-        now = self.clock.now()
-        with self.store.transaction():
-            changed = self.store.save_pull_page(connection, records, None, now=now)
-            keys = changed or [f"{connection}:{tid}" for tid in ticket_ids]
-            report.merge(self.evaluate_keys(keys, now))
+        """Re-read the tickets a verified webhook named and evaluate them again; the caller pushes
+        (`FreshViews.refresh`)."""
+        return self.fresh.refresh(connection, ticket_ids)
 
     # -- a whole cycle ----------------------------------------------------------------------
 

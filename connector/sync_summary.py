@@ -13,14 +13,65 @@ reports what it skipped and withdrew.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connector.store.tables import OutboxStatus
 
 if TYPE_CHECKING:
     from connector.ports import Store
-    from connector.sync import CycleReport
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one cycle did, for the one-line summary and the demo."""
+
+    pulled: int = 0
+    changed: int = 0
+    evaluated: int = 0
+    queued: int = 0
+    pushed: int = 0
+    retried: int = 0
+    failed: int = 0
+    conflicts: int = 0
+    skipped_records: int = 0
+    settled: int = 0  # clock cycles decided (met or breached) and recorded
+    verified: int = 0  # tickets re-read before pushing because their stored view was too old
+    api_calls: int = 0
+    lag_seconds: float = 0.0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # actions never sent, by short reason
+    withdrawn: int = 0  # escalation steps a fresh view of the ticket denies
+    left_queued: int = 0  # actions still queued when the cycle ended (`connector.sync_summary`)
+    own_write_backs: int = 0  # pulled tickets whose only change was tierdesk's (`connector.own_writes`)
+    # connections not pulled because another worker on the same database leads them
+    led_elsewhere: list[str] = field(default_factory=list)
+
+    def merge(self, other: CycleReport) -> None:
+        for name in (
+            "pulled",
+            "changed",
+            "evaluated",
+            "queued",
+            "pushed",
+            "retried",
+            "failed",
+            "conflicts",
+            "skipped_records",
+            "settled",
+            "verified",
+            "api_calls",
+            "withdrawn",
+            "left_queued",
+            "own_write_backs",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.lag_seconds = max(self.lag_seconds, other.lag_seconds)
+        for key, value in other.outcomes.items():
+            self.outcomes[key] = self.outcomes.get(key, 0) + value
+        for key, value in other.skipped.items():
+            self.skipped[key] = self.skipped.get(key, 0) + value
+        self.led_elsewhere += [c for c in other.led_elsewhere if c not in self.led_elsewhere]
 
 
 _SKIP_REASONS = {

@@ -4,7 +4,7 @@ the way the sync's outbox does, then count calls, duplicated notes and lost chan
 Shared by `bench/push_faults.py` (figures) and `tests/contract/test_push_call_budget.py` (bound).
 Each run seeds an in-process emulator (simulated clock, real zenpy / jira clients over HTTP),
 pushes up to 100 queued actions per cycle, keeps RETRY for the next cycle (30 s later) with the
-uncertain flag, and on CONFLICT re-reads the tickets with `fetch` (as `Sync._replan` does) and
+uncertain flag, and on CONFLICT re-reads the tickets with `fetch` (as `FreshViews.replan` does) and
 plans again against what they show. Between cycles it waits until the emulator has processed
 every stalled request (the client gave up on them; the emulator still applies them).
 """

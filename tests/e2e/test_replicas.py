@@ -43,7 +43,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 REPLICAS = 3
 TICKETS, ISSUES = 150, 60
 KILLS_PER_PHASE = 4  # SIGKILLs of a worker pulling, and of one with actions in flight
-KILL_WINDOW = 40.0  # seconds
+KILL_WINDOW = 120.0  # seconds at most; the drill ends as soon as both phases have their kills
+PULL_INTERVAL = 10  # seconds between a leader's pulls of one connection
 LEASE_POLL = 0.5  # seconds between a follower's attempts to take a connection
 CLAIM_SECONDS = 3.0  # a killed worker's claimed rows return to the queue after this
 # A connection left without a leader is taken over within LEASE_POLL (see the module docstring of
@@ -136,7 +137,7 @@ def test_three_replicas_killed_at_random_send_each_note_once_and_lose_nothing(tm
             site.app.clock.follow(lambda: datetime.now(UTC))
         zendesk.faults(*STALLS[:2])
         jira.faults(*STALLS[2:])
-        interval = {"pull_interval": "10s"}
+        interval = {"pull_interval": f"{PULL_INTERVAL}s"}
         mappings = write_mappings(
             tmp_path / "mappings",
             {"zendesk": {**zendesk.connection(), **interval}, "jira": {**jira.connection(), **interval}},
@@ -170,13 +171,13 @@ def test_three_replicas_killed_at_random_send_each_note_once_and_lose_nothing(tm
             round_ = 0
             while min(kills["pull"], kills["push"]) < KILLS_PER_PHASE and time.monotonic() < window:
                 round_ += 1
-                phase = (
-                    "push" if kills["push"] < KILLS_PER_PHASE else "pull"
-                )  # pushes while the queue is long
+                # the phase behind goes next (pushes first, while the queue is long)
+                phase = "push" if kills["push"] <= kills["pull"] else "pull"
                 _customers_follow_up(zendesk, rng, round_)  # new work for the next pull and push
                 if phase == "pull":
                     tap = rng.choice((zendesk.tap, jira.tap))
-                    if not tap.wait_for(tap.mark(), PULLS, alive=lambda: True, timeout=4):
+                    # a leader pulls every PULL_INTERVAL: waiting a little longer always sees one
+                    if not tap.wait_for(tap.mark(), PULLS, alive=lambda: True, timeout=PULL_INTERVAL + 2):
                         continue
                     time.sleep(rng.uniform(0.0, 0.2))
                     connection = CONNECTIONS[0] if tap is zendesk.tap else CONNECTIONS[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import generate_latest
 
 from connector.metrics import WorkerMetrics
-from connector.sync import CycleReport
+from connector.sync_summary import CycleReport
 
 
 def test_cycle_reports_accumulate_into_prometheus_counters() -> None:
