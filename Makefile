@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK_FLAGS ?=
+# test files spread over this many processes (pytest-xdist); most tests wait on emulators and
+# worker processes, so three share two cores well. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 3
 
 .PHONY: test demo lint typecheck unit venv bench lock clean schema
 
@@ -31,7 +34,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

@@ -3,8 +3,8 @@
 Each size runs in a fresh process (so peak RSS is that size's own): a Zendesk emulator in a child
 process is seeded with the tickets (`seed_volume`: 1-4 comments each over three days), then the
 worker's cycle (`SyncService.run_cycle`: pull, evaluate, push) runs on a SQLite file with the
-example mappings until tierdesk has caught up (a cycle that pulls nothing and leaves nothing
-queued). Between cycles both clocks move one pull interval (60 s), so the export's one-minute lag
+example mappings until tierdesk has caught up (`caught_up`: a cycle that pulls nothing but its
+own write-backs coming back and leaves nothing queued). Between cycles both clocks move one pull interval (60 s), so the export's one-minute lag
 lets tierdesk's own write-backs come back, as they do in a real account.
 
 Figures, per size:
@@ -80,6 +80,13 @@ def _serve(count: int, queue: mp.Queue) -> None:  # type: ignore[type-arg]
     server.serve_forever()
 
 
+def caught_up(report: Any) -> bool:
+    """The backfill is over: the cycle pulled nothing but tierdesk's own write-backs coming back
+    and left nothing queued. (At 100k open tickets some threshold is crossed every simulated
+    minute, so write-backs and their echo never stop: waiting for an empty pull would not end.)"""
+    return report.pulled == report.own_write_backs and report.left_queued == 0
+
+
 def run_one(tickets: int, profiler: cProfile.Profile | None = None) -> dict[str, Any]:
     """One first sync of `tickets` in this process; the figures as a dict."""
     from connector.bootstrap import build_app
@@ -115,7 +122,7 @@ def run_one(tickets: int, profiler: cProfile.Profile | None = None) -> dict[str,
                 report = app.service.run_cycle()
                 total.merge(report)
                 cycles += 1
-                if report.pulled == 0 and report.left_queued == 0 and report.pushed == 0:
+                if caught_up(report):
                     break
                 if cycles >= 500:
                     raise RuntimeError("no steady state after 500 cycles")
