@@ -21,7 +21,10 @@ time shown), with signed webhooks (the emulator POSTs `ticket.comment_added` to 
 `--webhook-port`) and with polling alone (pull every minute, the export's one-minute lag), on the
 same machine one after the other:
 
-    .venv/bin/python bench/latency.py --mode reply [--replies 40] [--reply-spacing 0.5]
+    .venv/bin/python bench/latency.py --mode reply [--replies 40] [--reply-spacing 0.5] [--backlog 5000]
+
+`--backlog N` imports N more new tickets beside the measured ones: the replies land while the
+worker's first sync is still pushing their write-backs (webhooks only).
 
 Target (issue #11): p99 <= 5 s with webhooks.
 """
@@ -95,6 +98,12 @@ def _percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("escalation", "reply"), default="escalation")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=0,
+        help="reply mode: other new tickets whose write-backs are queued too",
+    )
     parser.add_argument("--tickets", type=int, default=200)
     parser.add_argument("--spacing", type=float, default=0.3, help="seconds between thresholds")
     parser.add_argument("--lead", type=float, default=30.0, help="seconds from start to the first one")
@@ -106,7 +115,13 @@ def main() -> None:
     if args.mode == "reply":
         from reply_latency import run_reply_latency
 
-        run_reply_latency(args.replies, args.reply_spacing, mappings_for=_mappings, percentile=_percentile)
+        run_reply_latency(
+            args.replies,
+            args.reply_spacing,
+            mappings_for=_mappings,
+            percentile=_percentile,
+            backlog=args.backlog,
+        )
         return
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="tierdesk-latency-"))

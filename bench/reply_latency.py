@@ -33,9 +33,13 @@ def _free_port() -> int:
 
 
 def _measure(
-    replies: int, spacing: float, webhooks: bool, mappings_for: Callable[..., Path]
+    replies: int, spacing: float, webhooks: bool, mappings_for: Callable[..., Path], backlog: int = 0
 ) -> tuple[list[float], int, dict[str, int]]:
-    """Latencies (s) of `replies` agent replies; how many never showed a new due; API calls."""
+    """Latencies (s) of `replies` agent replies; how many never showed a new due; API calls.
+
+    With `backlog`, that many more tickets are imported after the measured ones, so the worker's
+    first sync queues their write-backs too; the replies start as soon as the measured tickets
+    show their first due, while the rest of the queue is still being pushed."""
     work = Path(tempfile.mkdtemp(prefix="tierdesk-reply-latency-"))
     started = datetime.now(UTC)
     app = build_emulator("simulated", "empty", start=started - timedelta(minutes=2))
@@ -61,15 +65,16 @@ def _measure(
                 {"author_id": requester, "body": "Nobody can pay.", "public": True, "created_at": created}
             ],
         }
-        for n in range(replies)
+        for n in range(replies + backlog)
     ]
-    ids: list[int] = []
+    imported: list[int] = []
     for first in range(0, len(tickets), 100):
         body = {"tickets": tickets[first : first + 100]}
         job = call("POST", "/api/v2/imports/tickets/create_many.json", body)["job_status"]
         while job["status"] not in ("completed", "failed"):
             job = call("GET", f"/api/v2/job_statuses/{job['id']}.json", None)["job_status"]
-        ids.extend(int(result["id"]) for result in job["results"])
+        imported.extend(int(result["id"]) for result in job["results"])
+    ids, flood = imported[:replies], imported[replies:]
     app.clock.follow(lambda: datetime.now(UTC))
     due_field = int(info.fields["sla_due"])
 
@@ -99,6 +104,11 @@ def _measure(
             }
             call("POST", "/_emulator/webhooks", target)
         app.log.clear()
+        waiting = sum(1 for t in flood if due(t) is None)
+        if backlog:
+            print(
+                f"    backlog: {waiting:,} of {backlog:,} other tickets still without a due at the first reply"
+            )
         before = {t: due(t) for t in ids}
         replied: dict[int, float] = {}
         landed: dict[int, float] = {}
@@ -140,11 +150,13 @@ def run_reply_latency(
     *,
     mappings_for: Callable[..., Path],
     percentile: Callable[[list[float], float], float],
+    backlog: int = 0,
 ) -> None:
     print(f"agent reply -> updated SLA due field in Zendesk, {replies} replies {spacing} s apart, real clock")
     results: dict[str, float] = {}
-    for label, webhooks in (("webhooks", True), ("polling ", False)):
-        latencies, missing, calls = _measure(replies, spacing, webhooks, mappings_for)
+    modes = (("webhooks", True), ("polling ", False)) if not backlog else (("webhooks", True),)
+    for label, webhooks in modes:
+        latencies, missing, calls = _measure(replies, spacing, webhooks, mappings_for, backlog)
         if not latencies:
             print(f"  {label}: no due field changed ({missing} missing)")
             continue

@@ -387,9 +387,12 @@ class Store(Protocol):
         already_applied, failed, skipped)."""
         ...
 
-    def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
+    def pending_actions(
+        self, connection: str, limit: int = 100, tickets: Sequence[str] | None = None
+    ) -> list[OutboxItem]:
         """Queued actions of `connection` in planned order (oldest evaluation first), including
-        those whose push started but never got an outcome (then `uncertain=True`)."""
+        those whose push started but never got an outcome (then `uncertain=True`); with
+        `tickets`, only the actions of those tickets."""
         ...
 
     def mark_sending(self, keys: Collection[str]) -> None:

@@ -3,7 +3,8 @@
 - `pull:<connection>` every `pull_interval_seconds`: pull, evaluate, push.
 - `drain` every `drain_interval` seconds: evaluate what came due, push the outbox (retries).
 - `webhook`: a one-shot job a verified webhook schedules (`connector.webhooks`): re-read the
-  tickets named since the last run (a burst is one fetch), evaluate, push.
+  tickets named since the last run (a burst is one fetch), evaluate, push their actions ahead of
+  the queue. A job pushing a backlog gives way after its current batch when a delivery waits.
 - `deadline`: a one-shot job at the exact instant of the next threshold crossing of any open
   ticket, re-planned after every job, so a warning or breach lands within seconds of its threshold.
 - `lease` every `$TIERDESK_LEASE_POLL_SECONDS` (5 s), on a thread of its own: several workers on one
@@ -89,6 +90,8 @@ class Worker:
         # tickets verified webhooks named; a burst within `webhook_delay` real seconds is one fetch
         self.nudges = TicketNudges(on_added=self._webhook_arrived)
         self.webhook_delay = webhook_delay
+        # a backlog push gives way after its batch to the webhook job (its tickets' push goes first)
+        app.service.yield_push = lambda: len(self.nudges) > 0
         self._webhook_planned = threading.Event()
         self._webhook_runs = 0
         self.metrics = metrics
@@ -191,7 +194,8 @@ class Worker:
             )
 
     def webhook_job(self) -> None:
-        """Fetch just the tickets webhooks named, evaluate what the helpdesk shows, push."""
+        """Fetch just the tickets webhooks named, evaluate what the helpdesk shows, and push their
+        actions ahead of the queue (the rest waits for the drain and pull jobs)."""
         self._webhook_planned.clear()  # a delivery from now on plans the next run
         service = self.app.service
         for connection, ticket_ids in self.nudges.take().items():
@@ -203,7 +207,7 @@ class Worker:
             except Exception:
                 self.nudges.add(connection, ticket_ids, notify=False)  # the next delivery or pull takes them
                 raise
-            report.merge(service.push(connection))
+            report.merge(service.push(connection, tickets=ticket_ids))  # ahead of any backlog
             finish_cycle(report, service.store, tally)
             self._record(report)
             log.info("webhook", connection=connection, tickets=len(ticket_ids), **summary_fields(report))

@@ -36,6 +36,7 @@ from connector.ports import ActionResult, Clock, Helpdesk, Leadership, Notifier,
 from connector.progress import CycleProgress
 from connector.retry import HelpdeskError, TransientError
 from connector.store.repository import Store, split_ticket_key
+from connector.store.unit import chunks
 from connector.sync_summary import CycleReport, OutboxTally, finish_cycle, summary_fields
 
 log = structlog.get_logger("tierdesk.sync")
@@ -64,6 +65,8 @@ class SyncService:
         self.on_evaluated = on_evaluated
         self.notifier = notifier
         self.stopping = False  # set by the worker on SIGTERM: finish the current batch, start no new one
+        # set by the worker: True when a push of the whole queue should give way after its batch
+        self.yield_push: Callable[[], bool] | None = None
         # Several workers on one database (`connector.store.leases`; set by the worker): pull only
         # while leading the connection, push only outbox rows claimed under `claim_owner`.
         self.leadership: Leadership | None = None
@@ -231,10 +234,20 @@ class SyncService:
     # -- push -------------------------------------------------------------------------------
 
     def push(
-        self, connection: str, *, max_batches: int = 20, progress: CycleProgress | None = None
+        self,
+        connection: str,
+        *,
+        max_batches: int = 20,
+        progress: CycleProgress | None = None,
+        tickets: Sequence[str] | None = None,
     ) -> CycleReport:
         """Send queued actions. Stops when the queue is empty, when a whole batch only got RETRY
-        (the helpdesk is struggling: try next cycle), after `max_batches`, or on shutdown.
+        (the helpdesk is struggling: try next cycle), after `max_batches`, or on shutdown; a push of
+        the whole queue also stops between batches when `yield_push` says other work waits (a
+        webhook's tickets: their push goes ahead of a backlog).
+
+        With `tickets`, only their queued actions are sent (what a webhook's re-read planned), in
+        batches of at most `push_batch` tickets.
 
         Tickets with an escalation step whose stored view is older than `verify_within` are
         re-read and evaluated again before any of their actions is sent (see the module docstring
@@ -248,18 +261,26 @@ class SyncService:
             queued = counts.get("pending", 0) + counts.get("sending", 0)
             progress.update("push", connection, 0, queued)
         try:
-            self._push_batches(connection, helpdesk, report, max_batches, progress, queued)
+            if tickets is None:
+                self._push_batches(connection, helpdesk, report, max_batches, progress, queued, None)
+            else:
+                for chunk in chunks(sorted(set(tickets)), self.push_batch):
+                    self._push_batches(connection, helpdesk, report, max_batches, progress, queued, chunk)
         finally:
             if self.claim_owner is not None:
                 self.store.release_claims(self.claim_owner, connection)
         report.api_calls += helpdesk.api_calls - calls_before
         return report
 
-    def _queued(self, connection: str) -> list[OutboxItem]:
+    def _queued(self, connection: str, tickets: Sequence[str] | None) -> list[OutboxItem]:
         if self.claim_owner is None:
-            return self.store.pending_actions(connection, limit=self.push_batch)
+            return self.store.pending_actions(connection, limit=self.push_batch, tickets=tickets)
         return self.store.claim_actions(
-            connection, self.claim_owner, limit=min(self.push_batch, self.claim_batch), ttl=self.claim_seconds
+            connection,
+            self.claim_owner,
+            limit=min(self.push_batch, self.claim_batch),
+            ttl=self.claim_seconds,
+            tickets=tickets,
         )
 
     def _push_batches(
@@ -270,11 +291,14 @@ class SyncService:
         max_batches: int,
         progress: CycleProgress | None,
         queued: int,
+        tickets: Sequence[str] | None,
     ) -> None:
         verified: set[str] = set()
         batches = sent = 0
         while batches < max_batches and not self.stopping:
-            items = self._queued(connection)
+            if tickets is None and batches and self.yield_push is not None and self.yield_push():
+                break
+            items = self._queued(connection, tickets)
             if not items:
                 break
             if len(items) == self.push_batch and self.claim_owner is None:

@@ -25,7 +25,7 @@ import socket
 import threading
 import uuid
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -39,7 +39,7 @@ from connector.ports import OutboxItem
 from connector.store import codec
 from connector.store.engine import sqlite_file
 from connector.store.outbox import QUEUED
-from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, leader_log, outbox
+from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, leader_log, outbox, queued_of_tickets
 from connector.store.unit import UnitOfWork, chunks
 
 log = structlog.get_logger("tierdesk.leases")
@@ -91,7 +91,9 @@ def _db_now(db: sa.Connection) -> datetime:
 class ClaimStore(UnitOfWork):
     """Outbox claims, the part of `connector.store.repository.Store` replicas use."""
 
-    def claim_actions(self, connection: str, owner: str, *, limit: int, ttl: float) -> list[OutboxItem]:
+    def claim_actions(
+        self, connection: str, owner: str, *, limit: int, ttl: float, tickets: Sequence[str] | None = None
+    ) -> list[OutboxItem]:
         """Claim up to `limit` queued actions of `connection` for `owner` for `ttl` seconds, oldest
         first, and return them (what `pending_actions` returns, restricted to rows nobody else
         holds). Rows locked by another claim in progress are skipped (`FOR UPDATE SKIP LOCKED`);
@@ -99,7 +101,8 @@ class ClaimStore(UnitOfWork):
 
         A ticket's queued actions are claimed together or not at all: two workers sending parts of
         one ticket's update would conflict. The only exception is a ticket with more queued actions
-        than `limit` heading the queue, which is claimed in part rather than never.
+        than `limit` heading the queue, which is claimed in part rather than never. With `tickets`,
+        only their rows are considered (a webhook's tickets go ahead of the queue).
         """
         with self._unit(write=True) as db:
             now = _db_now(db)
@@ -110,7 +113,12 @@ class ClaimStore(UnitOfWork):
                 sa.select(
                     outbox.c.key, outbox.c.ticket_id, outbox.c.payload, outbox.c.attempts, outbox.c.uncertain
                 )
-                .where(outbox.c.connection == connection, sa.text(QUEUED_PREDICATE), free)  # ix_outbox_queue
+                .where(
+                    sa.and_(outbox.c.connection == connection, sa.text(QUEUED_PREDICATE))  # ix_outbox_queue
+                    if tickets is None
+                    else queued_of_tickets(connection, tickets),  # ix_outbox_ticket
+                    free,
+                )
                 .order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
                 .limit(limit)
                 .with_for_update(skip_locked=True)

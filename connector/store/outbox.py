@@ -222,8 +222,11 @@ class OutboxStore(UnitOfWork):
                 found.update((row.key, row.status) for row in db.execute(query))
         return found
 
-    def pending_actions(self, connection: str, limit: int = 100) -> list[OutboxItem]:
-        """Queued actions of `connection`, oldest first (a ticket's actions in planned order).
+    def pending_actions(
+        self, connection: str, limit: int = 100, tickets: Sequence[str] | None = None
+    ) -> list[OutboxItem]:
+        """Queued actions of `connection`, oldest first (a ticket's actions in planned order); with
+        `tickets`, only theirs (a webhook's tickets go ahead of the queue).
 
         The actions of one ticket from one evaluation are contiguous: a page's tickets are all
         evaluated at the same instant, and interleaving them by ordinal would split a ticket's
@@ -232,7 +235,7 @@ class OutboxStore(UnitOfWork):
         those, and any action whose earlier send may have happened, come with `uncertain=True`.
         """
         with self._unit(write=False) as db:
-            rows = db.execute(self.pending_actions_query(connection, limit)).all()
+            rows = db.execute(self.pending_actions_query(connection, limit, tickets)).all()
         return [
             OutboxItem(
                 action=codec.decode_action(row.payload), attempts=row.attempts, uncertain=row.uncertain
@@ -240,13 +243,19 @@ class OutboxStore(UnitOfWork):
             for row in rows
         ]
 
-    def pending_actions_query(self, connection: str, limit: int) -> sa.Select[Any]:
+    def pending_actions_query(
+        self, connection: str, limit: int, tickets: Sequence[str] | None = None
+    ) -> sa.Select[Any]:
         """The query behind `pending_actions`."""
-        return (
-            sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
-            .where(outbox.c.connection == connection, sa.text(QUEUED_PREDICATE))  # ix_outbox_queue's
-            .order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
-            .limit(limit)
+        query = sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
+        if tickets is None:
+            query = query.where(
+                outbox.c.connection == connection, sa.text(QUEUED_PREDICATE)
+            )  # ix_outbox_queue's
+        else:
+            query = query.where(queued_of_tickets(connection, tickets))  # ix_outbox_ticket's
+        return query.order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key).limit(
+            limit
         )
 
     def mark_sending(self, keys: Collection[str], *, now: datetime | None = None) -> None:
