@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -45,8 +44,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from connector.emulation.base import EmulatorServer
 from plugins.zendesk import build_emulator
 from plugins.zendesk.emulator import seed_account
@@ -55,39 +52,27 @@ from plugins.zendesk.emulator.seed import http_caller
 from plugins.zendesk.translate import markers_in
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the e2e helpers that point the example mappings at an emulator
 TARGET = timedelta(minutes=15)  # enterprise / critical first response in mappings/tiers.yaml
 WARNING = 0.5  # the first escalation level of the enterprise chain
 
 
 def _mappings(target: Path, url: str, info: Any, webhook_secret_env: str | None = None) -> Path:
     """The example mappings with only the Zendesk connection, pointed at the emulator."""
-    shutil.copytree(ROOT / "mappings", target)
-    yaml = YAML()
-    path = target / "connections.yaml"
-    doc = yaml.load(path.read_text(encoding="utf-8"))
-    doc["connections"] = [c for c in doc["connections"] if c["kind"] == "zendesk"]
-    zendesk = doc["connections"][0]
-    zendesk["url"] = url
+    from tests.e2e.support import write_mappings
+
+    zendesk: dict[str, Any] = {
+        "url": url,
+        "fields": dict(info.fields),
+        "aliases": {
+            "duty-managers": str(info.groups["Escalations"]),
+            "tier-2": str(info.groups["Tier 2"]),
+            "sla-watcher": str(info.agents[0]),
+        },
+    }
     if webhook_secret_env:
         zendesk["webhook_secret_env"] = webhook_secret_env
-    zendesk["fields"].update(info.fields)
-    zendesk["aliases"] = {
-        "duty-managers": str(info.groups["Escalations"]),
-        "tier-2": str(info.groups["Tier 2"]),
-        "sla-watcher": str(info.agents[0]),
-    }
-    with path.open("w", encoding="utf-8") as out:
-        yaml.dump(doc, out)
-    customers = target / "customers.yaml"
-    rules = yaml.load(customers.read_text(encoding="utf-8"))
-    rules["customers"]["rules"] = [
-        r
-        for r in rules["customers"]["rules"]
-        if r.get("when", {}).get("connection") in (None, zendesk["name"])
-    ]
-    with customers.open("w", encoding="utf-8") as out:
-        yaml.dump(rules, out)
-    return target
+    return write_mappings(target, {"zendesk": zendesk})
 
 
 def _percentile(values: list[float], share: float) -> float:
