@@ -44,7 +44,7 @@ REPLICAS = 3
 TICKETS, ISSUES = 150, 60
 KILLS_PER_PHASE = 4  # SIGKILLs of a worker pulling, and of one with actions in flight
 KILL_WINDOW = 120.0  # seconds at most; the drill ends as soon as both phases have their kills
-PULL_INTERVAL = 10  # seconds between a leader's pulls of one connection
+PULL_INTERVAL = 10  # seconds between a leader's pulls of one connection (the least a connection takes)
 LEASE_POLL = 0.5  # seconds between a follower's attempts to take a connection
 CLAIM_SECONDS = 3.0  # a killed worker's claimed rows return to the queue after this
 # A connection left without a leader is taken over within LEASE_POLL (see the module docstring of
