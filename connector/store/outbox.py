@@ -13,7 +13,14 @@ from connector.domain.results import Action, Evaluation
 from connector.ports import ActionResult, OutboxItem, Outcome
 from connector.redaction import scrub
 from connector.store import codec
-from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, audit, outbox, queued_of_tickets
+from connector.store.tables import (
+    QUEUE_INDEX,
+    QUEUED_PREDICATE,
+    OutboxStatus,
+    audit,
+    outbox,
+    queued_of_tickets,
+)
 from connector.store.unit import UnitOfWork, chunks, split_ticket_key
 
 _ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
@@ -356,9 +363,15 @@ class OutboxStore(UnitOfWork):
     def queued_count(self) -> int:
         """Outbox rows still to send (pending or sending), counted on the queue's partial index:
         the cost follows the queue, not the outbox's history."""
-        query = sa.select(sa.func.count()).select_from(outbox).where(sa.text(QUEUED_PREDICATE))
         with self._unit(write=False) as db:
-            return int(db.execute(query).scalar_one())
+            return int(db.execute(self.queued_count_query(db.dialect.name)).scalar_one())
+
+    def queued_count_query(self, dialect: str) -> sa.Select[Any]:
+        """The query behind `queued_count`. SQLite is told the index: left to itself it counts over
+        the narrowest index, `ix_outbox_connection_status`, a walk over every row the outbox ever
+        held (130 ms per cycle at 1.1 million rows), partial indexes not being smaller to its planner."""
+        source = sa.text(f"{outbox.name} INDEXED BY {QUEUE_INDEX}") if dialect == "sqlite" else outbox
+        return sa.select(sa.func.count()).select_from(source).where(sa.text(QUEUED_PREDICATE))
 
     def outbox_reasons(self, statuses: Collection[str]) -> dict[tuple[str, str | None], int]:
         """Number of outbox rows per (status, recorded reason) among `statuses` (rows that left the
