@@ -4,8 +4,9 @@ Each size runs in a fresh process (so peak RSS is that size's own): a Zendesk em
 process is seeded with the tickets (`seed_volume`: 1-4 comments each over three days), then the
 worker's cycle (`SyncService.run_cycle`: pull, evaluate, push) runs on a SQLite file with the
 example mappings until tierdesk has caught up (`caught_up`: a cycle that pulls nothing but its
-own write-backs coming back and leaves nothing queued). Between cycles both clocks move one pull interval (60 s), so the export's one-minute lag
-lets tierdesk's own write-backs come back, as they do in a real account.
+own write-backs coming back and leaves nothing queued). Between cycles both clocks move one pull
+interval (60 s), so the export's one-minute lag lets tierdesk's own write-backs come back, as they
+do in a real account.
 
 Figures, per size:
   - peak RSS of the syncing process (`ru_maxrss`; the emulator runs in its own process);
