@@ -4,6 +4,7 @@ and answered (applied, failed, retried, skipped, withdrawn), with an audit row p
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,6 +76,55 @@ def _per_connection(refs: Iterable[tuple[str, str]]) -> Iterable[tuple[str, Sequ
             yield connection, chunk
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRow:
+    """A pending outbox row as a new evaluation of its ticket judges it: the fields of its action
+    that decide whether the new plan replaces it or withdraws it."""
+
+    key: str
+    connection: str
+    ticket_id: str
+    uncertain: bool
+    kind: str
+    basis: str | None
+    at: str | None
+    crossing: str | None
+
+
+def read_pending(db: sa.Connection, refs: Iterable[tuple[str, str]]) -> list[PendingRow]:
+    """The pending rows of these (connection, ticket id), read once for both judgements of a
+    recorded evaluation; the few action fields come out of the payload in SQL, not by decoding it."""
+    payload = outbox.c.payload
+    found: list[PendingRow] = []
+    for connection, chunk in _per_connection(refs):
+        query = sa.select(
+            outbox.c.key,
+            outbox.c.connection,
+            outbox.c.ticket_id,
+            outbox.c.status,
+            outbox.c.uncertain,
+            outbox.c.kind,
+            payload["basis"].as_string().label("basis"),
+            payload["at"].as_string().label("at"),
+            payload["crossing"].as_string().label("crossing"),
+        ).where(queued_of_tickets(connection, chunk))
+        found.extend(
+            PendingRow(
+                row.key,
+                row.connection,
+                row.ticket_id,
+                row.uncertain,
+                row.kind,
+                row.basis,
+                row.at,
+                row.crossing,
+            )
+            for row in db.execute(query)
+            if row.status == OutboxStatus.PENDING.value
+        )
+    return found
+
+
 class OutboxStore(UnitOfWork):
     """The outbox part of `connector.store.repository.Store`."""
 
@@ -114,30 +164,28 @@ class OutboxStore(UnitOfWork):
         return failed
 
     def _retire_replaced(
-        self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]
+        self,
+        db: sa.Connection,
+        batch: Sequence[tuple[Evaluation, Sequence[Action]]],
+        pending: Iterable[PendingRow],
     ) -> None:
         """A new plan replaces the unsent state diffs (tags, fields, priority from severity, panel)
         of earlier plans of the same ticket: they were computed against a ticket that has changed
         since, and sending them could undo newer state. Escalation steps (`at` set) are kept; rows
-        already being sent are left to their outcome."""
+        already being sent are left to their outcome. `pending`: the batch's tickets' pending rows
+        (`read_pending`)."""
         planned: dict[tuple[str, str], set[str]] = {}
         for evaluation, actions in batch:
             keys = planned.setdefault(split_ticket_key(evaluation.ticket_key), set())
             keys.update(a.key for a in actions)
-        retired: list[str] = []
-        for connection, chunk in _per_connection(planned):
-            rows = db.execute(
-                sa.select(
-                    outbox.c.key, outbox.c.connection, outbox.c.ticket_id, outbox.c.status, outbox.c.payload
-                ).where(queued_of_tickets(connection, chunk))
-            )
-            for row in rows:
-                if row.status != OutboxStatus.PENDING.value:
-                    continue
-                doc = row.payload
-                replaceable = doc.get("kind") in _STATE_KINDS and doc.get("basis") and not doc.get("at")
-                if replaceable and row.key not in planned[(row.connection, row.ticket_id)]:
-                    retired.append(row.key)
+        retired = [
+            row.key
+            for row in pending
+            if row.kind in _STATE_KINDS
+            and row.basis
+            and not row.at
+            and row.key not in planned.get((row.connection, row.ticket_id), ())
+        ]
         for chunk_keys in chunks(retired):
             result = db.execute(
                 sa.update(outbox)
