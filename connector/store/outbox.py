@@ -14,6 +14,7 @@ from connector.domain.results import Action, Evaluation
 from connector.ports import ActionResult, OutboxItem, Outcome
 from connector.redaction import scrub
 from connector.store import codec
+from connector.store.bulk import insert_many
 from connector.store.tables import (
     QUEUE_INDEX,
     QUEUED_PREDICATE,
@@ -153,8 +154,9 @@ class OutboxStore(UnitOfWork):
                         uncertain=False,
                     )
                 )
-                db.execute(
-                    audit.insert(),
+                insert_many(
+                    db,
+                    audit,
                     [
                         {"key": key, "outcome": Outcome.FAILED.value, "at": now, "message": message}
                         for key in keys
@@ -227,8 +229,7 @@ class OutboxStore(UnitOfWork):
             return 0
         for row in rows.values():
             row["payload"] = codec.encode_action(row.pop("action"))
-        insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
-        db.execute(insert, list(rows.values()))
+        insert_many(db, outbox, list(rows.values()), skip_conflicts_on=["key"])
         pending = sum(1 for row in rows.values() if row["status"] == OutboxStatus.PENDING.value)
         self._count_unsent(OutboxStatus.SKIPPED.value, None, len(rows) - pending)
         return pending
@@ -376,8 +377,9 @@ class OutboxStore(UnitOfWork):
                     .values(values),
                     [{"b_key": r.key, "b_error": error} for r, error in zip(group, errors, strict=True)],
                 )
-            db.execute(
-                audit.insert(),
+            insert_many(
+                db,
+                audit,
                 [
                     {"key": r.key, "outcome": r.outcome.value, "at": at, "message": scrub(r.message)}
                     for r in results

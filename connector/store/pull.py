@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from connector.domain.model import Event, Ticket
 from connector.ports import TicketRecord
 from connector.store import codec
+from connector.store.bulk import insert_many
 from connector.store.outbox import QUEUED
 from connector.store.tables import OutboxStatus, clocks, cursors, events, outbox, tickets
 from connector.store.unit import UnitOfWork, chunks, ticket_key
@@ -142,10 +143,7 @@ class PullStore(UnitOfWork):
             }
             for (ticket_id, _), event in new.items()
         ]
-        merge = self._insert(db, events).on_conflict_do_nothing(
-            index_elements=[events.c.connection, events.c.ticket_id, events.c.event_id]
-        )
-        db.execute(merge, rows)
+        insert_many(db, events, rows, skip_conflicts_on=["connection", "ticket_id", "event_id"])
         return {ticket_id for ticket_id, _ in new}
 
     def event_ids(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, set[str]]:

@@ -23,6 +23,7 @@ from connector.domain.results import Action, ClockState, Evaluation, SlaClock
 from connector.ports import LoadedTicket, StoredActivation
 from connector.store import codec, migrate, ola_record
 from connector.store import record as sla_record
+from connector.store.bulk import insert_many
 from connector.store.engine import begin, create_store_engine, resolve_url
 from connector.store.evaluated import EvaluatedMarks
 from connector.store.leases import ClaimStore
@@ -325,8 +326,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
                 for (connection, ticket_id), evaluation in latest.items()
                 for clock in evaluation.clocks
             ]
-            if clock_rows:
-                db.execute(clocks.insert(), clock_rows)
+            insert_many(db, clocks, clock_rows)
             sla_record.insert_outcomes(
                 db,
                 [
