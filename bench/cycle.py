@@ -78,6 +78,7 @@ def _mappings(target: Path) -> Path:
     ]
     with customers.open("w", encoding="utf-8") as out:
         yaml.dump(rules, out)
+    (target / "accounts.yaml").unlink()  # the shipped accounts link jira-main, which is dropped here
     return target
 
 

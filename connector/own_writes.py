@@ -19,7 +19,7 @@ attribute no event of tierdesk's explains), and the ticket is evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 
 from connector.domain.model import TAGS_FIELD, Event, EventKind, Ticket
@@ -31,11 +31,15 @@ _ATTRIBUTES = ("group_id", "assignee_id")  # ticket attributes tierdesk writes a
 
 def only_own_change(stored: LoadedTicket, record: TicketRecord) -> bool:
     """True when `record` differs from `stored` only by tierdesk's own write-back."""
-    known = {event.id for event in stored.events}
+    own = _own_new_events({event.id for event in stored.events}, record)
+    return bool(own) and _explained(stored.ticket, record.ticket, own)
+
+
+def _own_new_events(known: Collection[str], record: TicketRecord) -> list[Event]:
+    """The events of `record` not in `known`, if there are some and tierdesk wrote them all
+    (else none: the change is someone else's, or there is none)."""
     new = [event for event in record.events if event.id not in known]
-    if not new or not all(event.by_tierdesk for event in new):
-        return False
-    return _explained(stored.ticket, record.ticket, new)
+    return new if new and all(event.by_tierdesk for event in new) else []
 
 
 def _explained(before: Ticket, after: Ticket, own: Sequence[Event]) -> bool:
@@ -71,12 +75,19 @@ def _explained(before: Ticket, after: Ticket, own: Sequence[Event]) -> bool:
 
 def own_write_backs(store: Store, connection: str, records: Iterable[TicketRecord], version: str) -> set[str]:
     """Ids of pulled tickets (call before storing them) whose only change is tierdesk's own
-    write-back and whose stored evaluation is under `version` (see the module docstring)."""
+    write-back and whose stored evaluation is under `version` (see the module docstring).
+
+    Reads the stored event ids first and the stored snapshots only of tickets whose new events
+    are all tierdesk's: a ticket someone else changed costs no snapshot or event decoding."""
     by_id = {record.ticket.id: record for record in records if record.events}
     if not by_id:
         return set()
     current = [tid for tid, v in store.evaluated_versions(connection, list(by_id)).items() if v == version]
     if not current:
         return set()
-    loaded = store.load_tickets(connection, current)
-    return {tid for tid, item in loaded.items() if only_own_change(item, by_id[tid])}
+    known = store.event_ids(connection, current)
+    own = {tid: events for tid in current if (events := _own_new_events(known.get(tid, ()), by_id[tid]))}
+    if not own:
+        return set()
+    stored = store.snapshots(connection, list(own))
+    return {tid for tid, ticket in stored.items() if _explained(ticket, by_id[tid].ticket, own[tid])}

@@ -4,6 +4,7 @@ and answered (applied, failed, retried, skipped, withdrawn), with an audit row p
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,15 @@ from connector.domain.results import Action, Evaluation
 from connector.ports import ActionResult, OutboxItem, Outcome
 from connector.redaction import scrub
 from connector.store import codec
-from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, audit, outbox, queued_of_tickets
+from connector.store.bulk import insert_many
+from connector.store.tables import (
+    QUEUE_INDEX,
+    QUEUED_PREDICATE,
+    OutboxStatus,
+    audit,
+    outbox,
+    queued_of_tickets,
+)
 from connector.store.unit import UnitOfWork, chunks, split_ticket_key
 
 _ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
@@ -68,6 +77,55 @@ def _per_connection(refs: Iterable[tuple[str, str]]) -> Iterable[tuple[str, Sequ
             yield connection, chunk
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRow:
+    """A pending outbox row as a new evaluation of its ticket judges it: the fields of its action
+    that decide whether the new plan replaces it or withdraws it."""
+
+    key: str
+    connection: str
+    ticket_id: str
+    uncertain: bool
+    kind: str
+    basis: str | None
+    at: str | None
+    crossing: str | None
+
+
+def read_pending(db: sa.Connection, refs: Iterable[tuple[str, str]]) -> list[PendingRow]:
+    """The pending rows of these (connection, ticket id), read once for both judgements of a
+    recorded evaluation; the few action fields come out of the payload in SQL, not by decoding it."""
+    payload = outbox.c.payload
+    found: list[PendingRow] = []
+    for connection, chunk in _per_connection(refs):
+        query = sa.select(
+            outbox.c.key,
+            outbox.c.connection,
+            outbox.c.ticket_id,
+            outbox.c.status,
+            outbox.c.uncertain,
+            outbox.c.kind,
+            payload["basis"].as_string().label("basis"),
+            payload["at"].as_string().label("at"),
+            payload["crossing"].as_string().label("crossing"),
+        ).where(queued_of_tickets(connection, chunk))
+        found.extend(
+            PendingRow(
+                row.key,
+                row.connection,
+                row.ticket_id,
+                row.uncertain,
+                row.kind,
+                row.basis,
+                row.at,
+                row.crossing,
+            )
+            for row in db.execute(query)
+            if row.status == OutboxStatus.PENDING.value
+        )
+    return found
+
+
 class OutboxStore(UnitOfWork):
     """The outbox part of `connector.store.repository.Store`."""
 
@@ -96,8 +154,9 @@ class OutboxStore(UnitOfWork):
                         uncertain=False,
                     )
                 )
-                db.execute(
-                    audit.insert(),
+                insert_many(
+                    db,
+                    audit,
                     [
                         {"key": key, "outcome": Outcome.FAILED.value, "at": now, "message": message}
                         for key in keys
@@ -107,30 +166,28 @@ class OutboxStore(UnitOfWork):
         return failed
 
     def _retire_replaced(
-        self, db: sa.Connection, batch: Sequence[tuple[Evaluation, Sequence[Action]]]
+        self,
+        db: sa.Connection,
+        batch: Sequence[tuple[Evaluation, Sequence[Action]]],
+        pending: Iterable[PendingRow],
     ) -> None:
         """A new plan replaces the unsent state diffs (tags, fields, priority from severity, panel)
         of earlier plans of the same ticket: they were computed against a ticket that has changed
         since, and sending them could undo newer state. Escalation steps (`at` set) are kept; rows
-        already being sent are left to their outcome."""
+        already being sent are left to their outcome. `pending`: the batch's tickets' pending rows
+        (`read_pending`)."""
         planned: dict[tuple[str, str], set[str]] = {}
         for evaluation, actions in batch:
             keys = planned.setdefault(split_ticket_key(evaluation.ticket_key), set())
             keys.update(a.key for a in actions)
-        retired: list[str] = []
-        for connection, chunk in _per_connection(planned):
-            rows = db.execute(
-                sa.select(
-                    outbox.c.key, outbox.c.connection, outbox.c.ticket_id, outbox.c.status, outbox.c.payload
-                ).where(queued_of_tickets(connection, chunk))
-            )
-            for row in rows:
-                if row.status != OutboxStatus.PENDING.value:
-                    continue
-                doc = row.payload
-                replaceable = doc.get("kind") in _STATE_KINDS and doc.get("basis") and not doc.get("at")
-                if replaceable and row.key not in planned[(row.connection, row.ticket_id)]:
-                    retired.append(row.key)
+        retired = [
+            row.key
+            for row in pending
+            if row.kind in _STATE_KINDS
+            and row.basis
+            and not row.at
+            and row.key not in planned.get((row.connection, row.ticket_id), ())
+        ]
         for chunk_keys in chunks(retired):
             result = db.execute(
                 sa.update(outbox)
@@ -172,8 +229,7 @@ class OutboxStore(UnitOfWork):
             return 0
         for row in rows.values():
             row["payload"] = codec.encode_action(row.pop("action"))
-        insert = self._insert(db, outbox).on_conflict_do_nothing(index_elements=[outbox.c.key])
-        db.execute(insert, list(rows.values()))
+        insert_many(db, outbox, list(rows.values()), skip_conflicts_on=["key"])
         pending = sum(1 for row in rows.values() if row["status"] == OutboxStatus.PENDING.value)
         self._count_unsent(OutboxStatus.SKIPPED.value, None, len(rows) - pending)
         return pending
@@ -330,8 +386,9 @@ class OutboxStore(UnitOfWork):
                     .values(values),
                     [{"b_key": r.key, "b_error": error} for r, error in zip(group, errors, strict=True)],
                 )
-            db.execute(
-                audit.insert(),
+            insert_many(
+                db,
+                audit,
                 [
                     {"key": r.key, "outcome": r.outcome.value, "at": at, "message": scrub(r.message)}
                     for r in results
@@ -365,9 +422,15 @@ class OutboxStore(UnitOfWork):
     def queued_count(self) -> int:
         """Outbox rows still to send (pending or sending), counted on the queue's partial index:
         the cost follows the queue, not the outbox's history."""
-        query = sa.select(sa.func.count()).select_from(outbox).where(sa.text(QUEUED_PREDICATE))
         with self._unit(write=False) as db:
-            return int(db.execute(query).scalar_one())
+            return int(db.execute(self.queued_count_query(db.dialect.name)).scalar_one())
+
+    def queued_count_query(self, dialect: str) -> sa.Select[Any]:
+        """The query behind `queued_count`. SQLite is told the index: left to itself it counts over
+        the narrowest index, `ix_outbox_connection_status`, a walk over every row the outbox ever
+        held (130 ms per cycle at 1.1 million rows), partial indexes not being smaller to its planner."""
+        source = sa.text(f"{outbox.name} INDEXED BY {QUEUE_INDEX}") if dialect == "sqlite" else outbox
+        return sa.select(sa.func.count()).select_from(source).where(sa.text(QUEUED_PREDICATE))
 
     def outbox_reasons(self, statuses: Collection[str]) -> dict[tuple[str, str | None], int]:
         """Number of outbox rows per (status, recorded reason) among `statuses` (rows that left the

@@ -3,7 +3,7 @@ transaction, so a restart resumes after the last stored page and loses no change
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from connector.domain.model import Event, Ticket
 from connector.ports import TicketRecord
 from connector.store import codec
+from connector.store.bulk import insert_many
 from connector.store.outbox import QUEUED
 from connector.store.tables import OutboxStatus, clocks, cursors, events, outbox, tickets
 from connector.store.unit import UnitOfWork, chunks, ticket_key
@@ -127,14 +128,8 @@ class PullStore(UnitOfWork):
         if not pulled:
             return set()
         new = dict(pulled)
-        for chunk in chunks(sorted({ticket_id for ticket_id, _ in pulled})):
-            stored = db.execute(
-                sa.select(events.c.ticket_id, events.c.event_id).where(
-                    events.c.connection == connection, events.c.ticket_id.in_(chunk)
-                )
-            )
-            for ticket_id, event_id in stored:
-                new.pop((ticket_id, event_id), None)
+        for ticket_id, event_id in _stored_event_ids(db, connection, sorted({tid for tid, _ in pulled})):
+            new.pop((ticket_id, event_id), None)
         if not new:
             return set()
         rows = [
@@ -148,11 +143,29 @@ class PullStore(UnitOfWork):
             }
             for (ticket_id, _), event in new.items()
         ]
-        merge = self._insert(db, events).on_conflict_do_nothing(
-            index_elements=[events.c.connection, events.c.ticket_id, events.c.event_id]
-        )
-        db.execute(merge, rows)
+        insert_many(db, events, rows, skip_conflicts_on=["connection", "ticket_id", "event_id"])
         return {ticket_id for ticket_id, _ in new}
+
+    def event_ids(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The ids of the stored events of each of these tickets (tickets without any left out)."""
+        found: dict[str, set[str]] = {}
+        with self._unit(write=False) as db:
+            for ticket_id, event_id in _stored_event_ids(db, connection, sorted(set(ticket_ids))):
+                found.setdefault(ticket_id, set()).add(event_id)
+        return found
+
+    def snapshots(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, Ticket]:
+        """The stored snapshot of each of these tickets that is stored."""
+        found: dict[str, Ticket] = {}
+        with self._unit(write=False) as db:
+            for chunk in chunks(sorted(set(ticket_ids))):
+                rows = db.execute(
+                    sa.select(tickets.c.ticket_id, tickets.c.data).where(
+                        tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk)
+                    )
+                )
+                found.update((row.ticket_id, codec.decode_ticket(row.data)) for row in rows)
+        return found
 
     def _store_cursor(self, db: sa.Connection, connection: str, cursor: str, at: datetime) -> None:
         insert = self._insert(db, cursors)
@@ -199,3 +212,15 @@ class PullStore(UnitOfWork):
                 )
                 removed += result.rowcount
         return removed
+
+
+def _stored_event_ids(
+    db: sa.Connection, connection: str, ticket_ids: Sequence[str]
+) -> Iterator[tuple[str, str]]:
+    """(ticket id, event id) of the stored events of these tickets, read without their payloads."""
+    for chunk in chunks(ticket_ids):
+        query = sa.select(events.c.ticket_id, events.c.event_id).where(
+            events.c.connection == connection, events.c.ticket_id.in_(chunk)
+        )
+        for row in db.execute(query):
+            yield row.ticket_id, row.event_id

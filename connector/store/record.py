@@ -22,14 +22,8 @@ from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome, withdrawal_reason
 from connector.domain.results import ClockState, Evaluation
 from connector.ports import StoredActivation
-from connector.store.tables import (
-    OutboxStatus,
-    activations,
-    outbox,
-    outcomes,
-    policy_versions,
-    queued_of_tickets,
-)
+from connector.store.outbox import PendingRow
+from connector.store.tables import OutboxStatus, activations, outbox, outcomes, policy_versions
 
 _CHUNK = 500
 
@@ -146,35 +140,23 @@ def outcomes_started(db: sa.Connection, start: datetime, end: datetime) -> list[
 
 
 def withdraw_escalations(
-    db: sa.Connection, evaluations: Iterable[tuple[str, str, Evaluation]]
+    db: sa.Connection, evaluations: Iterable[tuple[str, str, Evaluation]], pending: Iterable[PendingRow]
 ) -> Counter[str]:
     """Withdraw queued escalation steps of these tickets whose crossing the (newer) evaluation no
     longer has: the threshold did not happen on the ticket as now read. Steps being sent, or whose
     earlier send is uncertain, are left to their outcome (they may already be on the ticket).
-    Steps queued before steps named their crossing are left alone. Returns how many were
-    withdrawn, by recorded reason."""
+    Steps queued before steps named their crossing are left alone. `pending`: the tickets'
+    pending rows (`connector.store.outbox.read_pending`). Returns how many were withdrawn, by
+    recorded reason."""
     by_ticket = {(c, t): (e, e.crossing_refs) for c, t, e in evaluations}
-    per_connection: dict[str, list[str]] = {}
-    for connection, ticket_id in by_ticket:
-        per_connection.setdefault(connection, []).append(ticket_id)
     withdrawn: list[dict[str, Any]] = []
-    for connection, ticket_ids in per_connection.items():
-        for chunk in _chunks(ticket_ids):
-            rows = db.execute(
-                sa.select(
-                    outbox.c.key, outbox.c.ticket_id, outbox.c.status, outbox.c.uncertain, outbox.c.payload
-                ).where(queued_of_tickets(connection, chunk))
-            )
-            for row in rows:
-                if row.status != OutboxStatus.PENDING.value or row.uncertain:
-                    continue
-                ref = row.payload.get("crossing")
-                if not ref or not row.payload.get("at"):
-                    continue
-                evaluation, refs = by_ticket[(connection, row.ticket_id)]
-                if ref not in refs:
-                    reason = f"withdrawn: {withdrawal_reason(evaluation, ref)}"
-                    withdrawn.append({"b_key": row.key, "b_reason": reason, "b_at": evaluation.now})
+    for row in pending:
+        if row.uncertain or not row.crossing or not row.at:
+            continue
+        evaluation, refs = by_ticket[(row.connection, row.ticket_id)]
+        if row.crossing not in refs:
+            reason = f"withdrawn: {withdrawal_reason(evaluation, row.crossing)}"
+            withdrawn.append({"b_key": row.key, "b_reason": reason, "b_at": evaluation.now})
     if not withdrawn:
         return Counter()
     result = db.execute(

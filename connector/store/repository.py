@@ -23,10 +23,11 @@ from connector.domain.results import Action, ClockState, Evaluation, SlaClock
 from connector.ports import LoadedTicket, StoredActivation
 from connector.store import codec, migrate, ola_record
 from connector.store import record as sla_record
+from connector.store.bulk import insert_many
 from connector.store.engine import begin, create_store_engine, resolve_url
 from connector.store.evaluated import EvaluatedMarks
 from connector.store.leases import ClaimStore
-from connector.store.outbox import OutboxStore, _per_connection
+from connector.store.outbox import OutboxStore, _per_connection, read_pending
 from connector.store.pull import PullStore
 from connector.store.tables import (
     OutboxStatus,
@@ -325,8 +326,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
                 for (connection, ticket_id), evaluation in latest.items()
                 for clock in evaluation.clocks
             ]
-            if clock_rows:
-                db.execute(clocks.insert(), clock_rows)
+            insert_many(db, clocks, clock_rows)
             sla_record.insert_outcomes(
                 db,
                 [
@@ -335,10 +335,13 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
                     for outcome in evaluation.decided
                 ],
             )
-            withdrawn = sla_record.withdraw_escalations(db, [(c, t, e) for (c, t), e in latest.items()])
+            pending = read_pending(db, latest)
+            withdrawn = sla_record.withdraw_escalations(
+                db, [(c, t, e) for (c, t), e in latest.items()], pending
+            )
             for reason, count in withdrawn.items():
                 self._count_unsent(OutboxStatus.WITHDRAWN.value, reason, count)
-            self._retire_replaced(db, batch)
+            self._retire_replaced(db, batch, pending)
             return self._enqueue(db, batch)
 
     def _require_tickets(self, db: sa.Connection, refs: Sequence[tuple[str, str]]) -> None:

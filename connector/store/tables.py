@@ -199,6 +199,7 @@ class OlaHoldRow(SQLModel, table=True):
 
 
 QUEUED_PREDICATE = "status IN ('pending', 'sending')"  # outbox rows still to send
+QUEUE_INDEX = "ix_outbox_queue"  # the partial index over those rows
 
 
 class OutboxRow(SQLModel, table=True):
@@ -211,7 +212,7 @@ class OutboxRow(SQLModel, table=True):
         # The push loop's queue read in its own order over queued rows only: no sort of the whole
         # queue per batch. A partial index; the query repeats its predicate with literal values.
         sa.Index(
-            "ix_outbox_queue",
+            QUEUE_INDEX,
             "connection",
             "created_at",
             "ticket_id",

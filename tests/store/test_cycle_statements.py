@@ -128,8 +128,10 @@ def test_a_cycle_sends_statements_per_chunk_of_changed_tickets_not_per_ticket(
     few = _statements_of_a_cycle(app, helpdesk, clock, 5, "few")
     many = _statements_of_a_cycle(app, helpdesk, clock, 400, "many")
 
-    # measured: 38 and 80 on SQLite. 400 tickets plan about 2,000 actions, pushed in four batches
-    # of 500 with about ten statements each (queue read, views, sending mark, results, audit)
-    assert few <= 50, f"a cycle with 5 changed tickets sent {few} statements"
+    # measured: 40 and 82 on SQLite, 29 and 55 on PostgreSQL (one read of a chunk's pending outbox
+    # rows serves both withdrawn steps and replaced diffs). 400 tickets plan about 2,000 actions,
+    # pushed in four batches of 500 with about ten statements each (queue read, views, sending
+    # mark, results, audit)
+    assert few <= 42, f"a cycle with 5 changed tickets sent {few} statements"
     assert many <= few + 60, f"5 changed: {few} statements, 400 changed: {many}"
     assert many / 400 <= 0.25

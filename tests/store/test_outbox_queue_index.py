@@ -63,3 +63,17 @@ def test_the_queue_read_returns_the_oldest_queued_rows_and_none_that_left_the_qu
     finally:
         store.close()
     assert keys == ["z:6", "z:4", "z:2"]  # created oldest-first; applied, failed and skipped left out
+
+
+def test_the_queue_is_counted_on_the_queue_index_not_over_the_whole_outbox(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'q.db'}")
+    try:
+        _queue(store, ["pending", "applied", "sending", "failed", "pending", "skipped", "pending"])
+        with store.engine.connect() as connection:
+            sql = str(store.queued_count_query("sqlite").compile(connection))
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        count = store.queued_count()
+    finally:
+        store.close()
+    assert "ix_outbox_queue" in plan
+    assert count == 4

@@ -47,6 +47,7 @@ def test_sqlite_files_use_wal_and_enforce_foreign_keys(tmp_path: Path) -> None:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -8 * 1024  # KiB
     finally:
         store.close()
 

@@ -252,3 +252,21 @@ def test_a_pulled_record_of_an_unchanged_ticket_needs_no_events_to_confirm_the_v
     store.save_pull_page(CONN, [TicketRecord(t, ())], None, now=T0 + H)
     loaded = store.load_tickets(CONN, ["7"])["7"]
     assert ([e.id for e in loaded.events], loaded.seen_at) == (["x"], T0 + H)
+
+
+def test_stored_event_ids_and_snapshots_are_read_without_the_rest_of_the_ticket(store: Store) -> None:
+    """What the own-write-back check reads: event ids of every pulled ticket, snapshots only of the
+    tickets it asks for; tickets not stored are left out of both."""
+    store.save_pull_page(
+        CONN,
+        [
+            record(ticket("101"), event("a", 1), event("b", 2)),
+            record(ticket("102", subject="Fax"), event("c", 3)),
+        ],
+        None,
+        now=T0,
+    )
+    ids = store.event_ids(CONN, ["101", "102", "404"])
+    snapshots = store.snapshots(CONN, ["102", "404"])
+    assert ids == {"101": {"a", "b"}, "102": {"c"}}
+    assert list(snapshots) == ["102"] and snapshots["102"] == ticket("102", subject="Fax")
