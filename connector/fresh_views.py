@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from connector.domain.policy import ActionKind
+from connector.domain.policy import STATE_DIFF_KINDS
 from connector.domain.results import Action
 from connector.ports import OutboxItem
 from connector.sync_summary import CycleReport
@@ -24,23 +24,12 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("tierdesk.sync")
 
-# what a state diff writes: what agents should see, planned against the ticket's `basis`
-_STATE_KINDS = frozenset(
-    {
-        ActionKind.ADD_TAGS,
-        ActionKind.REMOVE_TAGS,
-        ActionKind.SET_FIELD,
-        ActionKind.SET_PRIORITY,
-        ActionKind.SET_PROPERTY,
-    }
-)
-
 
 def needs_fresh_view(action: Action) -> bool:
     """An escalation step (it answers a crossing: a note, reassignment, priority raise, tag or
     notification) or a note, assignment or notification of any origin: sent only on a view of the
     ticket at most `verify_within` old."""
-    return action.crossing is not None or action.kind not in _STATE_KINDS
+    return action.crossing is not None or action.kind not in STATE_DIFF_KINDS
 
 
 class FreshViews:

@@ -139,6 +139,19 @@ class ActionKind(StrEnum):
     NOTIFY = "notify"
 
 
+# What a state diff writes: what agents should see, planned against the ticket's `basis`. A newer
+# plan replaces such a row while it is unsent; it claims nothing happened, so it needs no fresh view.
+STATE_DIFF_KINDS = frozenset(
+    {
+        ActionKind.ADD_TAGS,
+        ActionKind.REMOVE_TAGS,
+        ActionKind.SET_FIELD,
+        ActionKind.SET_PRIORITY,
+        ActionKind.SET_PROPERTY,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class EscalationStep:
     """One thing an escalation level does.

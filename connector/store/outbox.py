@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from connector.domain.policy import STATE_DIFF_KINDS
 from connector.domain.results import Action, Evaluation
 from connector.ports import ActionResult, OutboxItem, Outcome
 from connector.redaction import scrub
@@ -27,10 +28,9 @@ from connector.store.unit import UnitOfWork, chunks, split_ticket_key
 
 _ERROR_OUTCOMES = frozenset({Outcome.RETRY, Outcome.CONFLICT, Outcome.FAILED})
 QUEUED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
-# Actions that state what the ticket should show (planned against its `basis`); a newer plan of the
-# same ticket replaces them. Notes and other escalation steps are events and are never replaced.
+# State diffs (`STATE_DIFF_KINDS`) are replaced by a newer plan of the same ticket; notes and other
+# escalation steps are events and are never replaced.
 REPLACED = "replaced by a newer plan"  # the reason a retired state diff is recorded with
-_STATE_KINDS = frozenset({"add_tags", "remove_tags", "set_field", "set_property", "set_priority"})
 
 _FINAL_STATUS = {
     Outcome.APPLIED: OutboxStatus.APPLIED,
@@ -183,7 +183,7 @@ class OutboxStore(UnitOfWork):
         retired = [
             row.key
             for row in pending
-            if row.kind in _STATE_KINDS
+            if row.kind in STATE_DIFF_KINDS
             and row.basis
             and not row.at
             and row.key not in planned.get((row.connection, row.ticket_id), ())
