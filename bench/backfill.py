@@ -92,6 +92,7 @@ def run_one(tickets: int, profiler: cProfile.Profile | None = None) -> dict[str,
     """One first sync of `tickets` in this process; the figures as a dict."""
     from connector.bootstrap import build_app
     from connector.clock import FixedClock
+    from connector.collector import settle_for_sync
     from connector.sync_summary import CycleReport
     from plugins.zendesk.emulator.seed import INTEGRATION_EMAIL
     from tests.e2e.support import write_mappings
@@ -112,6 +113,7 @@ def run_one(tickets: int, profiler: cProfile.Profile | None = None) -> dict[str,
         )
         clock = FixedClock(START)
         app = build_app(mappings, f"sqlite:///{work / 'tierdesk.db'}", clock=clock)
+        settle_for_sync()  # as `tierdesk worker` does once built
         total = CycleReport()
         cycles = 0
         cpu = time.process_time()

@@ -49,6 +49,7 @@ from sqlalchemy.pool import NullPool
 
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
+from connector.collector import settle_for_sync
 from connector.domain.model import Event, EventKind, Organization, Status, Ticket
 from connector.fakes import FakeHelpdesk
 from connector.ports import ActionResult, Outcome, TicketRecord
@@ -322,6 +323,9 @@ def main() -> None:
             app = build_app(mappings, db, clock=clock, helpdesks={CONNECTION: helpdesk})
             stack.callback(app.close)
             seeded = _seed(app, helpdesk, size)
+            # as `tierdesk worker` does once built; here after seeding, so the fake helpdesk's
+            # tickets (the helpdesk's memory, not the worker's) are frozen with the rest
+            settle_for_sync()
             counted = _count_sql(app)
             best = min(
                 (_timed_cycle(app, counted, helpdesk) for _ in range(args.rounds)), key=lambda c: c.seconds

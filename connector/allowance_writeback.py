@@ -57,6 +57,9 @@ def queue_over_allowance(store: Store, policy: Policy, now: datetime) -> int:
     actions were queued (0 when everything was queued before)."""
     index = account_index(policy)
     queued = 0
+    # accounts on the same connections and month boundaries read (and decode) the month's tickets
+    # once per pass, not once each
+    read: dict[tuple[frozenset[str], datetime, datetime], list[Ticket]] = {}
     for account in policy.accounts.values():
         if not account.contracts:
             continue
@@ -70,12 +73,11 @@ def queue_over_allowance(store: Store, policy: Policy, now: datetime) -> int:
         start = datetime(first.year, first.month, 1, tzinfo=zone)
         following = next_month(first)
         end = datetime(following.year, following.month, 1, tzinfo=zone)
-        connections = {link.connection for link in account.organizations}
-        mine = {
-            t.key: t
-            for t in _created_between(store, connections, start, end)
-            if index.for_ticket(t) is account
-        }
+        connections = frozenset(link.connection for link in account.organizations)
+        window = (connections, start, end)
+        if window not in read:
+            read[window] = _created_between(store, connections, start, end)
+        mine = {t.key: t for t in read[window] if index.for_ticket(t) is account}
         use = allowance_for_month(
             contract, [TicketUse(t.key, t.created_at, tracked_hours(policy, t)) for t in mine.values()]
         )

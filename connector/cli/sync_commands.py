@@ -23,6 +23,7 @@ from connector.cli.app import (
     parse_duration,
     parse_now,
 )
+from connector.collector import settle_for_sync
 
 if TYPE_CHECKING:
     from connector.bootstrap import App
@@ -65,6 +66,7 @@ def worker(
 
     logs.configure()
     built = _build(mappings, db)
+    settle_for_sync()
     metrics = WorkerMetrics()
     scheduled = Worker(built, metrics=metrics)
     if metrics_port is not None:
@@ -129,6 +131,7 @@ def sync(
     seconds = parse_duration(budget)
     logs.configure(level=os.environ.get("TIERDESK_LOG_LEVEL", "WARNING"))  # the summary says the rest
     built = _build(mappings, db, parse_now(now) if now is not None else None)
+    settle_for_sync()
     timer = built.stop_after(seconds, f"budget {budget} spent")
     try:
         with cycle_among_replicas(built), cycle_progress(err) as progress:

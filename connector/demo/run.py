@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 
 from connector.bootstrap import build_app
 from connector.clock import ScaledClock
+from connector.collector import settle_for_sync
 from connector.demo.activity import JiraActivity, ZendeskActivity
 from connector.demo.view import Dashboard, snapshot
 from connector.emulation import EmulatorApp, EmulatorServer
@@ -120,6 +121,7 @@ def run_demo(
     console.print(f"[bold]tierdesk demo[/bold]: seeding the Zendesk and Jira emulators ({out})")
     env = prepare(out, speed, mappings)
     app = build_app(env.mappings, env.db_url, clock=env.clock, sleep=env.clock.sleep)
+    settle_for_sync()
     worker = Worker(app, drain_interval=60.0)
     end = env.start + timedelta(hours=hours)
     stop_activity = threading.Event()

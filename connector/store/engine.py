@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
@@ -19,6 +20,16 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 8 * 1024
 
 _BEGIN_KEY = "tierdesk_begin"
+
+
+def dump_json(value: Any) -> str:
+    """A JSON column's text: orjson (compact, UTF-8), several times faster than the standard
+    library, which serialised and parsed the snapshots, events and outbox payloads of a sync in
+    about a sixth of its CPU."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+load_json = orjson.loads
 
 
 def resolve_url(url: str | None) -> URL:
@@ -51,7 +62,9 @@ def create_store_engine(url: URL) -> Engine:
     enforced foreign keys, a busy timeout, and write transactions that take the write lock up
     front (`BEGIN IMMEDIATE`), so two writers queue instead of failing on a lock upgrade."""
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(
+            url, pool_pre_ping=True, json_serializer=dump_json, json_deserializer=load_json
+        )
     memory = is_memory_sqlite(url)
     if not memory and url.database:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +72,8 @@ def create_store_engine(url: URL) -> Engine:
         url,
         connect_args={"check_same_thread": False},
         poolclass=StaticPool if memory else None,
+        json_serializer=dump_json,
+        json_deserializer=load_json,
     )
 
     @sa.event.listens_for(engine, "connect")

@@ -10,13 +10,13 @@ in event order, so most of an account's history is read long before its ticket s
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 import structlog
 
 log = structlog.get_logger("tierdesk.zendesk")
@@ -74,7 +74,7 @@ class WaitingEvents:
             if rows:
                 self._db.execute(f"DELETE FROM waiting WHERE ticket_id IN ({marks})", chunk)
             for tid, body in rows:
-                out.setdefault(tid, []).append(json.loads(body))
+                out.setdefault(tid, []).append(orjson.loads(body))
         self._count -= sum(len(evs) for evs in out.values())
         return out
 
@@ -125,7 +125,7 @@ class WaitingEvents:
     def _insert(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         assert self._db is not None
         rows = [
-            (tid, ev.get("timestamp") if isinstance(ev.get("timestamp"), int) else None, json.dumps(ev))
+            (tid, ev.get("timestamp") if isinstance(ev.get("timestamp"), int) else None, orjson.dumps(ev))
             for tid, ev in items
         ]
         self._db.executemany("INSERT INTO waiting (ticket_id, ts, body) VALUES (?, ?, ?)", rows)
