@@ -10,7 +10,8 @@ replay after a crash or a second worker finds them queued and adds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from connector.domain.accounts import Account, account_index
 from connector.domain.allowance_plan import over_allowance_actions, tracked_hours
 from connector.domain.contracts import (
+    Contract,
     TicketUse,
     allowance_for_month,
     month_start,
@@ -30,6 +32,8 @@ from connector.store import codec
 from connector.store.repository import Store
 from connector.store.tables import tickets
 
+STREAM_ROWS = 1000  # rows fetched and decoded at a time
+
 
 def account_zone(policy: Policy, account: Account) -> tzinfo:
     """The time zone an account's months are counted in: its calendar's, else its tier's."""
@@ -40,26 +44,37 @@ def account_zone(policy: Policy, account: Account) -> tzinfo:
     return calendar.timezone if calendar is not None else UTC
 
 
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """What the pass keeps of a ticket it counted: where it is, and its use of the month."""
+
+    connection: str
+    id: str
+    use: TicketUse
+
+
 def _created_between(
     store: Store, connections: Iterable[str], start: datetime, end: datetime
-) -> list[Ticket]:
+) -> Iterator[Ticket]:
+    """The tickets created in [start, end) on these connections, decoded one at a time: a month
+    of a large account is 100,000 tickets, too many to hold decoded at once."""
     query = sa.select(tickets.c.data).where(
         tickets.c.connection.in_(sorted(set(connections))),
         tickets.c.created_at >= start,
         tickets.c.created_at < end,
     )
     with store.reading() as db:
-        return [codec.decode_ticket(row.data) for row in db.execute(query)]
+        for row in db.execution_options(yield_per=STREAM_ROWS).execute(query):
+            yield codec.decode_ticket(row.data)
 
 
 def queue_over_allowance(store: Store, policy: Policy, now: datetime) -> int:
     """Queue the over-allowance tags and notes of the current month; returns how many new
     actions were queued (0 when everything was queued before)."""
     index = account_index(policy)
-    queued = 0
-    # accounts on the same connections and month boundaries read (and decode) the month's tickets
-    # once per pass, not once each
-    read: dict[tuple[frozenset[str], datetime, datetime], list[Ticket]] = {}
+    # accounts with an allowance this month, grouped by the window their tickets are read in:
+    # accounts on the same connections and month boundaries share one read of the month
+    windows: dict[tuple[frozenset[str], datetime, datetime], list[tuple[Account, str, Contract]]] = {}
     for account in policy.accounts.values():
         if not account.contracts:
             continue
@@ -74,15 +89,24 @@ def queue_over_allowance(store: Store, policy: Policy, now: datetime) -> int:
         following = next_month(first)
         end = datetime(following.year, following.month, 1, tzinfo=zone)
         connections = frozenset(link.connection for link in account.organizations)
-        window = (connections, start, end)
-        if window not in read:
-            read[window] = _created_between(store, connections, start, end)
-        mine = {t.key: t for t in read[window] if index.for_ticket(t) is account}
-        use = allowance_for_month(
-            contract, [TicketUse(t.key, t.created_at, tracked_hours(policy, t)) for t in mine.values()]
-        )
-        if use is None or not (use.over_allowance_keys or use.over_ceiling_keys):
-            continue
-        actions = over_allowance_actions(policy, account, month, contract, use, mine)
-        queued += store.enqueue_once(actions, now=now, policy_version=policy.version)
+        windows.setdefault((connections, start, end), []).append((account, month, contract))
+    queued = 0
+    for (connections, start, end), accounts in windows.items():
+        wanted = {id(account) for account, _, _ in accounts}
+        counted: dict[int, dict[str, _Counted]] = {key: {} for key in wanted}
+        for ticket in _created_between(store, connections, start, end):
+            owner = index.for_ticket(ticket)
+            if owner is not None and id(owner) in wanted:
+                counted[id(owner)][ticket.key] = _Counted(
+                    ticket.connection,
+                    ticket.id,
+                    TicketUse(ticket.key, ticket.created_at, tracked_hours(policy, ticket)),
+                )
+        for account, month, contract in accounts:
+            mine = counted[id(account)]
+            use = allowance_for_month(contract, [c.use for c in mine.values()])
+            if use is None or not (use.over_allowance_keys or use.over_ceiling_keys):
+                continue
+            actions = over_allowance_actions(policy, account, month, contract, use, mine)
+            queued += store.enqueue_once(actions, now=now, policy_version=policy.version)
     return queued

@@ -5,7 +5,8 @@ events, clock records, planned actions), almost all freed by reference counting 
 done. With CPython's default thresholds (a young collection every 700 net allocations) those
 allocations trigger thousands of collections per page, and the full ones walk every live object,
 the modules and the loaded mappings included: about a quarter of a first sync's CPU
-(`bench/backfill.py`: 10,000 tickets 23.4 s CPU with the defaults, 16.7 s like this).
+(`bench/backfill.py`: a first sync of 10,000 tickets took 23.2 s CPU with the defaults, 17.4 s like
+this).
 
 `settle_for_sync()` is called once the worker has built its application: what exists then
 (modules, mappings, calendars, the policy) lives as long as the process, so it is moved out of

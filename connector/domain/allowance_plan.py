@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 from connector.domain.accounts import Account
 from connector.domain.contracts import Contract, MonthAllowance
@@ -24,13 +25,23 @@ OVER_ALLOWANCE_TAG = "allowance_over"
 OVER_CEILING_TAG = "allowance_over_ceiling"
 
 
+class TicketRef(Protocol):
+    """Which ticket an action goes to (a `Ticket`, or just its connection and id)."""
+
+    @property
+    def connection(self) -> str: ...
+
+    @property
+    def id(self) -> str: ...
+
+
 def over_allowance_actions(
     policy: Policy,
     account: Account,
     month: str,
     contract: Contract,
     use: MonthAllowance,
-    tickets: Mapping[str, Ticket],
+    tickets: Mapping[str, TicketRef],
 ) -> list[Action]:
     """The tag (and, when the write-back writes notes, the internal note) for each ticket of
     `use.over_allowance_keys` / `use.over_ceiling_keys` that `tickets` holds (by key)."""

@@ -37,13 +37,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 import structlog
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying
 from zenpy import Zenpy
 from zenpy.lib.api import BaseApi
-from zenpy.lib.api_objects import Ticket as ZTicket
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
 from connector.domain.model import Event, EventKind, Organization
@@ -169,6 +169,11 @@ class CountingSession(requests.Session):
         return response
 
 
+def update_many_body(payloads: Sequence[Mapping[str, Any]]) -> bytes:
+    """The Update Many request body for these ticket payloads (`plugins.zendesk.update`)."""
+    return orjson.dumps({"tickets": list(payloads)})
+
+
 # ------------------------------------------------------------------------------------ adapter
 def _point_zenpy_at(client: Zenpy, scheme: str) -> None:
     """Use `scheme` for every zenpy API object (the emulator speaks plain http)."""
@@ -284,7 +289,10 @@ class ZendeskHelpdesk:
             response = self.session.get(self.url + path, params=params, timeout=self.retry.request_timeout)
             if not 200 <= response.status_code < 300:
                 raise classify_response(response)
-            data = response.json()
+            try:
+                data = orjson.loads(response.content)  # several times the speed of response.json()
+            except orjson.JSONDecodeError as exc:
+                raise PermanentError(f"{path}: the answer is not JSON ({exc})") from exc
             if not isinstance(data, dict):
                 raise PermanentError(f"{path}: expected a JSON object")
             return data
@@ -344,8 +352,14 @@ class ZendeskHelpdesk:
     def _list_orgs(self, ids: list[int]) -> list[Any]:
         return list(self.zenpy.organizations(ids=ids))
 
-    def _job_statuses(self, ids: list[str]) -> list[Any]:
-        return list(self.zenpy.job_status(ids=ids)["job_statuses"])
+    def _job_statuses(self, ids: list[str]) -> list[Mapping[str, Any]]:
+        """Show Many Job Statuses, under the retry policy. Read as JSON, not as zenpy objects: a
+        push polls a job per 100 tickets, and building zenpy's objects for every per-ticket
+        result cost more than the call."""
+        found = self._get_json("/api/v2/job_statuses/show_many.json", {"ids": ",".join(ids)}).get(
+            "job_statuses"
+        )
+        return [s for s in found or [] if isinstance(s, Mapping)]
 
     def _lookup_orgs(self, ids: set[str]) -> None:
         missing = sorted(i for i in ids if i not in self._orgs)
@@ -568,21 +582,40 @@ class ZendeskHelpdesk:
 
     def _update_many(self, payloads: Sequence[Mapping[str, Any]]) -> str:
         """Submit one Update Many batch (one attempt); returns the job id. Errors come out
-        classified; a 422 naming invalid parts as `RejectedUpdate`."""
+        classified; a 422 naming invalid parts as `RejectedUpdate`.
+
+        Sent on zenpy's session as the JSON body zenpy would build from `Ticket` objects (a unit
+        test pins the two equal), without building them: zenpy serialises each object twice over
+        the standard library, which cost more than the call for 100 tickets a batch."""
+        body = update_many_body(payloads)
         try:
-            job = self.zenpy.tickets.update([ZTicket(**p) for p in payloads])
+            response = self.session.put(
+                self.url + "/api/v2/tickets/update_many.json",
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=self.retry.request_timeout,
+            )
         except Exception as exc:
-            error = classify(exc)
-            response = getattr(exc, "response", None)
-            if error.status == 422 and isinstance(response, requests.Response):
+            raise classify(exc) from exc
+        if not 200 <= response.status_code < 300:
+            error = classify_response(response)
+            if error.status == 422:
                 try:
-                    rejections = from_error_body(response.json())
+                    rejections = from_error_body(orjson.loads(response.content))
                 except ValueError:
                     rejections = None
                 if rejections is not None:
-                    raise RejectedUpdate(str(error), rejections) from exc
-            raise error from exc
-        return str(job.id)
+                    raise RejectedUpdate(str(error), rejections)
+            raise error
+        try:
+            job = orjson.loads(response.content).get("job_status") or {}
+        except (ValueError, AttributeError) as exc:
+            raise TransientError(
+                f"update_many: the answer is not a job status ({exc})", ambiguous=True
+            ) from exc
+        if not isinstance(job, Mapping) or job.get("id") is None:
+            raise TransientError("update_many: the answer names no job", ambiguous=True)
+        return str(job["id"])
 
     def _updated_at(self, ticket_ids: Sequence[int]) -> dict[int, datetime]:
         """The current `updated_at` of tickets (show_many, 100 per call)."""

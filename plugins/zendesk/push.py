@@ -37,8 +37,7 @@ Safe updates across rounds
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -345,7 +344,7 @@ class Push:
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start : start + BATCH]
                 try:
-                    statuses = self.client._call(functools.partial(self.client._job_statuses, chunk))
+                    statuses = self.client._job_statuses(chunk)
                 except TransientError:
                     continue
                 except HelpdeskError as exc:
@@ -353,25 +352,31 @@ class Push:
                         self._settle(open_jobs.pop(job_id), Outcome.RETRY, f"job status unreadable: {exc}")
                     continue
                 for status in statuses:
-                    job_id = str(status.id)
-                    if job_id in open_jobs and status.status in ("completed", "failed", "killed"):
+                    job_id = str(status.get("id"))
+                    if job_id in open_jobs and status.get("status") in ("completed", "failed", "killed"):
                         self._job_done(status, open_jobs.pop(job_id))
 
-    def _job_done(self, status: Any, updates: list[TicketUpdate]) -> None:
-        per_ticket = {
-            int(item.id): item for item in status.results or [] if getattr(item, "id", None) is not None
-        }
+    def _job_done(self, status: Mapping[str, Any], updates: list[TicketUpdate]) -> None:
+        per_ticket: dict[int, Mapping[str, Any]] = {}
+        for item in status.get("results") or []:
+            if (
+                isinstance(item, Mapping)
+                and isinstance(item.get("id"), int | str)
+                and str(item["id"]).isdigit()
+            ):
+                per_ticket[int(item["id"])] = item
+        state = status.get("status")
         for u in updates:
             item = per_ticket.get(u.ticket_id)
-            if status.status != "completed" or item is None:
-                why = f"job {status.id} ended {status.status} without a result for this ticket"
+            if state != "completed" or item is None:
+                why = f"job {status.get('id')} ended {state} without a result for this ticket"
                 self._settle([u], Outcome.RETRY, why)
                 continue
-            if getattr(item, "success", False):
+            if item.get("success"):
                 self._settle([u], Outcome.APPLIED, "")
                 continue
-            error = str(getattr(item, "error", "") or "")
-            details = str(getattr(item, "details", "") or "")
+            error = str(item.get("error") or "")
+            details = str(item.get("details") or "")
             rejections = from_job_result(error, details)
             if rejections is not None:
                 self.rejected[u.ticket_id] = (u, rejections)
