@@ -17,7 +17,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page cache per connection. SQLite's default (2 MB) cannot hold the inner pages of the indexes of a
 # store with 100,000 tickets, so every lookup read them from the file again; 32 MB buys a little
 # more CPU (about 13% per changed ticket) for 30 MB more resident memory per connection.
-SQLITE_CACHE_KIB = int(__import__("os").environ.get("XCACHE", 8 * 1024))
+SQLITE_CACHE_KIB = 8 * 1024
 
 _BEGIN_KEY = "tierdesk_begin"
 
