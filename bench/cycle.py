@@ -19,6 +19,10 @@ CPU time of this process (the machine is shared, so wall time is shown too but i
 figure; on PostgreSQL the server's own CPU is not in it) and the SQL statements sent (counted
 with a `before_cursor_execute` event; an executemany counts once).
 
+After seeding, the process applies `connector.collector.settle_for_sync()`, as `tierdesk worker`
+does once built; the fake helpdesk's tickets are frozen with the rest (they stand for the
+helpdesk's memory, not the worker's, and would otherwise be walked by every full collection).
+
 `--pg URL` runs everything on a PostgreSQL database the bench creates on that server and drops
 afterwards (URL of an existing database to connect to, e.g. `postgresql+psycopg://postgres@127.0.0.1/test`).
 

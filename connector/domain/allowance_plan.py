@@ -110,11 +110,16 @@ def tracked_hours(policy: Policy, ticket: Ticket) -> Decimal | None:
     """Hours tracked on the ticket when its connection maps the logical field `time_spent`
     (seconds, e.g. the Zendesk Time Tracking app's "Total time spent (sec)" field); None where the
     connection has no time tracking (the allowance is then counted in tickets only)."""
-    config = next((c for c in policy.connections if c.name == ticket.connection), None)
+    return tracked_hours_in(policy, ticket.connection, ticket.fields)
+
+
+def tracked_hours_in(policy: Policy, connection: str, fields: Mapping[str, str]) -> Decimal | None:
+    """`tracked_hours` of a ticket of `connection` with these field values."""
+    config = next((c for c in policy.connections if c.name == connection), None)
     field_id = None if config is None else config.fields.get(TIME_SPENT_FIELD)
     if field_id is None:
         return None
-    raw = ticket.fields.get(field_id)
+    raw = fields.get(field_id)
     if raw is None or raw == "":
         return Decimal(0)
     try:
