@@ -2,8 +2,9 @@
 imports it).
 
 HTTP and retries
-  One `requests.Session` carries every call: zenpy's and the few direct reads (incremental exports,
-  show_many with sideloads). It counts requests (`api_calls`), mounts adapters without urllib3
+  One `requests.Session` carries every call: zenpy's and the direct ones (incremental exports,
+  show_many with sideloads, job statuses, Update Many: the hot paths, read and written as JSON
+  with orjson instead of zenpy's objects). It counts requests (`api_calls`), mounts adapters without urllib3
   retries, and renames a 429's `Retry-After` header before zenpy sees it, so zenpy's own unbounded
   429 sleep loop never runs. The one retry layer is `connector.retry` (tenacity, `RetryPolicy`):
   429, 5xx, timeouts and connection errors are retried, honouring `Retry-After` (whole seconds) up
