@@ -18,6 +18,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # store with 100,000 tickets, so every lookup read them from the file again; 32 MB buys a little
 # more CPU (about 13% per changed ticket) for 30 MB more resident memory per connection.
 SQLITE_CACHE_KIB = 8 * 1024
+# Prepared statements kept per SQLite connection (Python's default 128). The batched reads and
+# writes send IN-lists of every length up to 500, each its own statement of tens of KB prepared:
+# 128 of them held 20-25 MB per connection. A first sync of 30,000 tickets: peak RSS 223 -> 198 MB
+# with 16, CPU unchanged (55 s both).
+SQLITE_CACHED_STATEMENTS = 16
 
 _BEGIN_KEY = "tierdesk_begin"
 
@@ -70,7 +75,7 @@ def create_store_engine(url: URL) -> Engine:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url,
-        connect_args={"check_same_thread": False},
+        connect_args={"check_same_thread": False, "cached_statements": SQLITE_CACHED_STATEMENTS},
         poolclass=StaticPool if memory else None,
         # the connection used last is handed out next: one or two connections carry the load and
         # keep their page caches warm, instead of a round robin filling five caches

@@ -21,6 +21,7 @@ import structlog
 
 log = structlog.get_logger("tierdesk.zendesk")
 SPILL_AFTER = 2_000  # events (about 9 MB); an incremental pull of a busy hour stays below
+SPILL_STATEMENTS = 16  # prepared statements kept (the IN-lists vary in length; see store.engine)
 
 
 class WaitingEvents:
@@ -111,7 +112,9 @@ class WaitingEvents:
         fd, self._path = tempfile.mkstemp(prefix="tierdesk-zendesk-events-", suffix=".sqlite")
         os.close(fd)
         # the file only lives as long as this pull: no journal, no fsync
-        self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, cached_statements=SPILL_STATEMENTS
+        )
         self._db.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8000;"
             "CREATE TABLE waiting (seq INTEGER PRIMARY KEY, ticket_id TEXT NOT NULL, ts INTEGER, body TEXT);"
