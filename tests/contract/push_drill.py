@@ -24,6 +24,11 @@ from connector.ports import Outcome
 DONE = (Outcome.APPLIED, Outcome.ALREADY_APPLIED)
 CYCLES = 40
 PUSH_BATCH = 100
+# A stalled response outlasts the client's timeout (the client gives up, the emulator still applies the
+# write); an ordinary answer has a whole second, so a loaded machine does not turn it into a timeout
+# and the call counts stay those of the seeded faults.
+STALL_TIMEOUT = 1.0
+STALL = 2.0
 
 
 @dataclass
@@ -156,12 +161,12 @@ def zendesk_run(tickets: int, seed: int | None, rate: float) -> Figures:
                 return ticket.custom_fields.get(sla_due) != str(action.value).replace("+00:00", "Z")
             return True
 
-        helpdesk = h.connect(retry=replace(FAST_RETRY, request_timeout=0.3))
+        helpdesk = h.connect(retry=replace(FAST_RETRY, request_timeout=STALL_TIMEOUT))
         helpdesk.me()
         h.app.log.clear()
         if seed is not None:
             h.app.faults = Faults(seed)
-            h.app.faults.set_rules(fault_rules(rate, r"^/api/v2/", stall=0.6))
+            h.app.faults.set_rules(fault_rules(rate, r"^/api/v2/", stall=STALL))
         cycles, reread = drive(
             h.app, helpdesk, planned, still_needed, basis_of, h.advance, h.inflight.wait_idle
         )
@@ -232,12 +237,12 @@ def jira_run(issues: int, seed: int | None, rate: float) -> Figures:
                 return bool(set(action.values) & set(stored.labels))
             return True
 
-        helpdesk = h.connect(retry=replace(FAST_RETRY, request_timeout=0.2), fields=fields)
+        helpdesk = h.connect(retry=replace(FAST_RETRY, request_timeout=STALL_TIMEOUT), fields=fields)
         helpdesk.fetch([created[0]["id"]])  # start-up reads (metadata) out of the way
         h.app.log.clear()
         if seed is not None:
             h.app.faults = Faults(seed)
-            h.app.faults.set_rules(fault_rules(rate, r"^/rest/", stall=0.4))
+            h.app.faults.set_rules(fault_rules(rate, r"^/rest/", stall=STALL))
         cycles, reread = drive(
             h.app, helpdesk, planned, still_needed, lambda a: None, h.advance, h.inflight.wait_idle
         )
