@@ -125,12 +125,11 @@ def queue_over_allowance(store: Store, policy: Policy, now: datetime) -> int:
         windows.setdefault((connections, start, end), []).append((account, month, contract))
     queued = 0
     for (connections, start, end), accounts in windows.items():
-        wanted = {id(account) for account, _, _ in accounts}
-        counted: dict[int, dict[str, _Counted]] = {key: {} for key in wanted}
+        counted: dict[str, dict[str, _Counted]] = {account.id: {} for account, _, _ in accounts}
         for ticket in _created_between(store, connections, start, end):
             owner = index.for_organization(ticket.connection, ticket.organization, ticket.requester_email)
-            if owner is not None and id(owner) in wanted:
-                counted[id(owner)][ticket.key] = _Counted(
+            if owner is not None and owner.id in counted:
+                counted[owner.id][ticket.key] = _Counted(
                     ticket.connection,
                     ticket.id,
                     TicketUse(
@@ -140,7 +139,7 @@ def queue_over_allowance(store: Store, policy: Policy, now: datetime) -> int:
                     ),
                 )
         for account, month, contract in accounts:
-            mine = counted[id(account)]
+            mine = counted[account.id]
             use = allowance_for_month(contract, [c.use for c in mine.values()])
             if use is None or not (use.over_allowance_keys or use.over_ceiling_keys):
                 continue

@@ -77,9 +77,6 @@ def create_store_engine(url: URL) -> Engine:
         url,
         connect_args={"check_same_thread": False, "cached_statements": SQLITE_CACHED_STATEMENTS},
         poolclass=StaticPool if memory else None,
-        # the connection used last is handed out next: one or two connections carry the load and
-        # keep their page caches warm, instead of a round robin filling five caches
-        **({} if memory else {"pool_use_lifo": True}),
         json_serializer=dump_json,
         json_deserializer=load_json,
     )
