@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 
+from connector.store.in_lists import any_of
 from connector.store.tables import tickets
 from connector.store.unit import UnitOfWork, chunks
 
@@ -23,7 +24,7 @@ class EvaluatedMarks(UnitOfWork):
                 rows = db.execute(
                     sa.select(tickets.c.ticket_id, tickets.c.evaluated_version).where(
                         tickets.c.connection == connection,
-                        tickets.c.ticket_id.in_(chunk),
+                        any_of(tickets.c.ticket_id, chunk),
                         tickets.c.evaluated_version.is_not(None),
                     )
                 )
@@ -37,6 +38,6 @@ class EvaluatedMarks(UnitOfWork):
             for chunk in chunks(sorted(ticket_ids)):
                 db.execute(
                     sa.update(tickets)
-                    .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                    .where(tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk))
                     .values(evaluated_version=version)
                 )

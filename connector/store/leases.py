@@ -38,6 +38,7 @@ from connector.errors import InvalidInput
 from connector.ports import OutboxItem
 from connector.store import codec
 from connector.store.engine import sqlite_file
+from connector.store.in_lists import any_of
 from connector.store.outbox import QUEUED
 from connector.store.tables import QUEUED_PREDICATE, OutboxStatus, leader_log, outbox, queued_of_tickets
 from connector.store.unit import UnitOfWork, chunks
@@ -133,7 +134,7 @@ class ClaimStore(UnitOfWork):
                 for key, ticket_id in db.execute(
                     sa.select(outbox.c.key, outbox.c.ticket_id).where(
                         outbox.c.connection == connection,
-                        outbox.c.ticket_id.in_(chunk),
+                        any_of(outbox.c.ticket_id, chunk),
                         outbox.c.status.in_(QUEUED),
                     )
                 ):
@@ -145,7 +146,7 @@ class ClaimStore(UnitOfWork):
             for chunk_keys in chunks([row.key for row in kept]):
                 db.execute(
                     sa.update(outbox)
-                    .where(outbox.c.key.in_(chunk_keys))
+                    .where(any_of(outbox.c.key, chunk_keys))
                     .values(claimed_by=owner, claim_expires=now + timedelta(seconds=ttl))
                 )
         return [
@@ -173,7 +174,9 @@ class ClaimStore(UnitOfWork):
                     db.execute(
                         sa.update(outbox)
                         .where(
-                            outbox.c.key.in_(chunk), outbox.c.status.in_(QUEUED), outbox.c.claimed_by == owner
+                            any_of(outbox.c.key, chunk),
+                            outbox.c.status.in_(QUEUED),
+                            outbox.c.claimed_by == owner,
                         )
                         .values(
                             status=OutboxStatus.SENDING.value,

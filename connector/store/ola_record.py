@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.domain.group_clocks import OlaHold
+from connector.store.in_lists import any_of
 from connector.store.tables import ola_holds
 
 
@@ -75,7 +76,7 @@ def hold_keys_of(
     again (read through the primary key's leading columns)."""
     found: dict[str, list[tuple[str, datetime]]] = {}
     query = sa.select(ola_holds.c.ticket_id, ola_holds.c.group_id, ola_holds.c.started_at).where(
-        ola_holds.c.connection == connection, ola_holds.c.ticket_id.in_(ticket_ids)
+        ola_holds.c.connection == connection, any_of(ola_holds.c.ticket_id, ticket_ids)
     )
     for row in db.execute(query):
         found.setdefault(row.ticket_id, []).append((row.group_id, row.started_at))

@@ -16,6 +16,7 @@ from connector.ports import ActionResult, OutboxItem, Outcome
 from connector.redaction import scrub
 from connector.store import codec
 from connector.store.bulk import insert_many
+from connector.store.in_lists import any_of
 from connector.store.tables import (
     QUEUE_INDEX,
     QUEUED_PREDICATE,
@@ -146,7 +147,7 @@ class OutboxStore(UnitOfWork):
                     continue
                 db.execute(
                     sa.update(outbox)
-                    .where(outbox.c.key.in_(keys), outbox.c.status == OutboxStatus.PENDING.value)
+                    .where(any_of(outbox.c.key, keys), outbox.c.status == OutboxStatus.PENDING.value)
                     .values(
                         status=OutboxStatus.FAILED.value,
                         last_error=scrub(message),
@@ -191,7 +192,7 @@ class OutboxStore(UnitOfWork):
         for chunk_keys in chunks(retired):
             result = db.execute(
                 sa.update(outbox)
-                .where(outbox.c.key.in_(chunk_keys), outbox.c.status == OutboxStatus.PENDING.value)
+                .where(any_of(outbox.c.key, chunk_keys), outbox.c.status == OutboxStatus.PENDING.value)
                 .values(status=OutboxStatus.SKIPPED.value, last_error=REPLACED)
             )
             self._count_unsent(OutboxStatus.SKIPPED.value, REPLACED, result.rowcount)
@@ -223,7 +224,7 @@ class OutboxStore(UnitOfWork):
         if not rows:
             return 0
         for chunk in chunks(sorted(rows)):
-            for key in db.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars():
+            for key in db.execute(sa.select(outbox.c.key).where(any_of(outbox.c.key, chunk))).scalars():
                 del rows[key]
         if not rows:
             return 0
@@ -265,7 +266,7 @@ class OutboxStore(UnitOfWork):
         found: set[str] = set()
         with self._unit(write=False) as db:
             for chunk in chunks(wanted):
-                found.update(db.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars())
+                found.update(db.execute(sa.select(outbox.c.key).where(any_of(outbox.c.key, chunk))).scalars())
         return found
 
     def outbox_statuses(self, keys: Iterable[str]) -> dict[str, str]:
@@ -274,7 +275,7 @@ class OutboxStore(UnitOfWork):
         found: dict[str, str] = {}
         with self._unit(write=False) as db:
             for chunk in chunks(wanted):
-                query = sa.select(outbox.c.key, outbox.c.status).where(outbox.c.key.in_(chunk))
+                query = sa.select(outbox.c.key, outbox.c.status).where(any_of(outbox.c.key, chunk))
                 found.update((row.key, row.status) for row in db.execute(query))
         return found
 
@@ -327,7 +328,7 @@ class OutboxStore(UnitOfWork):
             for chunk in chunks(sorted(set(keys))):
                 db.execute(
                     sa.update(outbox)
-                    .where(outbox.c.key.in_(chunk), outbox.c.status.in_(QUEUED))
+                    .where(any_of(outbox.c.key, chunk), outbox.c.status.in_(QUEUED))
                     .values(
                         status=OutboxStatus.SENDING.value,
                         uncertain=True,
@@ -372,7 +373,7 @@ class OutboxStore(UnitOfWork):
                     for chunk in chunks([r.key for r in group]):
                         db.execute(
                             sa.update(outbox)
-                            .where(outbox.c.key.in_(chunk), outbox.c.status.in_(QUEUED))
+                            .where(any_of(outbox.c.key, chunk), outbox.c.status.in_(QUEUED))
                             .values(values)
                         )
                     continue

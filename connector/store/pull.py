@@ -12,6 +12,7 @@ from connector.domain.model import Event, Ticket
 from connector.ports import TicketRecord
 from connector.store import codec
 from connector.store.bulk import insert_many
+from connector.store.in_lists import any_of
 from connector.store.outbox import QUEUED
 from connector.store.tables import OutboxStatus, clocks, cursors, events, outbox, tickets
 from connector.store.unit import UnitOfWork, chunks, ticket_key
@@ -161,7 +162,7 @@ class PullStore(UnitOfWork):
             for chunk in chunks(sorted(set(ticket_ids))):
                 rows = db.execute(
                     sa.select(tickets.c.ticket_id, tickets.c.data).where(
-                        tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk)
+                        tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk)
                     )
                 )
                 found.update((row.ticket_id, codec.decode_ticket(row.data)) for row in rows)
@@ -179,7 +180,7 @@ class PullStore(UnitOfWork):
         for chunk in chunks(ticket_ids):
             db.execute(
                 sa.update(tickets)
-                .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                .where(tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk))
                 .values(evaluated_version=None)
             )
 
@@ -195,7 +196,7 @@ class PullStore(UnitOfWork):
                     sa.update(outbox)
                     .where(
                         outbox.c.connection == connection,
-                        outbox.c.ticket_id.in_(chunk),
+                        any_of(outbox.c.ticket_id, chunk),
                         outbox.c.status.in_(QUEUED),
                     )
                     .values(status=OutboxStatus.SKIPPED.value, last_error=DELETED)
@@ -203,11 +204,13 @@ class PullStore(UnitOfWork):
                 self._count_unsent(OutboxStatus.SKIPPED.value, DELETED, skipped.rowcount)
                 for table in (events, clocks):
                     db.execute(
-                        sa.delete(table).where(table.c.connection == connection, table.c.ticket_id.in_(chunk))
+                        sa.delete(table).where(
+                            table.c.connection == connection, any_of(table.c.ticket_id, chunk)
+                        )
                     )
                 result = db.execute(
                     sa.delete(tickets).where(
-                        tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk)
+                        tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk)
                     )
                 )
                 removed += result.rowcount
@@ -220,7 +223,7 @@ def _stored_event_ids(
     """(ticket id, event id) of the stored events of these tickets, read without their payloads."""
     for chunk in chunks(ticket_ids):
         query = sa.select(events.c.ticket_id, events.c.event_id).where(
-            events.c.connection == connection, events.c.ticket_id.in_(chunk)
+            events.c.connection == connection, any_of(events.c.ticket_id, chunk)
         )
         for row in db.execute(query):
             yield row.ticket_id, row.event_id

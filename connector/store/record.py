@@ -22,6 +22,7 @@ from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome, withdrawal_reason
 from connector.domain.results import ClockState, Evaluation
 from connector.ports import StoredActivation
+from connector.store.in_lists import any_of
 from connector.store.outbox import PendingRow
 from connector.store.tables import OutboxStatus, activations, outbox, outcomes, policy_versions
 
@@ -105,7 +106,7 @@ def outcomes_of(
     for chunk in _chunks(ticket_ids):
         query = (
             sa.select(outcomes)
-            .where(outcomes.c.connection == connection, outcomes.c.ticket_id.in_(chunk))
+            .where(outcomes.c.connection == connection, any_of(outcomes.c.ticket_id, chunk))
             .order_by(outcomes.c.ticket_id, outcomes.c.metric, outcomes.c.started_at)
         )
         for row in db.execute(query):
@@ -178,7 +179,7 @@ def withdraw_escalations(
         reasons.update(
             db.execute(
                 sa.select(outbox.c.last_error).where(
-                    outbox.c.key.in_(chunk), outbox.c.status == OutboxStatus.WITHDRAWN.value
+                    any_of(outbox.c.key, chunk), outbox.c.status == OutboxStatus.WITHDRAWN.value
                 )
             ).scalars()
         )

@@ -26,6 +26,7 @@ from connector.store import record as sla_record
 from connector.store.bulk import insert_many
 from connector.store.engine import begin, create_store_engine, resolve_url
 from connector.store.evaluated import EvaluatedMarks
+from connector.store.in_lists import any_of
 from connector.store.leases import ClaimStore
 from connector.store.outbox import OutboxStore, _per_connection, read_pending
 from connector.store.pull import PullStore
@@ -145,7 +146,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
                 snapshots = db.execute(
                     sa.select(
                         tickets.c.ticket_id, tickets.c.data, tickets.c.seen_at, tickets.c.stored_at
-                    ).where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                    ).where(tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk))
                 ).all()
                 if not snapshots:
                     continue
@@ -153,7 +154,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
                 by_ticket: dict[str, list[Event]] = {}
                 for row in db.execute(
                     sa.select(events.c.ticket_id, events.c.payload)
-                    .where(events.c.connection == connection, events.c.ticket_id.in_(known))
+                    .where(events.c.connection == connection, any_of(events.c.ticket_id, known))
                     .order_by(events.c.ticket_id, events.c.at, events.c.event_id)
                 ):
                     by_ticket.setdefault(row.ticket_id, []).append(codec.decode_event(row.payload))
@@ -176,7 +177,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
             for chunk in chunks(sorted(set(ticket_ids))):
                 query = sa.select(
                     tickets.c.ticket_id, tickets.c.updated_at, tickets.c.seen_at, tickets.c.stored_at
-                ).where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                ).where(tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk))
                 for row in db.execute(query):
                     found[row.ticket_id] = (row.updated_at, row.seen_at or row.stored_at)
         return found
@@ -187,7 +188,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
             for chunk in chunks(sorted(set(ticket_ids))):
                 db.execute(
                     sa.update(tickets)
-                    .where(tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk))
+                    .where(tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk))
                     .values(seen_at=at)
                 )
 
@@ -319,7 +320,9 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
             )
             for connection, chunk in _per_connection(latest):  # one IN-list, not one binding per ticket
                 db.execute(
-                    sa.delete(clocks).where(clocks.c.connection == connection, clocks.c.ticket_id.in_(chunk))
+                    sa.delete(clocks).where(
+                        clocks.c.connection == connection, any_of(clocks.c.ticket_id, chunk)
+                    )
                 )
             clock_rows = [
                 _clock_row(connection, ticket_id, clock, evaluation.policy_version, evaluation.now)
@@ -348,7 +351,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
         known: set[tuple[str, str]] = set()
         for connection, chunk in _per_connection(refs):
             query = sa.select(tickets.c.connection, tickets.c.ticket_id).where(
-                tickets.c.connection == connection, tickets.c.ticket_id.in_(chunk)
+                tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk)
             )
             known.update((row.connection, row.ticket_id) for row in db.execute(query))
         missing = [ticket_key(*ref) for ref in refs if ref not in known]

@@ -18,6 +18,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from connector.store.in_lists import any_of
+
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timezone-aware instant, stored in UTC. Naive datetimes are refused on write."""
@@ -344,6 +346,6 @@ def queued_of_tickets(connection: str, ticket_ids: Sequence[str]) -> sa.ColumnEl
     first sync's queue), where this form uses `ix_outbox_ticket`."""
     return sa.and_(
         outbox.c.connection == connection,
-        outbox.c.ticket_id.in_(ticket_ids),
+        any_of(outbox.c.ticket_id, ticket_ids),
         outbox.c.status.in_((OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)),
     )

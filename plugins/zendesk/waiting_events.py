@@ -21,7 +21,7 @@ import structlog
 
 log = structlog.get_logger("tierdesk.zendesk")
 SPILL_AFTER = 2_000  # events (about 9 MB); an incremental pull of a busy hour stays below
-SPILL_STATEMENTS = 16  # prepared statements kept (the IN-lists vary in length; see store.engine)
+SPILL_STATEMENTS = 16  # prepared statements kept (the file's few statements)
 
 
 class WaitingEvents:
@@ -67,13 +67,17 @@ class WaitingEvents:
             return out
         out = {}
         for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+            # the ids as one JSON array: one statement whatever the number (`connector.store.in_lists`)
+            chunk = (orjson.dumps(ids[start : start + 500]).decode(),)
             rows = self._db.execute(
-                f"SELECT ticket_id, body FROM waiting WHERE ticket_id IN ({marks}) ORDER BY seq", chunk
+                "SELECT ticket_id, body FROM waiting WHERE ticket_id IN (SELECT value FROM json_each(?))"
+                " ORDER BY seq",
+                chunk,
             ).fetchall()
             if rows:
-                self._db.execute(f"DELETE FROM waiting WHERE ticket_id IN ({marks})", chunk)
+                self._db.execute(
+                    "DELETE FROM waiting WHERE ticket_id IN (SELECT value FROM json_each(?))", chunk
+                )
             for tid, body in rows:
                 out.setdefault(tid, []).append(orjson.loads(body))
         self._count -= sum(len(evs) for evs in out.values())

@@ -1,0 +1,87 @@
+"""Batched lookups bind their list of ticket ids or keys as ONE parameter
+(`connector.store.in_lists.any_of`), on SQLite and PostgreSQL: the statement text is the same
+whatever the number of values (one prepared statement instead of one per list length), and the
+rows found are those an IN-list finds, duplicates and unknown values included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from connector.store.in_lists import any_of
+from connector.store.repository import Store
+from connector.store.tables import tickets
+from tests.store.test_store_contract import CONN, record, ticket
+
+
+@contextmanager
+def _statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
+    """(statement, parameters as sent to the driver) of what runs inside the block."""
+    sent: list[tuple[str, Any]] = []
+
+    def before(conn: object, cursor: object, statement: str, parameters: Any, *rest: object) -> None:
+        sent.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", before)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", before)
+
+
+def test_batched_load_sends_the_same_statements_for_any_number_of_tickets(store: Store) -> None:
+    ids = [str(n) for n in range(1, 301)]
+    store.save_pull_page(CONN, [record(ticket(i)) for i in ids], None)
+
+    with _statements(store) as sent:
+        few = store.load_tickets(CONN, ["7", "7", "nope", "12"])
+    with _statements(store) as sent_many:
+        many = store.load_tickets(CONN, [*ids, "nope"])
+
+    assert sorted(few) == ["12", "7"]
+    assert sorted(many, key=int) == ids
+    few_statements = [statement for statement, _ in sent]
+    assert few_statements == [statement for statement, _ in sent_many]
+    assert len(few_statements) >= 3  # snapshots, events, outcomes, holds
+    batched = [s for s in few_statements if "ticket_id" in s and "connection" in s]
+    assert batched and all("json_each" in s or "ANY(" in s for s in batched), batched
+
+
+def test_any_of_finds_what_an_in_list_finds(store: Store) -> None:
+    store.save_pull_page(CONN, [record(ticket(str(n))) for n in range(1, 41)], None)
+    wanted = ["3", "3", "17", "40", "41", "x"]
+    with store.engine.connect() as db:
+
+        def found(condition: sa.ColumnElement[bool]) -> list[str]:
+            query = sa.select(tickets.c.ticket_id).where(tickets.c.connection == CONN, condition)
+            return sorted(db.execute(query).scalars())
+
+        assert found(any_of(tickets.c.ticket_id, wanted)) == found(tickets.c.ticket_id.in_(wanted))
+        assert found(any_of(tickets.c.ticket_id, wanted)) == ["17", "3", "40"]
+        assert found(any_of(tickets.c.ticket_id, [])) == []
+        # a predicate of its own: combines with NOT like any other condition
+        assert len(found(sa.not_(any_of(tickets.c.ticket_id, wanted)))) == 37
+
+
+def test_sqlite_looks_each_value_up_in_the_index(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path}/plan.db")
+    try:
+        query = sa.select(tickets.c.data).where(
+            tickets.c.connection == CONN, any_of(tickets.c.ticket_id, ["1", "2"])
+        )
+        with _statements(store) as sent, store.engine.connect() as db:
+            db.execute(query).all()
+        ((statement, parameters),) = [(s, p) for s, p in sent if s.lstrip().startswith("SELECT")]
+        with store.engine.connect() as db:
+            plan = db.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        details = [row[-1] for row in plan]
+        assert any(d.startswith("SEARCH ticket_snapshot USING") and "ticket_id=?" in d for d in details), (
+            details
+        )
+        assert not any(d.startswith("SCAN ticket_snapshot") for d in details), details
+    finally:
+        store.close()
