@@ -40,7 +40,7 @@ def test_postgres_urls_mean_psycopg3() -> None:
     assert resolve_url("postgresql+psycopg://u@db/td").drivername == "postgresql+psycopg"
 
 
-def test_sqlite_files_use_wal_and_enforce_foreign_keys(tmp_path: Path) -> None:
+def test_sqlite_files_use_wal_checkpointed_every_10000_pages_and_foreign_keys(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'td.db'}")
     try:
         with store.engine.connect() as connection:
@@ -48,6 +48,8 @@ def test_sqlite_files_use_wal_and_enforce_foreign_keys(tmp_path: Path) -> None:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
             assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -8 * 1024  # KiB
+            # checkpoints every 10,000 WAL pages (SQLite's default is 1,000)
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
     finally:
         store.close()
 
