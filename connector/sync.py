@@ -77,18 +77,24 @@ class SyncService:
         # how often the allowance pass reads the month's tickets of each account with an allowance
         self.allowance_every = timedelta(minutes=5)
         self._allowance_at: datetime | None = None
+        self._started: dict[str, datetime] = {}  # `connection_started`, once read from the store
         self.fresh = FreshViews(self)
 
     # -- evaluate ---------------------------------------------------------------------------
 
     def connection_started(self, connection: str, now: datetime) -> datetime:
-        """When tierdesk first synced `connection` (recorded on first use)."""
+        """When tierdesk first synced `connection` (recorded on first use, never changed after:
+        kept in memory once read)."""
+        known = self._started.get(connection)
+        if known is not None:
+            return known
         key = f"started:{connection}"
         stored = self.store.get_meta(key)
         if stored is None:
             self.store.set_meta(key, now.isoformat())
-            return now
-        return datetime.fromisoformat(stored)
+            return now  # not kept: the transaction that records it may still roll back
+        started = self._started[connection] = datetime.fromisoformat(stored)
+        return started
 
     def _backlog_filter(self, actions: Sequence[Action], started: datetime) -> list[Action]:
         """Escalations of thresholds crossed before tierdesk first synced the connection are kept
