@@ -66,44 +66,58 @@ class PullStore(UnitOfWork):
     def _upsert_snapshots(
         self, db: sa.Connection, connection: str, snapshots: Sequence[Ticket], stored_at: datetime
     ) -> set[str]:
-        """Insert new snapshots, replace older ones; the ids of the rows written."""
+        """Insert new snapshots, replace older ones; the ids of the rows written.
+
+        The stored `updated_at` of the page's tickets is read first, so the upsert runs as a plain
+        executemany of one statement (with RETURNING, SQLAlchemy sent multi-row VALUES statements
+        of tens of KB, a different one for every page size). The upsert keeps its own guard: a
+        snapshot never replaces a newer one, whoever wrote it in between."""
         if not snapshots:
             return set()
-        insert = self._insert(db, tickets)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[tickets.c.connection, tickets.c.ticket_id],
-            set_={
-                "updated_at": insert.excluded.updated_at,
-                "created_at": insert.excluded.created_at,
-                "status": insert.excluded.status,
-                "is_open": insert.excluded.is_open,
-                "data": insert.excluded.data,
-                "stored_at": insert.excluded.stored_at,
-                "seen_at": insert.excluded.seen_at,
-                "evaluated_version": sa.null(),
-            },
-            where=tickets.c.updated_at < insert.excluded.updated_at,
-        ).returning(tickets.c.ticket_id)
-        rows = [
-            {
-                "connection": connection,
-                "ticket_id": ticket.id,
-                "updated_at": ticket.updated_at,
-                "created_at": ticket.created_at,
-                "status": ticket.status.value,
-                "is_open": not ticket.status.is_done,
-                "data": codec.encode_ticket(ticket),
-                "stored_at": stored_at,
-                "seen_at": stored_at,
-            }
-            for ticket in snapshots
-        ]
-        written = set(db.execute(upsert, rows).scalars().all())
+        stored: dict[str, datetime] = {}
+        for chunk in chunks([t.id for t in snapshots]):
+            query = sa.select(tickets.c.ticket_id, tickets.c.updated_at).where(
+                tickets.c.connection == connection, any_of(tickets.c.ticket_id, chunk)
+            )
+            stored.update((row.ticket_id, row.updated_at) for row in db.execute(query))
+        written = [t for t in snapshots if t.id not in stored or stored[t.id] < t.updated_at]
+        if written:
+            insert = self._insert(db, tickets)
+            upsert = insert.on_conflict_do_update(
+                index_elements=[tickets.c.connection, tickets.c.ticket_id],
+                set_={
+                    "updated_at": insert.excluded.updated_at,
+                    "created_at": insert.excluded.created_at,
+                    "status": insert.excluded.status,
+                    "is_open": insert.excluded.is_open,
+                    "data": insert.excluded.data,
+                    "stored_at": insert.excluded.stored_at,
+                    "seen_at": insert.excluded.seen_at,
+                    "evaluated_version": sa.null(),
+                },
+                where=tickets.c.updated_at < insert.excluded.updated_at,
+            )
+            rows = [
+                {
+                    "connection": connection,
+                    "ticket_id": ticket.id,
+                    "updated_at": ticket.updated_at,
+                    "created_at": ticket.created_at,
+                    "status": ticket.status.value,
+                    "is_open": not ticket.status.is_done,
+                    "data": codec.encode_ticket(ticket),
+                    "stored_at": stored_at,
+                    "seen_at": stored_at,
+                }
+                for ticket in written
+            ]
+            db.execute(upsert, rows)
+        written_ids = {t.id for t in written}
         # shown again as stored: the stored view is confirmed as of now
         again = [
             {"b_connection": connection, "b_ticket_id": t.id, "b_updated": t.updated_at, "b_seen": stored_at}
             for t in snapshots
-            if t.id not in written
+            if t.id not in written_ids
         ]
         if again:
             db.execute(
@@ -116,7 +130,7 @@ class PullStore(UnitOfWork):
                 .values(seen_at=sa.bindparam("b_seen")),
                 again,
             )
-        return written
+        return written_ids
 
     def _merge_events(
         self, db: sa.Connection, connection: str, pulled: Mapping[tuple[str, str], Event]

@@ -22,6 +22,7 @@ from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome, withdrawal_reason
 from connector.domain.results import ClockState, Evaluation
 from connector.ports import StoredActivation
+from connector.store.bulk import insert_many
 from connector.store.in_lists import any_of
 from connector.store.outbox import PendingRow
 from connector.store.tables import OutboxStatus, activations, outbox, outcomes, policy_versions
@@ -88,14 +89,11 @@ def decode_outcome(row: Any) -> SettledOutcome:
     )
 
 
-def insert_outcomes(db: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert outcomes not settled before; returns how many were new."""
-    if not rows:
-        return 0
-    insert = _insert(db, outcomes).on_conflict_do_nothing(
-        index_elements=[outcomes.c.connection, outcomes.c.ticket_id, outcomes.c.metric, outcomes.c.started_at]
-    )
-    return len(db.execute(insert.returning(outcomes.c.metric), list(rows)).all())
+def insert_outcomes(db: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert outcomes not settled before; one settled is never replaced. A plain executemany of
+    one statement (with RETURNING, SQLAlchemy sent multi-row VALUES statements of tens of KB, a
+    different one for every number of rows)."""
+    insert_many(db, outcomes, rows, skip_conflicts_on=("connection", "ticket_id", "metric", "started_at"))
 
 
 def outcomes_of(

@@ -1,21 +1,27 @@
-"""Batched lookups bind their list of ticket ids or keys as ONE parameter
-(`connector.store.in_lists.any_of`), on SQLite and PostgreSQL: the statement text is the same
-whatever the number of values (one prepared statement instead of one per list length), and the
-rows found are those an IN-list finds, duplicates and unknown values included."""
+"""The store's batched statements have one text whatever the batch size, on SQLite and
+PostgreSQL (one prepared statement, not one per list length or page size):
+
+- batched lookups bind their list of ticket ids or keys as ONE parameter
+  (`connector.store.in_lists.any_of`), and find the rows an IN-list finds, duplicates and unknown
+  values included;
+- a pulled page's snapshots are upserted by a plain executemany, and the tickets it reports
+  changed are still exactly those inserted or replaced by a newer snapshot."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from connector.domain.model import Status
 from connector.store.in_lists import any_of
 from connector.store.repository import Store
 from connector.store.tables import tickets
-from tests.store.test_store_contract import CONN, record, ticket
+from tests.store.test_store_contract import CONN, T0, record, ticket
 
 
 @contextmanager
@@ -85,3 +91,32 @@ def test_sqlite_looks_each_value_up_in_the_index(tmp_path: Path) -> None:
         assert not any(d.startswith("SCAN ticket_snapshot") for d in details), details
     finally:
         store.close()
+
+
+def test_snapshot_upsert_is_one_statement_for_any_page_size(store: Store) -> None:
+    with _statements(store) as small:
+        first = store.save_pull_page(CONN, [record(ticket(str(n))) for n in range(1, 4)], None)
+    with _statements(store) as large:
+        second = store.save_pull_page(CONN, [record(ticket(str(n))) for n in range(4, 44)], None)
+    later = T0 + timedelta(minutes=5)
+    page = [
+        record(ticket("1", updated=later, status=Status.PENDING)),  # newer: replaces
+        record(ticket("2")),  # the same snapshot again: not a change
+        record(ticket("3", updated=T0 - timedelta(minutes=5), subject="older")),  # older: ignored
+        record(ticket("44")),  # new
+    ]
+    with _statements(store) as mixed:
+        third = store.save_pull_page(CONN, page, None)
+
+    assert first == [f"{CONN}:{n}" for n in ("1", "2", "3")]
+    assert len(second) == 40
+    assert third == [f"{CONN}:1", f"{CONN}:44"]
+    upserts = [
+        [s for s, _ in sent if s.lstrip().startswith("INSERT INTO ticket_snapshot")]
+        for sent in (small, large, mixed)
+    ]
+    assert all(len(texts) == 1 for texts in upserts), upserts
+    assert upserts[0] == upserts[1] == upserts[2]
+    snapshots = store.snapshots(CONN, ["1", "3"])
+    assert snapshots["1"].status is Status.PENDING
+    assert snapshots["3"].subject == "Printer on fire"  # the older snapshot did not replace it
