@@ -39,6 +39,8 @@ from connector.store.repository import Store, split_ticket_key
 from connector.store.unit import chunks
 from connector.sync_summary import CycleReport, OutboxTally, finish_cycle, summary_fields
 
+FINAL_OUTCOMES = frozenset({Outcome.APPLIED, Outcome.ALREADY_APPLIED, Outcome.FAILED})
+
 log = structlog.get_logger("tierdesk.sync")
 
 
@@ -307,6 +309,8 @@ class SyncService:
             items = self._queued(connection, tickets)
             if not items:
                 break
+            # fewer than a batch: this read saw the whole queue (claims may see part of it)
+            whole_queue = self.claim_owner is None and len(items) < self.push_batch
             if len(items) == self.push_batch and self.claim_owner is None:
                 # keep a ticket's actions together: they go out as one update with one basis
                 last = items[-1].action.ticket_id
@@ -351,6 +355,8 @@ class SyncService:
                 progress.update("push", connection, sent, max(queued, sent))
             if results and all(r.outcome is Outcome.RETRY for r in results):
                 break
+            if whole_queue and not conflicted and all(r.outcome in FINAL_OUTCOMES for r in results):
+                break  # nothing was queued again: reading the queue once more would find it empty
 
     def _send(self, connection: str, helpdesk: Helpdesk, items: Sequence[OutboxItem]) -> list[ActionResult]:
         keys = [item.action.key for item in items]

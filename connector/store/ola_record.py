@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.domain.group_clocks import OlaHold
-from connector.store.in_lists import any_of
+from connector.store.in_lists import any_of, text_list
 from connector.store.tables import ola_holds
 
 
@@ -69,16 +69,18 @@ def insert_holds(
     return len(db.execute(statement.returning(ola_holds.c.ola), rows).all())
 
 
+_HOLD_KEYS_OF = sa.select(ola_holds.c.ticket_id, ola_holds.c.group_id, ola_holds.c.started_at).where(
+    ola_holds.c.connection == sa.bindparam("b_connection"), any_of(ola_holds.c.ticket_id, text_list("b_ids"))
+)  # built once (`connector.store.in_lists`)
+
+
 def hold_keys_of(
     db: sa.Connection, connection: str, ticket_ids: Sequence[str]
 ) -> dict[str, list[tuple[str, datetime]]]:
     """(group id, started at) of each ticket's settled holds: what a re-evaluation need not insert
     again (read through the primary key's leading columns)."""
     found: dict[str, list[tuple[str, datetime]]] = {}
-    query = sa.select(ola_holds.c.ticket_id, ola_holds.c.group_id, ola_holds.c.started_at).where(
-        ola_holds.c.connection == connection, any_of(ola_holds.c.ticket_id, ticket_ids)
-    )
-    for row in db.execute(query):
+    for row in db.execute(_HOLD_KEYS_OF, {"b_connection": connection, "b_ids": list(ticket_ids)}):
         found.setdefault(row.ticket_id, []).append((row.group_id, row.started_at))
     return found
 

@@ -3,6 +3,7 @@ and answered (applied, failed, retried, skipped, withdrawn), with an audit row p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from connector.ports import ActionResult, OutboxItem, Outcome
 from connector.redaction import scrub
 from connector.store import codec
 from connector.store.bulk import insert_many
-from connector.store.in_lists import any_of
+from connector.store.in_lists import any_of, text_list
 from connector.store.tables import (
     QUEUE_INDEX,
     QUEUED_PREDICATE,
@@ -66,6 +67,60 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# What every cycle runs, built once (`connector.store.in_lists`): parameters b_connection, b_ids
+# (ticket ids) or b_keys (outbox keys).
+_CONNECTION: sa.BindParameter[str] = sa.bindparam("b_connection")
+_PENDING_FIELDS = sa.select(
+    outbox.c.key,
+    outbox.c.connection,
+    outbox.c.ticket_id,
+    outbox.c.status,
+    outbox.c.uncertain,
+    outbox.c.kind,
+    outbox.c.payload["basis"].as_string().label("basis"),
+    outbox.c.payload["at"].as_string().label("at"),
+    outbox.c.payload["crossing"].as_string().label("crossing"),
+).where(queued_of_tickets(_CONNECTION, text_list("b_ids")))
+_KNOWN_KEYS = sa.select(outbox.c.key).where(any_of(outbox.c.key, text_list("b_keys")))
+_MARK_SENDING = (
+    sa.update(outbox)
+    .where(any_of(outbox.c.key, text_list("b_keys")), outbox.c.status.in_(QUEUED))
+    .values(
+        status=OutboxStatus.SENDING.value,
+        uncertain=True,
+        attempts=outbox.c.attempts + 1,
+        sent_at=sa.bindparam("b_sent_at"),
+    )
+)
+_QUEUE_ORDER = (outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key)
+_QUEUE = (
+    sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
+    .where(outbox.c.connection == _CONNECTION, sa.text(QUEUED_PREDICATE))  # ix_outbox_queue's
+    .order_by(*_QUEUE_ORDER)
+    .limit(sa.bindparam("b_limit", type_=sa.Integer()))
+)
+
+
+@functools.cache
+def _answered(status: OutboxStatus, uncertain: bool | None) -> sa.Update:
+    """The update recording an answer without message for the keys b_keys (at b_at when final)."""
+    values: dict[str, Any] = {
+        "status": status.value,
+        "last_error": None,
+        "claimed_by": None,  # answered: the claim of the worker that sent it ends
+        "claim_expires": None,
+    }
+    if uncertain is not None:
+        values["uncertain"] = uncertain
+    if status is not OutboxStatus.PENDING:
+        values["finished_at"] = sa.bindparam("b_at")
+    return (
+        sa.update(outbox)
+        .where(any_of(outbox.c.key, text_list("b_keys")), outbox.c.status.in_(QUEUED))
+        .values(values)
+    )
+
+
 def _per_connection(refs: Iterable[tuple[str, str]]) -> Iterable[tuple[str, Sequence[str]]]:
     """(connection, ticket ids) in chunks, for `connection = ? AND ticket_id IN (...)`: SQLite
     answers a row-value `(connection, ticket_id) IN (...)` by scanning the whole table, so a lookup
@@ -96,20 +151,9 @@ class PendingRow:
 def read_pending(db: sa.Connection, refs: Iterable[tuple[str, str]]) -> list[PendingRow]:
     """The pending rows of these (connection, ticket id), read once for both judgements of a
     recorded evaluation; the few action fields come out of the payload in SQL, not by decoding it."""
-    payload = outbox.c.payload
     found: list[PendingRow] = []
     for connection, chunk in _per_connection(refs):
-        query = sa.select(
-            outbox.c.key,
-            outbox.c.connection,
-            outbox.c.ticket_id,
-            outbox.c.status,
-            outbox.c.uncertain,
-            outbox.c.kind,
-            payload["basis"].as_string().label("basis"),
-            payload["at"].as_string().label("at"),
-            payload["crossing"].as_string().label("crossing"),
-        ).where(queued_of_tickets(connection, chunk))
+        rows = db.execute(_PENDING_FIELDS, {"b_connection": connection, "b_ids": list(chunk)})
         found.extend(
             PendingRow(
                 row.key,
@@ -121,7 +165,7 @@ def read_pending(db: sa.Connection, refs: Iterable[tuple[str, str]]) -> list[Pen
                 row.at,
                 row.crossing,
             )
-            for row in db.execute(query)
+            for row in rows
             if row.status == OutboxStatus.PENDING.value
         )
     return found
@@ -224,7 +268,7 @@ class OutboxStore(UnitOfWork):
         if not rows:
             return 0
         for chunk in chunks(sorted(rows)):
-            for key in db.execute(sa.select(outbox.c.key).where(any_of(outbox.c.key, chunk))).scalars():
+            for key in db.execute(_KNOWN_KEYS, {"b_keys": list(chunk)}).scalars():
                 del rows[key]
         if not rows:
             return 0
@@ -292,7 +336,10 @@ class OutboxStore(UnitOfWork):
         those, and any action whose earlier send may have happened, come with `uncertain=True`.
         """
         with self._unit(write=False) as db:
-            rows = db.execute(self.pending_actions_query(connection, limit, tickets)).all()
+            if tickets is None:  # the statement built once, its parameters bound here
+                rows = db.execute(_QUEUE, {"b_connection": connection, "b_limit": limit}).all()
+            else:
+                rows = db.execute(self.pending_actions_query(connection, limit, tickets)).all()
         return [
             OutboxItem(
                 action=codec.decode_action(row.payload), attempts=row.attempts, uncertain=row.uncertain
@@ -303,16 +350,14 @@ class OutboxStore(UnitOfWork):
     def pending_actions_query(
         self, connection: str, limit: int, tickets: Sequence[str] | None = None
     ) -> sa.Select[Any]:
-        """The query behind `pending_actions`."""
-        query = sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
+        """The query behind `pending_actions`, its parameters bound."""
         if tickets is None:
-            query = query.where(
-                outbox.c.connection == connection, sa.text(QUEUED_PREDICATE)
-            )  # ix_outbox_queue's
-        else:
-            query = query.where(queued_of_tickets(connection, tickets))  # ix_outbox_ticket's
-        return query.order_by(outbox.c.created_at, outbox.c.ticket_id, outbox.c.ordinal, outbox.c.key).limit(
-            limit
+            return _QUEUE.params(b_connection=connection, b_limit=limit)
+        return (
+            sa.select(outbox.c.payload, outbox.c.attempts, outbox.c.uncertain)
+            .where(queued_of_tickets(connection, tickets))  # ix_outbox_ticket's
+            .order_by(*_QUEUE_ORDER)
+            .limit(limit)
         )
 
     def mark_sending(self, keys: Collection[str], *, now: datetime | None = None) -> None:
@@ -326,16 +371,7 @@ class OutboxStore(UnitOfWork):
         sent_at = now or _utcnow()
         with self._unit(write=True) as db:
             for chunk in chunks(sorted(set(keys))):
-                db.execute(
-                    sa.update(outbox)
-                    .where(any_of(outbox.c.key, chunk), outbox.c.status.in_(QUEUED))
-                    .values(
-                        status=OutboxStatus.SENDING.value,
-                        uncertain=True,
-                        attempts=outbox.c.attempts + 1,
-                        sent_at=sent_at,
-                    )
-                )
+                db.execute(_MARK_SENDING, {"b_keys": list(chunk), "b_sent_at": sent_at})
 
     def record_results(self, results: Sequence[ActionResult], *, now: datetime | None = None) -> None:
         """Record push outcomes and append them to the audit log, in one transaction.
@@ -355,6 +391,13 @@ class OutboxStore(UnitOfWork):
             groups.setdefault((status, _uncertain_after(result)), []).append(result)
         with self._unit(write=True) as db:
             for (status, uncertain), group in groups.items():
+                errors = [_error_of(r) for r in group]
+                if not any(errors):
+                    # the usual answer (applied, no message): one IN-list update per chunk of keys
+                    # instead of an executemany SQLAlchemy binds row by row
+                    for chunk in chunks([r.key for r in group]):
+                        db.execute(_answered(status, uncertain), {"b_keys": list(chunk), "b_at": at})
+                    continue
                 values: dict[str, Any] = {
                     "status": status.value,
                     "last_error": sa.bindparam("b_error"),
@@ -365,18 +408,6 @@ class OutboxStore(UnitOfWork):
                     values["uncertain"] = uncertain
                 if status is not OutboxStatus.PENDING:
                     values["finished_at"] = at
-                errors = [_error_of(r) for r in group]
-                if not any(errors):
-                    # the usual answer (applied, no message): one IN-list update per chunk of keys
-                    # instead of an executemany SQLAlchemy binds row by row
-                    values["last_error"] = None
-                    for chunk in chunks([r.key for r in group]):
-                        db.execute(
-                            sa.update(outbox)
-                            .where(any_of(outbox.c.key, chunk), outbox.c.status.in_(QUEUED))
-                            .values(values)
-                        )
-                    continue
                 db.execute(
                     sa.update(outbox)
                     # IN (...) expands per call and cannot run as executemany: spell the statuses out
@@ -426,10 +457,13 @@ class OutboxStore(UnitOfWork):
         with self._unit(write=False) as db:
             return int(db.execute(self.queued_count_query(db.dialect.name)).scalar_one())
 
-    def queued_count_query(self, dialect: str) -> sa.Select[Any]:
-        """The query behind `queued_count`. SQLite is told the index: left to itself it counts over
-        the narrowest index, `ix_outbox_connection_status`, a walk over every row the outbox ever
-        held (130 ms per cycle at 1.1 million rows), partial indexes not being smaller to its planner."""
+    @staticmethod
+    @functools.cache
+    def queued_count_query(dialect: str) -> sa.Select[Any]:
+        """The query behind `queued_count` (built once per dialect). SQLite is told the index: left
+        to itself it counts over the narrowest index, `ix_outbox_connection_status`, a walk over
+        every row the outbox ever held (130 ms per cycle at 1.1 million rows), partial indexes not
+        being smaller to its planner."""
         source = sa.text(f"{outbox.name} INDEXED BY {QUEUE_INDEX}") if dialect == "sqlite" else outbox
         return sa.select(sa.func.count()).select_from(source).where(sa.text(QUEUED_PREDICATE))
 

@@ -23,7 +23,7 @@ from connector.domain.record import SettledOutcome, withdrawal_reason
 from connector.domain.results import ClockState, Evaluation
 from connector.ports import StoredActivation
 from connector.store.bulk import insert_many
-from connector.store.in_lists import any_of
+from connector.store.in_lists import any_of, text_list
 from connector.store.outbox import PendingRow
 from connector.store.tables import OutboxStatus, activations, outbox, outcomes, policy_versions
 
@@ -96,18 +96,23 @@ def insert_outcomes(db: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> Non
     insert_many(db, outcomes, rows, skip_conflicts_on=("connection", "ticket_id", "metric", "started_at"))
 
 
+_OUTCOMES_OF = (  # built once (`connector.store.in_lists`)
+    sa.select(outcomes)
+    .where(
+        outcomes.c.connection == sa.bindparam("b_connection"),
+        any_of(outcomes.c.ticket_id, text_list("b_ids")),
+    )
+    .order_by(outcomes.c.ticket_id, outcomes.c.metric, outcomes.c.started_at)
+)
+
+
 def outcomes_of(
     db: sa.Connection, connection: str, ticket_ids: Sequence[str]
 ) -> dict[str, list[SettledOutcome]]:
     """The settled outcomes of tickets, by ticket id, by metric then start."""
     found: dict[str, list[SettledOutcome]] = {}
     for chunk in _chunks(ticket_ids):
-        query = (
-            sa.select(outcomes)
-            .where(outcomes.c.connection == connection, any_of(outcomes.c.ticket_id, chunk))
-            .order_by(outcomes.c.ticket_id, outcomes.c.metric, outcomes.c.started_at)
-        )
-        for row in db.execute(query):
+        for row in db.execute(_OUTCOMES_OF, {"b_connection": connection, "b_ids": list(chunk)}):
             found.setdefault(row.ticket_id, []).append(decode_outcome(row))
     return found
 

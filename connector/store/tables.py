@@ -338,7 +338,9 @@ leader_log = metadata.tables["pull_leader_log"]
 webhook_deliveries = metadata.tables["webhook_delivery"]
 
 
-def queued_of_tickets(connection: str, ticket_ids: Sequence[str]) -> sa.ColumnElement[bool]:
+def queued_of_tickets(
+    connection: str | sa.BindParameter[Any], ticket_ids: Sequence[str] | sa.BindParameter[Any]
+) -> sa.ColumnElement[bool]:
     """Outbox rows of these tickets still to send (pending or sending); callers that want only
     pending rows keep them in Python. Written as `status IN (both)`, never `status = 'pending'`:
     without ANALYZE statistics SQLite answers that equality through `ix_outbox_connection_status`,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
 from connector.domain.model import Event, EventKind, Organization, Status, Ticket
+from connector.domain.results import Action
 from connector.fakes import FakeHelpdesk
 from connector.ports import ActionResult, Outcome, TicketRecord
 
@@ -135,3 +136,73 @@ def test_a_cycle_sends_statements_per_chunk_of_changed_tickets_not_per_ticket(
     assert few <= 42, f"a cycle with 5 changed tickets sent {few} statements"
     assert many <= few + 60, f"5 changed: {few} statements, 400 changed: {many}"
     assert many / 400 <= 0.25
+
+
+class _AnswersRetryOnce(FakeHelpdesk):
+    """Answers the first action of its first push RETRY, everything else APPLIED."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.retried = False
+
+    def push(self, actions: Sequence[Action], uncertain: frozenset[str] = frozenset()) -> list[ActionResult]:
+        results = super().push(actions, uncertain)
+        if not self.retried and results:
+            self.retried = True
+            results[0] = ActionResult(results[0].key, Outcome.RETRY, "HTTP 503")
+        return results
+
+
+def _queue_reads_of_a_push(app: App, helpdesk: FakeHelpdesk) -> int:
+    """Reads of the push queue (`pending_actions`) while the connection's queue is pushed."""
+    reads = 0
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        nonlocal reads
+        reads += "FROM outbox" in statement and "ORDER BY outbox.created_at" in statement
+
+    sa.event.listen(app.store.engine, "before_cursor_execute", count)
+    try:
+        app.service.push(CONNECTION)
+    finally:
+        sa.event.remove(app.store.engine, "before_cursor_execute", count)
+    return reads
+
+
+def test_a_push_whose_first_batch_held_the_whole_queue_reads_the_queue_once(
+    store_url: str, tmp_path: Path
+) -> None:
+    helpdesk = FakeHelpdesk(CONNECTION)
+    app = build_app(
+        _one_connection(tmp_path / "m"), store_url, clock=FixedClock(NOW), helpdesks={CONNECTION: helpdesk}
+    )
+    try:
+        helpdesk.queue_page(_record(n) for n in range(5))
+        app.service.pull(CONNECTION)
+        queued = app.store.outbox_counts(CONNECTION)["pending"]
+        assert 0 < queued < app.service.push_batch
+
+        assert _queue_reads_of_a_push(app, helpdesk) == 1
+        assert len(helpdesk.pushed) == queued
+        assert app.store.outbox_counts(CONNECTION).get("pending", 0) == 0
+    finally:
+        app.close()
+
+
+def test_a_push_reads_the_queue_again_when_an_answer_queued_an_action_again(
+    store_url: str, tmp_path: Path
+) -> None:
+    helpdesk = _AnswersRetryOnce(CONNECTION)
+    app = build_app(
+        _one_connection(tmp_path / "m"), store_url, clock=FixedClock(NOW), helpdesks={CONNECTION: helpdesk}
+    )
+    try:
+        helpdesk.queue_page(_record(n) for n in range(5))
+        app.service.pull(CONNECTION)
+        queued = app.store.outbox_counts(CONNECTION)["pending"]
+
+        assert _queue_reads_of_a_push(app, helpdesk) >= 2
+        assert len(helpdesk.pushed) == queued + 1  # the retried action went again in the same push
+        assert app.store.outbox_counts(CONNECTION).get("pending", 0) == 0
+    finally:
+        app.close()

@@ -120,3 +120,47 @@ def test_snapshot_upsert_is_one_statement_for_any_page_size(store: Store) -> Non
     snapshots = store.snapshots(CONN, ["1", "3"])
     assert snapshots["1"].status is Status.PENDING
     assert snapshots["3"].subject == "Printer on fire"  # the older snapshot did not replace it
+
+
+@contextmanager
+def _executed(store: Store) -> Iterator[list[object]]:
+    """The statement objects handed to SQLAlchemy inside the block (before compilation)."""
+    seen: list[object] = []
+
+    def before(conn: object, element: object, *rest: object) -> None:
+        seen.append(element)
+
+    sa.event.listen(store.engine, "before_execute", before)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_execute", before)
+
+
+def test_a_cycles_store_statements_are_built_once_and_reused(store: Store) -> None:
+    """Loading, recording and pushing run the same statement objects on every call (SQLAlchemy
+    computes a kept statement's cache key once), whatever the tickets, keys and instants."""
+    store.save_pull_page(CONN, [record(ticket(str(n))) for n in range(1, 21)], "c1")
+
+    def one_round(ids: list[str], cursor: str) -> list[object]:
+        with _executed(store) as seen:
+            store.get_cursor(CONN)
+            store.save_pull_page(
+                CONN, [record(ticket(i, updated=T0 + timedelta(hours=len(cursor)))) for i in ids], cursor
+            )
+            store.load_tickets(CONN, ids)
+            store.views(CONN, ids)
+            store.evaluated_versions(CONN, ids)
+            store.event_ids(CONN, ids)
+            store.tickets_due_before(T0)
+            store.tickets_needing_evaluation("v1")
+            store.pending_actions(CONN, limit=50)
+            store.mark_sending(["k1", "k2"], now=T0)
+            store.queued_count()
+        return seen
+
+    first = one_round(["1", "2", "3"], "c2")
+    second = one_round(["4", "5", "6", "7", "8"], "c33")
+    assert len(first) == len(second) >= 14
+    rebuilt = [type(a).__name__ for a, b in zip(first, second, strict=True) if a is not b]
+    assert not rebuilt, f"statements built again on the second round: {rebuilt}"
