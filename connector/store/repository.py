@@ -26,7 +26,7 @@ from connector.store import record as sla_record
 from connector.store.bulk import insert_many
 from connector.store.engine import begin, create_store_engine, resolve_url
 from connector.store.evaluated import EvaluatedMarks
-from connector.store.in_lists import any_of, text_list
+from connector.store.in_lists import any_of
 from connector.store.leases import ClaimStore
 from connector.store.outbox import OutboxStore, _per_connection, read_pending
 from connector.store.pull import PullStore
@@ -37,6 +37,16 @@ from connector.store.tables import (
     meta,
     policy_versions,
     tickets,
+)
+from connector.store.ticket_queries import (
+    DROP_CLOCKS,
+    DUE_BEFORE,
+    LOAD_EVENTS,
+    LOAD_SNAPSHOTS,
+    NEEDING_EVALUATION,
+    RECORD_EVALUATED,
+    STORED_REFS,
+    VIEWS,
 )
 from connector.store.unit import CHUNK, chunks, split_ticket_key, ticket_key
 from connector.store.webhook_deliveries import WebhookDeliveryStore
@@ -68,60 +78,6 @@ def _clock_row(
         "policy_version": version,
         "evaluated_at": at,
     }
-
-
-# What every cycle runs, built once (`connector.store.in_lists`): parameters b_connection, b_ids.
-_CONNECTION: sa.BindParameter[str] = sa.bindparam("b_connection")
-_IDS = text_list("b_ids")
-_LOAD_SNAPSHOTS = sa.select(
-    tickets.c.ticket_id, tickets.c.data, tickets.c.seen_at, tickets.c.stored_at
-).where(tickets.c.connection == _CONNECTION, any_of(tickets.c.ticket_id, _IDS))
-_LOAD_EVENTS = (
-    sa.select(events.c.ticket_id, events.c.payload)
-    .where(events.c.connection == _CONNECTION, any_of(events.c.ticket_id, _IDS))
-    .order_by(events.c.ticket_id, events.c.at, events.c.event_id)
-)
-_VIEWS = sa.select(tickets.c.ticket_id, tickets.c.updated_at, tickets.c.seen_at, tickets.c.stored_at).where(
-    tickets.c.connection == _CONNECTION, any_of(tickets.c.ticket_id, _IDS)
-)
-_STORED_REFS = sa.select(tickets.c.connection, tickets.c.ticket_id).where(
-    tickets.c.connection == _CONNECTION, any_of(tickets.c.ticket_id, _IDS)
-)
-_RECORD_EVALUATED = (
-    sa.update(tickets)
-    .where(
-        tickets.c.connection == sa.bindparam("b_connection"),
-        tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
-    )
-    .values(
-        evaluated_version=sa.bindparam("b_version"),
-        evaluated_at=sa.bindparam("b_at"),
-        next_deadline=sa.bindparam("b_deadline"),
-        tier=sa.bindparam("b_tier"),
-        severity=sa.bindparam("b_severity"),
-    )
-)
-_DROP_CLOCKS = sa.delete(clocks).where(clocks.c.connection == _CONNECTION, any_of(clocks.c.ticket_id, _IDS))
-_DUE_BEFORE = (
-    sa.select(tickets.c.connection, tickets.c.ticket_id)
-    .where(tickets.c.is_open == sa.true(), tickets.c.next_deadline <= sa.bindparam("b_instant"))
-    .order_by(tickets.c.next_deadline, tickets.c.connection, tickets.c.ticket_id)
-)
-_VERSION: sa.BindParameter[str] = sa.bindparam("b_version")
-# Four index ranges on (is_open, evaluated_version) instead of `!=` and a bare IS NULL, so both
-# databases answer from the index: 100,000 up-to-date tickets cost nothing.
-_NEEDING_EVALUATION = (
-    sa.select(tickets.c.connection, tickets.c.ticket_id)
-    .where(
-        sa.or_(
-            sa.and_(tickets.c.is_open == sa.false(), tickets.c.evaluated_version.is_(None)),
-            sa.and_(tickets.c.is_open == sa.true(), tickets.c.evaluated_version.is_(None)),
-            sa.and_(tickets.c.is_open == sa.true(), tickets.c.evaluated_version < _VERSION),
-            sa.and_(tickets.c.is_open == sa.true(), tickets.c.evaluated_version > _VERSION),
-        )
-    )
-    .order_by(tickets.c.connection, tickets.c.ticket_id)
-)
 
 
 class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryStore):
@@ -198,13 +154,13 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
         with self._unit(write=False) as db:
             for chunk in chunks(ids):
                 snapshots = db.execute(
-                    _LOAD_SNAPSHOTS, {"b_connection": connection, "b_ids": list(chunk)}
+                    LOAD_SNAPSHOTS, {"b_connection": connection, "b_ids": list(chunk)}
                 ).all()
                 if not snapshots:
                     continue
                 known = [row.ticket_id for row in snapshots]
                 by_ticket: dict[str, list[Event]] = {}
-                for row in db.execute(_LOAD_EVENTS, {"b_connection": connection, "b_ids": known}):
+                for row in db.execute(LOAD_EVENTS, {"b_connection": connection, "b_ids": known}):
                     by_ticket.setdefault(row.ticket_id, []).append(codec.decode_event(row.payload))
                 settled = sla_record.outcomes_of(db, connection, known)
                 holds = ola_record.hold_keys_of(db, connection, known)
@@ -223,7 +179,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
         found: dict[str, tuple[datetime, datetime]] = {}
         with self._unit(write=False) as db:
             for chunk in chunks(sorted(set(ticket_ids))):
-                for row in db.execute(_VIEWS, {"b_connection": connection, "b_ids": list(chunk)}):
+                for row in db.execute(VIEWS, {"b_connection": connection, "b_ids": list(chunk)}):
                     found[row.ticket_id] = (row.updated_at, row.seen_at or row.stored_at)
         return found
 
@@ -272,7 +228,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
 
     def tickets_due_before(self, instant: datetime, connection: str | None = None) -> list[str]:
         """Keys of open tickets whose `next_deadline` is at or before `instant`, earliest first."""
-        query = _DUE_BEFORE
+        query = DUE_BEFORE
         if connection is not None:
             query = query.where(tickets.c.connection == connection)
         with self._unit(write=False) as db:
@@ -291,7 +247,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
     def tickets_needing_evaluation(self, policy_version: str, connection: str | None = None) -> list[str]:
         """Keys of tickets changed since their last evaluation (open or not), and of open tickets
         last evaluated under another policy version. Closed tickets keep their version."""
-        query = _NEEDING_EVALUATION  # its four index ranges: see the statement
+        query = NEEDING_EVALUATION  # its four index ranges: see the statement
         if connection is not None:
             query = query.where(tickets.c.connection == connection)
         with self._unit(write=False) as db:
@@ -326,7 +282,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
         with self._unit(write=True) as db:
             self._require_tickets(db, list(latest))
             db.execute(
-                _RECORD_EVALUATED,
+                RECORD_EVALUATED,
                 [
                     {
                         "b_connection": connection,
@@ -341,7 +297,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
                 ],
             )
             for connection, chunk in _per_connection(latest):  # one IN-list, not one binding per ticket
-                db.execute(_DROP_CLOCKS, {"b_connection": connection, "b_ids": list(chunk)})
+                db.execute(DROP_CLOCKS, {"b_connection": connection, "b_ids": list(chunk)})
             clock_rows = [
                 _clock_row(connection, ticket_id, clock, evaluation.policy_version, evaluation.now)
                 for (connection, ticket_id), evaluation in latest.items()
@@ -368,7 +324,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
     def _require_tickets(self, db: sa.Connection, refs: Sequence[tuple[str, str]]) -> None:
         known: set[tuple[str, str]] = set()
         for connection, chunk in _per_connection(refs):
-            rows = db.execute(_STORED_REFS, {"b_connection": connection, "b_ids": list(chunk)})
+            rows = db.execute(STORED_REFS, {"b_connection": connection, "b_ids": list(chunk)})
             known.update((row.connection, row.ticket_id) for row in rows)
         missing = [ticket_key(*ref) for ref in refs if ref not in known]
         if missing:

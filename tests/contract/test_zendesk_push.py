@@ -126,6 +126,9 @@ def test_push_1000_actions_with_30_percent_failures_applies_each_exactly_once(ha
                 else:
                     final[result.key] = Outcome.APPLIED
                     del outstanding[result.key]
+        # the next cycle comes a pull interval later: a submit the client gave up on (stalled, or
+        # an ordinary answer slower than 0.3 s on a loaded machine) has been processed by then
+        h.inflight.wait_idle()
         h.advance(30)
     h.app.faults.clear()
     assert not outstanding, f"{len(outstanding)} actions never landed"
