@@ -40,6 +40,7 @@ from connector.store.unit import chunks
 from connector.sync_summary import CycleReport, OutboxTally, finish_cycle, summary_fields
 
 FINAL_OUTCOMES = frozenset({Outcome.APPLIED, Outcome.ALREADY_APPLIED, Outcome.FAILED})
+PUSH_MAX_BATCHES = 20  # batches one push of the whole queue sends
 
 log = structlog.get_logger("tierdesk.sync")
 
@@ -76,8 +77,10 @@ class SyncService:
         self.claim_seconds = 120.0
         # rows one claim takes: small enough that several workers share a connection's queue
         self.claim_batch = 200
-        # how often the allowance pass reads the month's tickets of each account with an allowance
+        # how often the allowance pass reads the month's tickets of each account with an allowance;
+        # while the queue holds more than one push sends, at most every `allowance_backlog_every`
         self.allowance_every = timedelta(minutes=5)
+        self.allowance_backlog_every = timedelta(hours=1)
         self._allowance_at: datetime | None = None
         self._started: dict[str, datetime] = {}  # `connection_started`, once read from the store
         self.fresh = FreshViews(self)
@@ -182,13 +185,23 @@ class SyncService:
 
     def allowance_pass(self, now: datetime | None = None) -> int:
         """Queue the over-allowance tags and notes (`connector.allowance_writeback`), at most every
-        `allowance_every`; returns how many actions were new."""
+        `allowance_every`; returns how many actions were new.
+
+        While the outbox holds more than one push sends (`push_batch` x `PUSH_MAX_BATCHES`: a
+        first sync's backlog), the pass runs at most every `allowance_backlog_every`: what it
+        queues would wait behind that backlog anyway, and each pass reads the whole month, so a
+        backlog pushed over many cycles made the pass cost cycles x tickets."""
         policy = self.policies.policy
         if not policy.accounts:
             return 0
         now = now or self.clock.now()
-        if self._allowance_at is not None and now - self._allowance_at < self.allowance_every:
-            return 0
+        if self._allowance_at is not None:
+            since = now - self._allowance_at
+            if since < self.allowance_every:
+                return 0
+            backlog = self.store.queued_count() >= self.push_batch * PUSH_MAX_BATCHES
+            if backlog and since < self.allowance_backlog_every:
+                return 0
         self._allowance_at = now
         return queue_over_allowance(self.store, policy, now)
 
@@ -245,7 +258,7 @@ class SyncService:
         self,
         connection: str,
         *,
-        max_batches: int = 20,
+        max_batches: int = PUSH_MAX_BATCHES,
         progress: CycleProgress | None = None,
         tickets: Sequence[str] | None = None,
     ) -> CycleReport:
