@@ -1,8 +1,9 @@
 """Cost of one sync cycle when nothing changed, at 1,000 and at 100,000 open tickets.
 
 The store (SQLite file by default, or `--db URL`) is seeded through the Store API with open tickets
-of every tier, evaluated under the example mappings and with their write-back applied, so it is in
-the steady state of a worker that has caught up. The helpdesk is `connector.fakes.FakeHelpdesk`:
+of every tier, evaluated under the example mappings and with their write-back applied (the fake
+helpdesk's tickets then show the tags, priority and fields written), so it is in the steady state
+of a worker that has caught up. The helpdesk is `connector.fakes.FakeHelpdesk`:
 its pull answers "nothing changed". Two cycles are timed per size:
 
 - idle: the same instant as the last evaluation (nothing changed, nothing came due);
@@ -54,7 +55,9 @@ from sqlalchemy.pool import NullPool
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
 from connector.collector import settle_for_sync
-from connector.domain.model import Event, EventKind, Organization, Status, Ticket
+from connector.domain.model import Event, EventKind, Organization, Priority, Status, Ticket
+from connector.domain.policy import ActionKind
+from connector.domain.results import Action
 from connector.fakes import FakeHelpdesk
 from connector.ports import ActionResult, Outcome, TicketRecord
 
@@ -174,7 +177,29 @@ def _seed(app: App, helpdesk: FakeHelpdesk, count: int) -> float:
     app.service.evaluate_due()
     while items := app.store.pending_actions(CONNECTION, limit=50_000):
         app.store.record_results([ActionResult(item.action.key, Outcome.APPLIED) for item in items])
+        _show_applied(helpdesk, [item.action for item in items])
     return time.perf_counter() - started
+
+
+def _show_applied(helpdesk: FakeHelpdesk, actions: list[Action]) -> None:
+    """The fake helpdesk's tickets as a helpdesk shows them after the write-back: tags, priority
+    and fields as written (what a later pull of a changed ticket carries, and plans against)."""
+    for action in actions:
+        record = helpdesk.tickets.get(action.ticket_id)
+        if record is None:
+            continue
+        ticket = record.ticket
+        if action.kind is ActionKind.ADD_TAGS:
+            ticket = replace(ticket, tags=ticket.tags | set(action.values))
+        elif action.kind is ActionKind.REMOVE_TAGS:
+            ticket = replace(ticket, tags=ticket.tags - set(action.values))
+        elif action.kind is ActionKind.SET_PRIORITY and action.value:
+            ticket = replace(ticket, priority=Priority(action.value))
+        elif action.kind is ActionKind.SET_FIELD and action.field:
+            ticket = replace(ticket, fields={**ticket.fields, action.field: action.value or ""})
+        else:
+            continue
+        helpdesk.tickets[action.ticket_id] = TicketRecord(ticket, record.events)
 
 
 def _timed_cycle(app: App, counted: Counted, helpdesk: FakeHelpdesk) -> CycleCost:
