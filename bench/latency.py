@@ -24,7 +24,9 @@ same machine one after the other:
     .venv/bin/python bench/latency.py --mode reply [--replies 40] [--reply-spacing 0.5] [--backlog 5000]
 
 `--backlog N` imports N more new tickets beside the measured ones: the replies land while the
-worker's first sync is still pushing their write-backs (webhooks only).
+worker's first sync is still pushing their write-backs (webhooks only). `--flood N` imports N new
+tickets once the measured ones show their due: the replies land while a later pull fetches them
+page by page, and the pull gives way to each webhook after the page it stored (webhooks only).
 
 Target (issue #11): p99 <= 5 s with webhooks.
 """
@@ -89,6 +91,12 @@ def main() -> None:
         default=0,
         help="reply mode: other new tickets whose write-backs are queued too",
     )
+    parser.add_argument(
+        "--flood",
+        type=int,
+        default=0,
+        help="reply mode: new tickets imported once the measured ones show their due (a long pull)",
+    )
     parser.add_argument("--tickets", type=int, default=200)
     parser.add_argument("--spacing", type=float, default=0.3, help="seconds between thresholds")
     parser.add_argument("--lead", type=float, default=30.0, help="seconds from start to the first one")
@@ -106,6 +114,7 @@ def main() -> None:
             mappings_for=_mappings,
             percentile=_percentile,
             backlog=args.backlog,
+            flood=args.flood,
         )
         return
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

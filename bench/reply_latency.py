@@ -32,14 +32,34 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _import(call: Callable[..., Any], tickets: list[dict[str, Any]]) -> list[int]:
+    """Import `tickets` through the emulator's ticket import (100 a job); their ids."""
+    imported: list[int] = []
+    for first in range(0, len(tickets), 100):
+        body = {"tickets": tickets[first : first + 100]}
+        job = call("POST", "/api/v2/imports/tickets/create_many.json", body)["job_status"]
+        while job["status"] not in ("completed", "failed"):
+            job = call("GET", f"/api/v2/job_statuses/{job['id']}.json", None)["job_status"]
+        imported.extend(int(result["id"]) for result in job["results"])
+    return imported
+
+
 def _measure(
-    replies: int, spacing: float, webhooks: bool, mappings_for: Callable[..., Path], backlog: int = 0
+    replies: int,
+    spacing: float,
+    webhooks: bool,
+    mappings_for: Callable[..., Path],
+    backlog: int = 0,
+    flood: int = 0,
 ) -> tuple[list[float], int, dict[str, int]]:
     """Latencies (s) of `replies` agent replies; how many never showed a new due; API calls.
 
     With `backlog`, that many more tickets are imported after the measured ones, so the worker's
     first sync queues their write-backs too; the replies start as soon as the measured tickets
-    show their first due, while the rest of the queue is still being pushed."""
+    show their first due, while the rest of the queue is still being pushed.
+
+    With `flood`, that many new tickets are imported once the measured ones show their due (a
+    mass import, a bulk edit): the replies land while a later pull is fetching them page by page."""
     work = Path(tempfile.mkdtemp(prefix="tierdesk-reply-latency-"))
     started = datetime.now(UTC)
     app = build_emulator("simulated", "empty", start=started - timedelta(minutes=2))
@@ -67,14 +87,8 @@ def _measure(
         }
         for n in range(replies + backlog)
     ]
-    imported: list[int] = []
-    for first in range(0, len(tickets), 100):
-        body = {"tickets": tickets[first : first + 100]}
-        job = call("POST", "/api/v2/imports/tickets/create_many.json", body)["job_status"]
-        while job["status"] not in ("completed", "failed"):
-            job = call("GET", f"/api/v2/job_statuses/{job['id']}.json", None)["job_status"]
-        imported.extend(int(result["id"]) for result in job["results"])
-    ids, flood = imported[:replies], imported[replies:]
+    imported = _import(call, tickets)
+    ids, flooded = imported[:replies], imported[replies:]
     app.clock.follow(lambda: datetime.now(UTC))
     due_field = int(info.fields["sla_due"])
 
@@ -103,8 +117,13 @@ def _measure(
                 "ignore_author": str(info.integration_user),  # a trigger's "current user is not tierdesk"
             }
             call("POST", "/_emulator/webhooks", target)
+        if flood:
+            now = app.clock.now().replace(microsecond=0).isoformat()  # newer than the pull cursor
+            comment = {"author_id": requester, "body": "Nobody can pay.", "public": True, "created_at": now}
+            bulk = {**tickets[0], "created_at": now, "comments": [comment]}
+            _import(call, [{**bulk, "subject": f"Bulk import {n}"} for n in range(flood)])
         app.log.clear()
-        waiting = sum(1 for t in flood if due(t) is None)
+        waiting = sum(1 for t in flooded if due(t) is None)
         if backlog:
             print(
                 f"    backlog: {waiting:,} of {backlog:,} other tickets still without a due at the first reply"
@@ -151,12 +170,13 @@ def run_reply_latency(
     mappings_for: Callable[..., Path],
     percentile: Callable[[list[float], float], float],
     backlog: int = 0,
+    flood: int = 0,
 ) -> None:
     print(f"agent reply -> updated SLA due field in Zendesk, {replies} replies {spacing} s apart, real clock")
     results: dict[str, float] = {}
-    modes = (("webhooks", True), ("polling ", False)) if not backlog else (("webhooks", True),)
+    modes = (("webhooks", True), ("polling ", False)) if not (backlog or flood) else (("webhooks", True),)
     for label, webhooks in modes:
-        latencies, missing, calls = _measure(replies, spacing, webhooks, mappings_for, backlog)
+        latencies, missing, calls = _measure(replies, spacing, webhooks, mappings_for, backlog, flood)
         if not latencies:
             print(f"  {label}: no due field changed ({missing} missing)")
             continue

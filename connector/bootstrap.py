@@ -94,4 +94,6 @@ def build_app(
     store = Store.open(db)
     notifier = AppriseNotifier(lambda: policies.policy.channels, secrets)
     service = SyncService(store, connected, policies, clock, notifier=notifier)
+    if helpdesks is None and sleep is None:
+        service.waits = stop  # the adapters wait on it: a pull can cut a wait short to give way
     return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock, stop=stop)

@@ -2,6 +2,8 @@
 
 - `pull:<connection>` every `pull_interval_seconds`: pull, evaluate, push.
 - `drain` every `drain_interval` seconds: evaluate what came due, push the outbox (retries).
+- `pull-resume:<connection>`: a pull that gave way after a stored page, to a webhook job or a
+  deadline waiting for the job thread, goes on from its cursor once they ran.
 - `webhook`: a one-shot job a verified webhook schedules (`connector.webhooks`): re-read the
   tickets named since the last run (a burst is one fetch), evaluate, push their actions ahead of
   the queue. A job pushing a backlog gives way after its current batch when a delivery waits.
@@ -92,6 +94,10 @@ class Worker:
         self.webhook_delay = webhook_delay
         # a backlog push gives way after its batch to the webhook job (its tickets' push goes first)
         app.service.yield_push = lambda: len(self.nudges) > 0
+        # a long pull (a first sync, a mass update) gives way after its page to a webhook or deadline
+        app.service.yield_pull = self._other_work_waits
+        self._yielded_for: datetime | None = None  # the deadline a pull last gave way to
+        self._resumes = 0  # an id per resumed pull
         self._webhook_planned = threading.Event()
         self._webhook_runs = 0
         self.metrics = metrics
@@ -169,11 +175,42 @@ class Worker:
             self.health.pull_failed(connection, str(exc) or type(exc).__name__)
             raise
         self.health.pull_succeeded(connection)
-        report.merge(service.evaluate_due(progress=self.progress, connections=self._led()))
-        report.merge(service.push(connection, progress=self.progress))
+        if connection in report.pull_yielded:
+            # the waiting job (queued for this thread) runs next, then the pull goes on; what the
+            # pages stored queued is pushed by the resumed pull
+            self._resume_pull(connection)
+        else:
+            report.merge(service.evaluate_due(progress=self.progress, connections=self._led()))
+            report.merge(service.push(connection, progress=self.progress))
         finish_cycle(report, service.store, tally)
         self._record(report)
         log.info("cycle", connection=connection, **summary_fields(report), lag_s=round(report.lag_seconds, 1))
+
+    def _other_work_waits(self) -> bool:
+        """A webhook's tickets wait, or the planned deadline has come (once per deadline: one that
+        stays due, for a connection another worker evaluates, does not cut every page short)."""
+        if len(self.nudges) > 0:
+            return True
+        deadline = self._deadline
+        if deadline is None or deadline == self._yielded_for or self.app.clock.now() < deadline:
+            return False
+        self._yielded_for = deadline
+        return True
+
+    def _resume_pull(self, connection: str) -> None:
+        """Run the pull of `connection` again as soon as the job thread is free: after the jobs
+        already waiting for it. A one-shot job with an id of its own: a job due while a job of the
+        same id runs (the interval pull, or the resumed pull that gives way again) is skipped."""
+        with self._schedule_lock:
+            if self._stopped.is_set():
+                return
+            self._resumes += 1
+            self.scheduler.add_job(
+                self.pull_job,
+                DateTrigger(run_date=datetime.now(UTC)),
+                args=[connection],
+                id=f"pull-resume:{connection}:{self._resumes}",
+            )
 
     def drain_job(self) -> None:
         service = self.app.service
@@ -274,7 +311,7 @@ class Worker:
             return
         if event.exception is not None:
             log.error("job failed", job=event.job_id, error=repr(event.exception))
-            if not event.job_id.startswith("pull:"):  # a pull's failure is recorded by the job
+            if not event.job_id.startswith(("pull:", "pull-resume:")):  # a pull records its own
                 self.health.job_failed(event.job_id, str(event.exception) or repr(event.exception))
         if event.job_id == "deadline":
             self._deadline = None

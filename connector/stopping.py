@@ -4,21 +4,31 @@
 stop is requested, and then raises `connector.retry.StopRequested`, a transient failure. The push
 code answers the actions it was sending RETRY, so they stay queued for the next run; the retry
 layer skips calls not yet started once a stop is requested (see `connector.retry.retrying`).
+
+Inside `giving_way(check)` (the sync's pull fetching its next page) a wait on that thread also
+ends, with `connector.retry.GiveWay`, as soon as `check()` is true: a pull waiting out the
+export's rate limit does not keep a webhook's tickets waiting for the length of a Retry-After.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from connector.retry import StopRequested
+from connector.retry import GiveWay, StopRequested
 
 __all__ = ["StopSignal"]
+
+GIVE_WAY_POLL = 0.1  # seconds between looks at whether other work waits, during a giving-way wait
 
 
 class StopSignal:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.reason = ""
+        self._local = threading.local()  # the giving-way check of the waits on this thread
 
     @property
     def stop_requested(self) -> bool:
@@ -30,6 +40,27 @@ class StopSignal:
             self.reason = reason
             self._event.set()
 
+    @contextmanager
+    def giving_way(self, other_work_waits: Callable[[], bool]) -> Iterator[None]:
+        """Waits on this thread inside the block end with `GiveWay` once `other_work_waits()`."""
+        self._local.check = other_work_waits
+        try:
+            yield
+        finally:
+            self._local.check = None
+
     def __call__(self, seconds: float) -> None:
-        if self._event.wait(max(0.0, seconds)):
-            raise StopRequested(f"stopping ({self.reason}) during a wait")
+        check: Callable[[], bool] | None = getattr(self._local, "check", None)
+        if check is None:
+            if self._event.wait(max(0.0, seconds)):
+                raise StopRequested(f"stopping ({self.reason}) during a wait")
+            return
+        until = time.monotonic() + max(0.0, seconds)
+        while True:
+            if check():
+                raise GiveWay
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            if self._event.wait(min(left, GIVE_WAY_POLL)):
+                raise StopRequested(f"stopping ({self.reason}) during a wait")

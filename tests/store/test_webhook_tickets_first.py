@@ -5,7 +5,9 @@ first sync's thousands of write-backs."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ import pytest
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
 from connector.fakes import FakeHelpdesk
+from connector.ports import PullPage
+from connector.stopping import StopSignal
 from connector.store.repository import Store
 from tests.store.test_cycle_statements import CONNECTION, NOW, _one_connection, _record
 from tests.store.test_store_contract import CONN
@@ -93,3 +97,112 @@ def test_a_claim_of_named_tickets_takes_only_theirs_and_skips_rows_another_worke
     mine = store.claim_actions(CONN, "b", limit=20, ttl=60, tickets=["t1", "t5"])
 
     assert [i.action.key for i in mine] == ["t5-a", "t5-b"]  # t1 is worker a's until answered
+
+
+def _pages(helpdesk: FakeHelpdesk, first: int, pages: int, size: int = 10) -> None:
+    for page in range(pages):
+        helpdesk.queue_page(_record(first + page * size + n) for n in range(size))
+
+
+def test_a_pull_gives_way_after_a_stored_page_and_the_next_pull_goes_on_from_its_cursor(
+    backlog: tuple[App, FakeHelpdesk],
+) -> None:
+    app, helpdesk = backlog
+    _pages(helpdesk, BACKLOG, pages=3)
+    stored_before = len(app.store.views(CONNECTION, [str(100_000 + n) for n in range(BACKLOG + 30)]))
+    app.service.yield_pull = lambda: True
+
+    report = app.service.pull(CONNECTION)
+
+    assert report.pulled == 10 and report.pull_yielded == [CONNECTION]
+    assert app.store.get_cursor(CONNECTION) == "2"  # the page it stored, with its cursor
+    app.service.yield_pull = None
+    rest = app.service.pull(CONNECTION)
+    assert rest.pulled == 20 and rest.pull_yielded == []
+    stored = app.store.views(CONNECTION, [str(100_000 + n) for n in range(BACKLOG + 30)])
+    assert len(stored) == stored_before + 30  # every ticket of the three pages, once
+
+
+def test_a_worker_pull_gives_way_to_a_waiting_webhook_and_plans_its_own_resumption(
+    backlog: tuple[App, FakeHelpdesk],
+) -> None:
+    from connector.scheduler import Worker
+
+    app, helpdesk = backlog
+    worker = Worker(app)
+    _pages(helpdesk, BACKLOG, pages=3)
+    worker.nudges.add(CONNECTION, ["100001"])  # a verified delivery waits (the scheduler is not started)
+    pushed = len(helpdesk.pushed)
+
+    worker.pull_job(CONNECTION)
+
+    assert app.store.get_cursor(CONNECTION) == "2"  # one page stored, then the pull gave way
+    assert len(helpdesk.pushed) == pushed  # nothing pushed ahead of the webhook's tickets
+    worker.pull_job(CONNECTION)  # the resumed pull gives way again: the delivery still waits
+    assert app.store.get_cursor(CONNECTION) == "3"
+    # each resumption is a job of its own: one due while a job of the same id runs is skipped
+    resumes = [job.id for job in worker.scheduler.get_jobs() if job.id.startswith("pull-resume:")]
+    assert len(set(resumes)) == 2, resumes
+
+    worker.nudges.take()
+    worker.pull_job(CONNECTION)  # nothing waits any more: the pull goes to the end and pushes
+    assert app.store.get_cursor(CONNECTION) == "4"
+    assert len(helpdesk.pushed) > pushed
+
+
+def test_a_worker_pull_gives_way_once_to_a_deadline_that_has_come(backlog: tuple[App, FakeHelpdesk]) -> None:
+    from connector.scheduler import Worker
+
+    app, helpdesk = backlog
+    worker = Worker(app)
+    worker._deadline = app.clock.now()  # planned, and come
+    _pages(helpdesk, BACKLOG, pages=3)
+
+    worker.pull_job(CONNECTION)
+    assert app.store.get_cursor(CONNECTION) == "2"
+
+    worker.pull_job(CONNECTION)  # the same deadline, still planned: no second cut
+    assert app.store.get_cursor(CONNECTION) == "4"
+
+
+class _RateLimitedExport(FakeHelpdesk):
+    """Serves its first page, then waits out a 30 s Retry-After on the retry layer's sleep (the
+    app's `StopSignal`) before the next one, as a rate-limited export does."""
+
+    def __init__(self, name: str, sleep: StopSignal) -> None:
+        super().__init__(name)
+        self.sleep = sleep
+
+    def pull(self, cursor: str | None, since: datetime | None = None) -> Iterator[PullPage]:
+        first = True
+        for page in super().pull(cursor, since):
+            if not first:
+                self.sleep(30.0)
+            first = False
+            yield page
+
+
+def test_a_pull_waiting_out_a_rate_limit_gives_way_at_once_to_waiting_work(
+    store_url: str, tmp_path: Path
+) -> None:
+    stop = StopSignal()
+    helpdesk = _RateLimitedExport(CONNECTION, stop)
+    app = build_app(
+        _one_connection(tmp_path / "mappings"),
+        store_url,
+        clock=FixedClock(NOW),
+        helpdesks={CONNECTION: helpdesk},
+    )
+    try:
+        app.service.waits = stop
+        _pages(helpdesk, 0, pages=2)
+        started = time.monotonic()
+        app.service.yield_pull = lambda: time.monotonic() - started > 0.2  # a delivery arrives
+
+        report = app.service.pull(CONNECTION)
+
+        assert time.monotonic() - started < 5  # not the 30 s Retry-After
+        assert report.pulled == 10 and report.pull_yielded == [CONNECTION]
+        assert app.store.get_cursor(CONNECTION) == "1"  # the first page, stored with its cursor
+    finally:
+        app.close()
