@@ -95,5 +95,5 @@ def build_app(
     notifier = AppriseNotifier(lambda: policies.policy.channels, secrets)
     service = SyncService(store, connected, policies, clock, notifier=notifier)
     if helpdesks is None and sleep is None:
-        service.waits = stop  # the adapters wait on it: a pull can cut a wait short to give way
+        service.waits = stop  # the adapters' retry waits: a pull serves waiting work in them
     return App(policies=policies, store=store, helpdesks=connected, service=service, clock=clock, stop=stop)

@@ -117,13 +117,6 @@ class StopRequested(TransientError):
         super().__init__(message, ambiguous=ambiguous)
 
 
-class GiveWay(BaseException):
-    """A retry wait cut short because other work waits for the worker's job thread (a pull's next
-    page waiting out a rate limit while a webhook's tickets wait; `StopSignal.giving_way`). Nothing
-    was sent. A BaseException, so the adapters' `except Exception` clauses let it through to the
-    sync's pull loop, which stops there and resumes from the stored cursor."""
-
-
 @runtime_checkable
 class InterruptibleSleep(Protocol):
     """A `sleep` that raises `StopRequested` as soon as a stop is requested."""

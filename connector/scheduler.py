@@ -2,8 +2,8 @@
 
 - `pull:<connection>` every `pull_interval_seconds`: pull, evaluate, push.
 - `drain` every `drain_interval` seconds: evaluate what came due, push the outbox (retries).
-- `pull-resume:<connection>`: a pull that gave way after a stored page, to a webhook job or a
-  deadline waiting for the job thread, goes on from its cursor once they ran.
+- A long pull (a first sync, a mass update) serves webhooks and a come deadline between its
+  pages and during its retry waits (`SyncService.waiting_work`), then goes on where it was.
 - `webhook`: a one-shot job a verified webhook schedules (`connector.webhooks`): re-read the
   tickets named since the last run (a burst is one fetch), evaluate, push their actions ahead of
   the queue. A job pushing a backlog gives way after its current batch when a delivery waits.
@@ -39,6 +39,7 @@ from connector.health import DEFAULT_MISSED_PULLS, WorkerHealth
 from connector.metrics import WorkerMetrics
 from connector.ports import Leadership
 from connector.progress import CycleProgress, LogProgress, Phase
+from connector.retry import StopRequested
 from connector.store.leases import (
     CLAIM_ENV,
     DEFAULT_CLAIM_SECONDS,
@@ -49,6 +50,7 @@ from connector.store.leases import (
     seconds_from_env,
     worker_id,
 )
+from connector.store.unit import split_ticket_key
 from connector.sync_summary import CycleReport, OutboxTally, finish_cycle, summary_fields
 from connector.webhooks import TicketNudges
 
@@ -94,10 +96,9 @@ class Worker:
         self.webhook_delay = webhook_delay
         # a backlog push gives way after its batch to the webhook job (its tickets' push goes first)
         app.service.yield_push = lambda: len(self.nudges) > 0
-        # a long pull (a first sync, a mass update) gives way after its page to a webhook or deadline
-        app.service.yield_pull = self._other_work_waits
-        self._yielded_for: datetime | None = None  # the deadline a pull last gave way to
-        self._resumes = 0  # an id per resumed pull
+        # a long pull (a first sync, a mass update) serves them between its pages and in its waits
+        app.service.waiting_work = self._serve_waiting
+        self._served_deadline: datetime | None = None  # the deadline a pull last served
         self._webhook_planned = threading.Event()
         self._webhook_runs = 0
         self.metrics = metrics
@@ -175,42 +176,11 @@ class Worker:
             self.health.pull_failed(connection, str(exc) or type(exc).__name__)
             raise
         self.health.pull_succeeded(connection)
-        if connection in report.pull_yielded:
-            # the waiting job (queued for this thread) runs next, then the pull goes on; what the
-            # pages stored queued is pushed by the resumed pull
-            self._resume_pull(connection)
-        else:
-            report.merge(service.evaluate_due(progress=self.progress, connections=self._led()))
-            report.merge(service.push(connection, progress=self.progress))
+        report.merge(service.evaluate_due(progress=self.progress, connections=self._led()))
+        report.merge(service.push(connection, progress=self.progress))
         finish_cycle(report, service.store, tally)
         self._record(report)
         log.info("cycle", connection=connection, **summary_fields(report), lag_s=round(report.lag_seconds, 1))
-
-    def _other_work_waits(self) -> bool:
-        """A webhook's tickets wait, or the planned deadline has come (once per deadline: one that
-        stays due, for a connection another worker evaluates, does not cut every page short)."""
-        if len(self.nudges) > 0:
-            return True
-        deadline = self._deadline
-        if deadline is None or deadline == self._yielded_for or self.app.clock.now() < deadline:
-            return False
-        self._yielded_for = deadline
-        return True
-
-    def _resume_pull(self, connection: str) -> None:
-        """Run the pull of `connection` again as soon as the job thread is free: after the jobs
-        already waiting for it. A one-shot job with an id of its own: a job due while a job of the
-        same id runs (the interval pull, or the resumed pull that gives way again) is skipped."""
-        with self._schedule_lock:
-            if self._stopped.is_set():
-                return
-            self._resumes += 1
-            self.scheduler.add_job(
-                self.pull_job,
-                DateTrigger(run_date=datetime.now(UTC)),
-                args=[connection],
-                id=f"pull-resume:{connection}:{self._resumes}",
-            )
 
     def drain_job(self) -> None:
         service = self.app.service
@@ -234,6 +204,9 @@ class Worker:
         """Fetch just the tickets webhooks named, evaluate what the helpdesk shows, and push their
         actions ahead of the queue (the rest waits for the drain and pull jobs)."""
         self._webhook_planned.clear()  # a delivery from now on plans the next run
+        self._serve_nudges()
+
+    def _serve_nudges(self) -> None:
         service = self.app.service
         for connection, ticket_ids in self.nudges.take().items():
             if connection not in service.helpdesks or self._stopped.is_set():
@@ -248,6 +221,45 @@ class Worker:
             finish_cycle(report, service.store, tally)
             self._record(report)
             log.info("webhook", connection=connection, tickets=len(ticket_ids), **summary_fields(report))
+
+    def _serve_waiting(self) -> None:
+        """Between a long pull's pages and in its retry waits (`SyncService.waiting_work`): the
+        tickets webhooks named are re-read and pushed ahead, and once the planned deadline has come
+        its tickets are evaluated and their actions pushed, instead of waiting for the pull to end.
+        A failure here is logged and left to the work's own job; the pull goes on."""
+        try:
+            if len(self.nudges) > 0:
+                self._serve_nudges()
+            deadline = self._deadline
+            if (
+                deadline is not None
+                and deadline != self._served_deadline
+                and self.app.clock.now() >= deadline
+            ):
+                self._served_deadline = deadline  # once: a deadline that stays due does not recur
+                self._serve_due()
+        except StopRequested:
+            return  # stopping: the pull stops too
+        except Exception as exc:
+            log.warning("work served during a pull failed; its own job takes it", error=str(exc))
+
+    def _serve_due(self) -> None:
+        service = self.app.service
+        led = self._led()
+        due: dict[str, list[str]] = {}
+        for key in self.app.store.tickets_due_before(self.app.clock.now()):
+            connection, ticket_id = split_ticket_key(key)
+            if led is None or connection in led:
+                due.setdefault(connection, []).append(ticket_id)
+        tally = OutboxTally.take(service.store)
+        report = service.evaluate_due(connections=led)
+        for connection, ticket_ids in due.items():
+            report.merge(service.push(connection, tickets=ticket_ids))  # ahead of any backlog
+        finish_cycle(report, service.store, tally)
+        self._record(report)
+        log.info("deadline served during a pull", **summary_fields(report))
+        self._deadline = None
+        self.plan_deadline()  # the next one, checked from here on
 
     def _webhook_arrived(self) -> None:
         """Called from the webhook port's threads: plan one run unless one is planned already."""
@@ -311,7 +323,7 @@ class Worker:
             return
         if event.exception is not None:
             log.error("job failed", job=event.job_id, error=repr(event.exception))
-            if not event.job_id.startswith(("pull:", "pull-resume:")):  # a pull records its own
+            if not event.job_id.startswith("pull:"):  # a pull's failure is recorded by the job
                 self.health.job_failed(event.job_id, str(event.exception) or repr(event.exception))
         if event.job_id == "deadline":
             self._deadline = None

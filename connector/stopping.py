@@ -5,9 +5,10 @@ stop is requested, and then raises `connector.retry.StopRequested`, a transient 
 code answers the actions it was sending RETRY, so they stay queued for the next run; the retry
 layer skips calls not yet started once a stop is requested (see `connector.retry.retrying`).
 
-Inside `giving_way(check)` (the sync's pull fetching its next page) a wait on that thread also
-ends, with `connector.retry.GiveWay`, as soon as `check()` is true: a pull waiting out the
-export's rate limit does not keep a webhook's tickets waiting for the length of a Retry-After.
+Inside `serving(work)` (the sync's pull fetching its next page) a wait on that thread also runs
+`work` every `SERVE_POLL` seconds: a pull waiting out the export's rate limit spends the wait on a
+webhook's tickets or a deadline instead of keeping them waiting (`SyncService.waiting_work`).
+Waits inside `work` itself are plain waits.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from connector.retry import GiveWay, StopRequested
+from connector.retry import StopRequested
 
 __all__ = ["StopSignal"]
 
-GIVE_WAY_POLL = 0.1  # seconds between looks at whether other work waits, during a giving-way wait
+SERVE_POLL = 0.1  # seconds between looks for waiting work, during a serving wait
 
 
 class StopSignal:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.reason = ""
-        self._local = threading.local()  # the giving-way check of the waits on this thread
+        self._local = threading.local()  # the work the waits on this thread serve, if any
 
     @property
     def stop_requested(self) -> bool:
@@ -41,26 +42,29 @@ class StopSignal:
             self._event.set()
 
     @contextmanager
-    def giving_way(self, other_work_waits: Callable[[], bool]) -> Iterator[None]:
-        """Waits on this thread inside the block end with `GiveWay` once `other_work_waits()`."""
-        self._local.check = other_work_waits
+    def serving(self, work: Callable[[], None]) -> Iterator[None]:
+        """Waits on this thread inside the block run `work` while they wait."""
+        self._local.work = work
         try:
             yield
         finally:
-            self._local.check = None
+            self._local.work = None
 
     def __call__(self, seconds: float) -> None:
-        check: Callable[[], bool] | None = getattr(self._local, "check", None)
-        if check is None:
-            if self._event.wait(max(0.0, seconds)):
-                raise StopRequested(f"stopping ({self.reason}) during a wait")
-            return
+        work: Callable[[], None] | None = getattr(self._local, "work", None)
         until = time.monotonic() + max(0.0, seconds)
         while True:
-            if check():
-                raise GiveWay
             left = until - time.monotonic()
+            if work is None:
+                if self._event.wait(max(0.0, left)):
+                    raise StopRequested(f"stopping ({self.reason}) during a wait")
+                return
             if left <= 0:
                 return
-            if self._event.wait(min(left, GIVE_WAY_POLL)):
+            if self._event.wait(min(left, SERVE_POLL)):
                 raise StopRequested(f"stopping ({self.reason}) during a wait")
+            self._local.work = None  # the work's own waits are plain waits
+            try:
+                work()
+            finally:
+                self._local.work = work

@@ -35,7 +35,7 @@ from connector.policy_holder import PolicyHolder
 from connector.policy_versions import PolicyVersions
 from connector.ports import ActionResult, Clock, Helpdesk, Leadership, Notifier, OutboxItem, Outcome
 from connector.progress import CycleProgress
-from connector.retry import GiveWay, HelpdeskError, TransientError
+from connector.retry import HelpdeskError, TransientError
 from connector.stopping import StopSignal
 from connector.store.repository import Store, split_ticket_key
 from connector.store.unit import chunks
@@ -72,10 +72,11 @@ class SyncService:
         self.stopping = False  # set by the worker on SIGTERM: finish the current batch, start no new one
         # set by the worker: True when a push of the whole queue should give way after its batch
         self.yield_push: Callable[[], bool] | None = None
-        # set by the worker: True when a pull should stop after the page it stored (a webhook's
-        # tickets or a deadline wait for the worker's one job thread); it resumes from the cursor
-        self.yield_pull: Callable[[], bool] | None = None
-        # what the adapters' retry waits sleep on (set by `build_app`), so a pull can give way
+        # set by the worker: what waits for its one job thread (a webhook's tickets, a deadline),
+        # served between a long pull's pages and during the retry waits for the next one, so the
+        # pull goes on afterwards without losing its place (`connector.scheduler`)
+        self.waiting_work: Callable[[], None] | None = None
+        # what the adapters' retry waits sleep on (set by `build_app`)
         self.waits: StopSignal | None = None
         # Several workers on one database (`connector.store.leases`; set by the worker): pull only
         # while leading the connection, push only outbox rows claimed under `claim_owner`.
@@ -215,9 +216,7 @@ class SyncService:
     # -- pull -------------------------------------------------------------------------------
 
     def pull(self, connection: str, progress: CycleProgress | None = None) -> CycleReport:
-        """Pull every page the helpdesk has since the stored cursor; or, when `yield_pull` says
-        other work waits, the pages up to the first stored one after it (`pull_yielded` then names
-        the connection)."""
+        """Pull every page the helpdesk has since the stored cursor."""
         helpdesk = self.helpdesks[connection]
         report = CycleReport()
         calls_before = helpdesk.api_calls
@@ -229,13 +228,8 @@ class SyncService:
             progress.update("pull", connection, 0, None)
         pages = iter(helpdesk.pull(cursor))
         while True:
-            try:
-                with self._giving_way():
-                    page = next(pages, None)
-            except GiveWay:  # a retry wait for the next page gave way: nothing of it was stored
-                report.pull_yielded.append(connection)
-                log.info("pull gives way to waiting work", connection=connection, pulled=report.pulled)
-                break
+            with self._serving():
+                page = next(pages, None)
             if page is None:
                 break
             if self.leadership is not None and not self.leadership.holds(connection):
@@ -268,20 +262,16 @@ class SyncService:
                 progress.update("pull", connection, report.pulled, total)
             if page.done or self.stopping:
                 break
-            if self.yield_pull is not None and self.yield_pull():
-                # every page commits with its cursor: stopping here is resuming there later
-                report.pull_yielded.append(connection)
-                log.info("pull gives way to waiting work", connection=connection, pulled=report.pulled)
-                break
+            if self.waiting_work is not None:
+                self.waiting_work()  # no transaction is open here: the page is stored
         report.api_calls += helpdesk.api_calls - calls_before
         return report
 
-    def _giving_way(self) -> AbstractContextManager[None]:
-        """Around fetching a pull's next page: the adapters' retry waits end (`GiveWay`) as soon as
-        `yield_pull` says other work waits, when they wait on `waits` (`connector.stopping`)."""
-        if self.yield_pull is None or self.waits is None:
+    def _serving(self) -> AbstractContextManager[None]:
+        """Around fetching a pull's next page: the adapters' retry waits serve `waiting_work`."""
+        if self.waiting_work is None or self.waits is None:
             return nullcontext()
-        return self.waits.giving_way(self.yield_pull)
+        return self.waits.serving(self.waiting_work)
 
     # -- push -------------------------------------------------------------------------------
 

@@ -46,8 +46,6 @@ class CycleReport:
     own_write_backs: int = 0  # pulled tickets whose only change was tierdesk's (`connector.own_writes`)
     # connections not pulled because another worker on the same database leads them
     led_elsewhere: list[str] = field(default_factory=list)
-    # connections whose pull stopped after a stored page to let waiting work go first (`yield_pull`)
-    pull_yielded: list[str] = field(default_factory=list)
 
     def merge(self, other: CycleReport) -> None:
         for name in (
@@ -74,7 +72,6 @@ class CycleReport:
         for key, value in other.skipped.items():
             self.skipped[key] = self.skipped.get(key, 0) + value
         self.led_elsewhere += [c for c in other.led_elsewhere if c not in self.led_elsewhere]
-        self.pull_yielded += [c for c in other.pull_yielded if c not in self.pull_yielded]
 
 
 _SKIP_REASONS = {

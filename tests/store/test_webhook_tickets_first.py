@@ -6,7 +6,7 @@ first sync's thousands of write-backs."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -14,8 +14,9 @@ import pytest
 
 from connector.bootstrap import App, build_app
 from connector.clock import FixedClock
+from connector.domain.results import Action
 from connector.fakes import FakeHelpdesk
-from connector.ports import PullPage
+from connector.ports import ActionResult, PullPage
 from connector.stopping import StopSignal
 from connector.store.repository import Store
 from tests.store.test_cycle_statements import CONNECTION, NOW, _one_connection, _record
@@ -104,89 +105,39 @@ def _pages(helpdesk: FakeHelpdesk, first: int, pages: int, size: int = 10) -> No
         helpdesk.queue_page(_record(first + page * size + n) for n in range(size))
 
 
-def test_a_pull_gives_way_after_a_stored_page_and_the_next_pull_goes_on_from_its_cursor(
-    backlog: tuple[App, FakeHelpdesk],
-) -> None:
+def test_a_pull_serves_waiting_work_between_its_pages_and_goes_on(backlog: tuple[App, FakeHelpdesk]) -> None:
     app, helpdesk = backlog
     _pages(helpdesk, BACKLOG, pages=3)
-    stored_before = len(app.store.views(CONNECTION, [str(100_000 + n) for n in range(BACKLOG + 30)]))
-    app.service.yield_pull = lambda: True
+    served: list[str | None] = []
+    app.service.waiting_work = lambda: served.append(app.store.get_cursor(CONNECTION))
 
     report = app.service.pull(CONNECTION)
 
-    assert report.pulled == 10 and report.pull_yielded == [CONNECTION]
-    assert app.store.get_cursor(CONNECTION) == "2"  # the page it stored, with its cursor
-    app.service.yield_pull = None
-    rest = app.service.pull(CONNECTION)
-    assert rest.pulled == 20 and rest.pull_yielded == []
-    stored = app.store.views(CONNECTION, [str(100_000 + n) for n in range(BACKLOG + 30)])
-    assert len(stored) == stored_before + 30  # every ticket of the three pages, once
-
-
-def test_a_worker_pull_gives_way_to_a_waiting_webhook_and_plans_its_own_resumption(
-    backlog: tuple[App, FakeHelpdesk],
-) -> None:
-    from connector.scheduler import Worker
-
-    app, helpdesk = backlog
-    worker = Worker(app)
-    _pages(helpdesk, BACKLOG, pages=3)
-    worker.nudges.add(CONNECTION, ["100001"])  # a verified delivery waits (the scheduler is not started)
-    pushed = len(helpdesk.pushed)
-
-    worker.pull_job(CONNECTION)
-
-    assert app.store.get_cursor(CONNECTION) == "2"  # one page stored, then the pull gave way
-    assert len(helpdesk.pushed) == pushed  # nothing pushed ahead of the webhook's tickets
-    worker.pull_job(CONNECTION)  # the resumed pull gives way again: the delivery still waits
-    assert app.store.get_cursor(CONNECTION) == "3"
-    # each resumption is a job of its own: one due while a job of the same id runs is skipped
-    resumes = [job.id for job in worker.scheduler.get_jobs() if job.id.startswith("pull-resume:")]
-    assert len(set(resumes)) == 2, resumes
-
-    worker.nudges.take()
-    worker.pull_job(CONNECTION)  # nothing waits any more: the pull goes to the end and pushes
-    assert app.store.get_cursor(CONNECTION) == "4"
-    assert len(helpdesk.pushed) > pushed
-
-
-def test_a_worker_pull_gives_way_once_to_a_deadline_that_has_come(backlog: tuple[App, FakeHelpdesk]) -> None:
-    from connector.scheduler import Worker
-
-    app, helpdesk = backlog
-    worker = Worker(app)
-    worker._deadline = app.clock.now()  # planned, and come
-    _pages(helpdesk, BACKLOG, pages=3)
-
-    worker.pull_job(CONNECTION)
-    assert app.store.get_cursor(CONNECTION) == "2"
-
-    worker.pull_job(CONNECTION)  # the same deadline, still planned: no second cut
-    assert app.store.get_cursor(CONNECTION) == "4"
+    assert report.pulled == 30  # the whole pull, in one go
+    assert served == ["2", "3"]  # after each stored page but the last, its cursor stored
 
 
 class _RateLimitedExport(FakeHelpdesk):
-    """Serves its first page, then waits out a 30 s Retry-After on the retry layer's sleep (the
-    app's `StopSignal`) before the next one, as a rate-limited export does."""
+    """Waits out a Retry-After on the retry layer's sleep (the app's `StopSignal`) before each
+    page after the first, as a rate-limited export does."""
 
-    def __init__(self, name: str, sleep: StopSignal) -> None:
+    def __init__(self, name: str, sleep: StopSignal, wait: float) -> None:
         super().__init__(name)
         self.sleep = sleep
+        self.wait = wait
 
     def pull(self, cursor: str | None, since: datetime | None = None) -> Iterator[PullPage]:
-        first = True
-        for page in super().pull(cursor, since):
-            if not first:
-                self.sleep(30.0)
-            first = False
+        for n, page in enumerate(super().pull(cursor, since)):
+            if n:
+                self.sleep(self.wait)
             yield page
 
 
-def test_a_pull_waiting_out_a_rate_limit_gives_way_at_once_to_waiting_work(
+def test_a_pull_waiting_out_a_rate_limit_serves_waiting_work_during_the_wait(
     store_url: str, tmp_path: Path
 ) -> None:
     stop = StopSignal()
-    helpdesk = _RateLimitedExport(CONNECTION, stop)
+    helpdesk = _RateLimitedExport(CONNECTION, stop, wait=1.0)
     app = build_app(
         _one_connection(tmp_path / "mappings"),
         store_url,
@@ -196,13 +147,50 @@ def test_a_pull_waiting_out_a_rate_limit_gives_way_at_once_to_waiting_work(
     try:
         app.service.waits = stop
         _pages(helpdesk, 0, pages=2)
+        served: list[float] = []
         started = time.monotonic()
-        app.service.yield_pull = lambda: time.monotonic() - started > 0.2  # a delivery arrives
+        app.service.waiting_work = lambda: served.append(time.monotonic() - started)
 
         report = app.service.pull(CONNECTION)
 
-        assert time.monotonic() - started < 5  # not the 30 s Retry-After
-        assert report.pulled == 10 and report.pull_yielded == [CONNECTION]
-        assert app.store.get_cursor(CONNECTION) == "1"  # the first page, stored with its cursor
+        assert report.pulled == 20
+        during_the_wait = [t for t in served if t < 1.0]
+        assert len(during_the_wait) >= 3, served  # every 0.1 s, not only once the wait is over
+        assert stop(0.05) is None  # outside the pull, a wait is a plain wait again
     finally:
         app.close()
+
+
+def test_a_worker_pull_pushes_a_webhooks_tickets_between_its_pages(backlog: tuple[App, FakeHelpdesk]) -> None:
+    from connector.scheduler import Worker
+
+    app, helpdesk = backlog
+    worker = Worker(app)
+    _pages(helpdesk, BACKLOG, pages=3)
+    nudged = str(100_000 + BACKLOG + 5)  # a ticket of the first page
+    order: list[str] = []
+    pull = helpdesk.pull
+
+    def pull_noting_pages(cursor: str | None, since: datetime | None = None) -> Iterator[PullPage]:
+        for page in pull(cursor, since):
+            order.append(f"page {page.cursor}")
+            if page.cursor == "2":
+                worker.nudges.add(CONNECTION, [nudged])  # a verified delivery arrives meanwhile
+            yield page
+
+    helpdesk.pull = pull_noting_pages  # type: ignore[method-assign]
+    push = helpdesk.push
+
+    def push_noting_tickets(
+        actions: Sequence[Action], uncertain: frozenset[str] = frozenset()
+    ) -> list[ActionResult]:
+        order.append("push " + ",".join(sorted({a.ticket_id for a in actions})))
+        return push(actions, uncertain)
+
+    helpdesk.push = push_noting_tickets  # type: ignore[method-assign]
+
+    worker.pull_job(CONNECTION)
+
+    assert order[:3] == ["page 2", f"push {nudged}", "page 3"]  # its push went between the pages
+    assert len(worker.nudges) == 0
+    assert app.store.get_cursor(CONNECTION) == "4"  # and the pull went to its end
