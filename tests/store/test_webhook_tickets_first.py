@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from connector.fakes import FakeHelpdesk
 from connector.ports import ActionResult, PullPage
 from connector.stopping import StopSignal
 from connector.store.repository import Store
+from connector.store.unit import split_ticket_key
 from tests.store.test_cycle_statements import CONNECTION, NOW, _one_connection, _record
 from tests.store.test_store_contract import CONN
 from tests.store.test_store_leases import _queue
@@ -194,3 +195,42 @@ def test_a_worker_pull_pushes_a_webhooks_tickets_between_its_pages(backlog: tupl
     assert order[:3] == ["page 2", f"push {nudged}", "page 3"]  # its push went between the pages
     assert len(worker.nudges) == 0
     assert app.store.get_cursor(CONNECTION) == "4"  # and the pull went to its end
+
+
+def test_a_worker_pull_serves_a_deadline_that_came_between_its_pages_once(
+    backlog: tuple[App, FakeHelpdesk],
+) -> None:
+    from connector.scheduler import Worker
+
+    app, helpdesk = backlog
+    worker = Worker(app)
+    deadline = app.store.earliest_deadline()
+    assert deadline is not None
+    clock = app.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(deadline + timedelta(seconds=1))
+    due = {split_ticket_key(key)[1] for key in app.store.tickets_due_before(clock.now())}
+    worker._deadline = deadline  # planned before the pull started, and now come
+    _pages(helpdesk, BACKLOG, pages=3)
+    order: list[str] = []
+    pull, push = helpdesk.pull, helpdesk.push
+
+    def pull_noting_pages(cursor: str | None, since: datetime | None = None) -> Iterator[PullPage]:
+        for page in pull(cursor, since):
+            order.append("page")
+            yield page
+
+    def push_noting_tickets(
+        actions: Sequence[Action], uncertain: frozenset[str] = frozenset()
+    ) -> list[ActionResult]:
+        order.append("due" if {a.ticket_id for a in actions} <= due else "other")
+        return push(actions, uncertain)
+
+    helpdesk.pull = pull_noting_pages  # type: ignore[method-assign]
+    helpdesk.push = push_noting_tickets  # type: ignore[method-assign]
+
+    worker.pull_job(CONNECTION)
+
+    assert due and order[:3] == ["page", "due", "page"]  # the due tickets' push, between two pages
+    assert order.count("due") == 1  # once, though the deadline job itself has not run yet
+    assert app.store.get_cursor(CONNECTION) == "4"
