@@ -60,12 +60,13 @@ def _plan(h: Harness, ticket_ids: list[str]) -> list[Action]:
                 value=f"2026-03-05T1{int(tid) % 10}:30:00+00:00",
                 **common,
             ),
-            Action(
+            Action(  # an escalation step: planned without a basis, as the engine plans them
                 key=f"{tid}:note",
+                connection="zd",
+                ticket_id=tid,
                 kind=ActionKind.ADD_NOTE,
                 value=f"First response at risk on #{tid}",
                 marker=f"m-{tid}",
-                **common,
             ),
         ]
     return actions
@@ -275,3 +276,30 @@ def test_a_5xx_on_the_submit_is_not_resent_in_the_push_and_the_next_push_reads_t
     assert paths.count("/api/v2/tickets/show_many.json") == 1
     assert not [p for p in paths if "/comments" in p or "/audits" in p]
     assert sum(marker_line("mk6") in c.body for c in h.account.tickets[6].comments) == 1
+
+
+def test_a_note_whose_send_was_in_doubt_is_found_by_its_marker_not_posted_again(harness: Harness) -> None:
+    """An escalation note carries no basis (the engine plans none for escalation steps), so a
+    doubtful send is settled by the note's marker in the ticket's comments."""
+    h = harness
+    tid = str(sorted(h.account.tickets)[0])
+    note = Action(
+        key=f"{tid}:note",
+        connection="zd",
+        ticket_id=tid,
+        kind=ActionKind.ADD_NOTE,
+        value=f"First response at risk on #{tid}",
+        marker=f"m-{tid}",
+    )
+    hd = h.connect(retry=replace(FAST_RETRY, request_timeout=0.3))
+    h.app.faults.set_rules([FaultRule(path=r"update_many", timeout_s=0.6, times=1)])
+    (first,) = hd.push([note])
+    assert first.outcome == Outcome.RETRY and first.uncertain
+    h.inflight.wait_idle()  # the stalled send is processed after the client gave up
+    h.advance(30)
+
+    (again,) = hd.push([note], frozenset({note.key}))
+
+    assert again.outcome == Outcome.ALREADY_APPLIED, again.message
+    notes = [c for c in h.account.tickets[int(tid)].comments if marker_line(f"m-{tid}") in c.body]
+    assert len(notes) == 1
