@@ -7,15 +7,10 @@ from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 
-from connector.store.in_lists import any_of, text_list
+from connector.store.in_lists import any_of
 from connector.store.tables import tickets
+from connector.store.ticket_queries import EVALUATED_VERSIONS
 from connector.store.unit import UnitOfWork, chunks
-
-_EVALUATED_VERSIONS = sa.select(tickets.c.ticket_id, tickets.c.evaluated_version).where(
-    tickets.c.connection == sa.bindparam("b_connection"),
-    any_of(tickets.c.ticket_id, text_list("b_ids")),
-    tickets.c.evaluated_version.is_not(None),
-)  # built once (`connector.store.in_lists`)
 
 
 class EvaluatedMarks(UnitOfWork):
@@ -27,7 +22,7 @@ class EvaluatedMarks(UnitOfWork):
         found: dict[str, str] = {}
         with self._unit(write=False) as db:
             for chunk in chunks(sorted(set(ticket_ids))):
-                rows = db.execute(_EVALUATED_VERSIONS, {"b_connection": connection, "b_ids": list(chunk)})
+                rows = db.execute(EVALUATED_VERSIONS, {"b_connection": connection, "b_ids": list(chunk)})
                 found.update({row.ticket_id: row.evaluated_version for row in rows})
         return found
 

@@ -9,75 +9,33 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.domain.model import Event, Ticket
 from connector.ports import TicketRecord
 from connector.store import codec
 from connector.store.bulk import insert_many
-from connector.store.in_lists import any_of, text_list
+from connector.store.in_lists import any_of
 from connector.store.outbox import QUEUED
 from connector.store.tables import OutboxStatus, clocks, cursors, events, outbox, tickets
-from connector.store.unit import UnitOfWork, chunks, ticket_key
+from connector.store.ticket_queries import (
+    CONNECTION,
+    EVENT_IDS,
+    MARK_DIRTY,
+    SEEN_AGAIN,
+    SNAPSHOT_DATA,
+    STORED_UPDATED,
+    snapshot_upsert,
+)
+from connector.store.unit import UnitOfWork, chunks, dialect_insert, ticket_key
 
 DELETED = "ticket deleted in the helpdesk"  # the reason queued actions of a deleted ticket are skipped
 
-# What every cycle runs, built once (`connector.store.in_lists`): parameters b_connection, b_ids.
-_CONNECTION: sa.BindParameter[str] = sa.bindparam("b_connection")
-_IDS = text_list("b_ids")
-_CURSOR = sa.select(cursors.c.cursor).where(cursors.c.connection == _CONNECTION)
-_STORED_UPDATED = sa.select(tickets.c.ticket_id, tickets.c.updated_at).where(
-    tickets.c.connection == _CONNECTION, any_of(tickets.c.ticket_id, _IDS)
-)
-_SEEN_AGAIN = (
-    sa.update(tickets)
-    .where(
-        tickets.c.connection == sa.bindparam("b_connection"),
-        tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
-        tickets.c.updated_at == sa.bindparam("b_updated"),
-    )
-    .values(seen_at=sa.bindparam("b_seen"))
-)
-_MARK_DIRTY = (
-    sa.update(tickets)
-    .where(tickets.c.connection == _CONNECTION, any_of(tickets.c.ticket_id, _IDS))
-    .values(evaluated_version=None)
-)
-_SNAPSHOT_DATA = sa.select(tickets.c.ticket_id, tickets.c.data).where(
-    tickets.c.connection == _CONNECTION, any_of(tickets.c.ticket_id, _IDS)
-)
-_EVENT_IDS = sa.select(events.c.ticket_id, events.c.event_id).where(
-    events.c.connection == _CONNECTION, any_of(events.c.ticket_id, _IDS)
-)
-
-
-def _insert(dialect: str, table: sa.Table) -> Any:
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
-@functools.cache
-def _snapshot_upsert(dialect: str) -> Any:
-    """Insert a snapshot or replace an older one (never a newer one, whoever wrote it)."""
-    insert = _insert(dialect, tickets)
-    return insert.on_conflict_do_update(
-        index_elements=[tickets.c.connection, tickets.c.ticket_id],
-        set_={
-            "updated_at": insert.excluded.updated_at,
-            "created_at": insert.excluded.created_at,
-            "status": insert.excluded.status,
-            "is_open": insert.excluded.is_open,
-            "data": insert.excluded.data,
-            "stored_at": insert.excluded.stored_at,
-            "seen_at": insert.excluded.seen_at,
-            "evaluated_version": sa.null(),
-        },
-        where=tickets.c.updated_at < insert.excluded.updated_at,
-    )
+_CURSOR = sa.select(cursors.c.cursor).where(cursors.c.connection == CONNECTION)  # built once
 
 
 @functools.cache
 def _cursor_upsert(dialect: str) -> Any:
-    insert = _insert(dialect, cursors)
+    insert = dialect_insert(dialect, cursors)
     return insert.on_conflict_do_update(
         index_elements=[cursors.c.connection],
         set_={"cursor": insert.excluded.cursor, "updated_at": insert.excluded.updated_at},
@@ -138,7 +96,7 @@ class PullStore(UnitOfWork):
             return set()
         stored: dict[str, datetime] = {}
         for chunk in chunks([t.id for t in snapshots]):
-            found = db.execute(_STORED_UPDATED, {"b_connection": connection, "b_ids": list(chunk)})
+            found = db.execute(STORED_UPDATED, {"b_connection": connection, "b_ids": list(chunk)})
             stored.update((row.ticket_id, row.updated_at) for row in found)
         written = [t for t in snapshots if t.id not in stored or stored[t.id] < t.updated_at]
         if written:
@@ -156,7 +114,7 @@ class PullStore(UnitOfWork):
                 }
                 for ticket in written
             ]
-            db.execute(_snapshot_upsert(db.dialect.name), rows)
+            db.execute(snapshot_upsert(db.dialect.name), rows)
         written_ids = {t.id for t in written}
         # shown again as stored: the stored view is confirmed as of now
         again = [
@@ -165,7 +123,7 @@ class PullStore(UnitOfWork):
             if t.id not in written_ids
         ]
         if again:
-            db.execute(_SEEN_AGAIN, again)
+            db.execute(SEEN_AGAIN, again)
         return written_ids
 
     def _merge_events(
@@ -210,7 +168,7 @@ class PullStore(UnitOfWork):
         found: dict[str, Ticket] = {}
         with self._unit(write=False) as db:
             for chunk in chunks(sorted(set(ticket_ids))):
-                rows = db.execute(_SNAPSHOT_DATA, {"b_connection": connection, "b_ids": list(chunk)})
+                rows = db.execute(SNAPSHOT_DATA, {"b_connection": connection, "b_ids": list(chunk)})
                 found.update((row.ticket_id, codec.decode_ticket(row.data)) for row in rows)
         return found
 
@@ -221,7 +179,7 @@ class PullStore(UnitOfWork):
 
     def _mark_dirty(self, db: sa.Connection, connection: str, ticket_ids: Sequence[str]) -> None:
         for chunk in chunks(ticket_ids):
-            db.execute(_MARK_DIRTY, {"b_connection": connection, "b_ids": list(chunk)})
+            db.execute(MARK_DIRTY, {"b_connection": connection, "b_ids": list(chunk)})
 
     def forget_tickets(self, connection: str, ticket_ids: Sequence[str]) -> int:
         """Drop tickets the helpdesk deleted: snapshot, events and clocks go; their queued actions
@@ -261,5 +219,5 @@ def _stored_event_ids(
 ) -> Iterator[tuple[str, str]]:
     """(ticket id, event id) of the stored events of these tickets, read without their payloads."""
     for chunk in chunks(ticket_ids):
-        for row in db.execute(_EVENT_IDS, {"b_connection": connection, "b_ids": list(chunk)}):
+        for row in db.execute(EVENT_IDS, {"b_connection": connection, "b_ids": list(chunk)}):
             yield row.ticket_id, row.event_id

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.domain.policy import ApplyTo, Metric
 from connector.domain.record import SettledOutcome, withdrawal_reason
@@ -26,12 +25,9 @@ from connector.store.bulk import insert_many
 from connector.store.in_lists import any_of, text_list
 from connector.store.outbox import PendingRow
 from connector.store.tables import OutboxStatus, activations, outbox, outcomes, policy_versions
+from connector.store.unit import dialect_insert
 
 _CHUNK = 500
-
-
-def _insert(db: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    return postgresql.insert(table) if db.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -203,7 +199,9 @@ def record_activation(
 ) -> bool:
     """Append an activation of `version` unless it is already the latest one; keep its files.
     True when an activation was added."""
-    insert = _insert(db, policy_versions).on_conflict_do_nothing(index_elements=[policy_versions.c.version])
+    insert = dialect_insert(db.dialect.name, policy_versions).on_conflict_do_nothing(
+        index_elements=[policy_versions.c.version]
+    )
     db.execute(insert, {"version": version, "first_seen": seen_at, "config": {"files": dict(files)}})
     db.execute(
         sa.update(policy_versions)

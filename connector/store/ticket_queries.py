@@ -1,13 +1,17 @@
 """The ticket queries every sync cycle runs, built once and executed with their parameters
 bound (`connector.store.in_lists`): b_connection and b_ids (a `text_list` of ticket ids), or the
-named ones below. Used by `connector.store.repository`."""
+named ones below. Used by the store's parts (`repository`, `pull`, `evaluated`)."""
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 import sqlalchemy as sa
 
 from connector.store.in_lists import any_of, text_list
 from connector.store.tables import clocks, events, tickets
+from connector.store.unit import dialect_insert
 
 CONNECTION: sa.BindParameter[str] = sa.bindparam("b_connection")
 IDS = text_list("b_ids")
@@ -60,3 +64,51 @@ NEEDING_EVALUATION = (
     )
     .order_by(tickets.c.connection, tickets.c.ticket_id)
 )
+STORED_UPDATED = sa.select(tickets.c.ticket_id, tickets.c.updated_at).where(
+    tickets.c.connection == CONNECTION, any_of(tickets.c.ticket_id, IDS)
+)
+SEEN_AGAIN = (  # executemany: b_connection, b_ticket_id, b_updated, b_seen
+    sa.update(tickets)
+    .where(
+        tickets.c.connection == sa.bindparam("b_connection"),
+        tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
+        tickets.c.updated_at == sa.bindparam("b_updated"),
+    )
+    .values(seen_at=sa.bindparam("b_seen"))
+)
+MARK_DIRTY = (
+    sa.update(tickets)
+    .where(tickets.c.connection == CONNECTION, any_of(tickets.c.ticket_id, IDS))
+    .values(evaluated_version=None)
+)
+SNAPSHOT_DATA = sa.select(tickets.c.ticket_id, tickets.c.data).where(
+    tickets.c.connection == CONNECTION, any_of(tickets.c.ticket_id, IDS)
+)
+EVENT_IDS = sa.select(events.c.ticket_id, events.c.event_id).where(
+    events.c.connection == CONNECTION, any_of(events.c.ticket_id, IDS)
+)
+EVALUATED_VERSIONS = sa.select(tickets.c.ticket_id, tickets.c.evaluated_version).where(
+    tickets.c.connection == CONNECTION,
+    any_of(tickets.c.ticket_id, IDS),
+    tickets.c.evaluated_version.is_not(None),
+)
+
+
+@functools.cache
+def snapshot_upsert(dialect: str) -> Any:
+    """Insert a snapshot or replace an older one (never a newer one, whoever wrote it)."""
+    insert = dialect_insert(dialect, tickets)
+    return insert.on_conflict_do_update(
+        index_elements=[tickets.c.connection, tickets.c.ticket_id],
+        set_={
+            "updated_at": insert.excluded.updated_at,
+            "created_at": insert.excluded.created_at,
+            "status": insert.excluded.status,
+            "is_open": insert.excluded.is_open,
+            "data": insert.excluded.data,
+            "stored_at": insert.excluded.stored_at,
+            "seen_at": insert.excluded.seen_at,
+            "evaluated_version": sa.null(),
+        },
+        where=tickets.c.updated_at < insert.excluded.updated_at,
+    )

@@ -31,6 +31,11 @@ def ticket_key(connection: str, ticket_id: str) -> str:
     return f"{connection}:{ticket_id}"
 
 
+def dialect_insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of `table` with the dialect's ON CONFLICT clauses (PostgreSQL or SQLite)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 def split_ticket_key(key: str) -> tuple[str, str]:
     """`<connection>:<id>` -> (connection, id). Connection names never contain a colon."""
     connection, sep, ticket_id = key.partition(":")
@@ -100,6 +105,4 @@ class UnitOfWork:
             return dict(self._unsent)
 
     def _insert(self, connection: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-        if connection.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        return dialect_insert(connection.dialect.name, table)

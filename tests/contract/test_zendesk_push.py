@@ -60,16 +60,21 @@ def _plan(h: Harness, ticket_ids: list[str]) -> list[Action]:
                 value=f"2026-03-05T1{int(tid) % 10}:30:00+00:00",
                 **common,
             ),
-            Action(  # an escalation step: planned without a basis, as the engine plans them
-                key=f"{tid}:note",
-                connection="zd",
-                ticket_id=tid,
-                kind=ActionKind.ADD_NOTE,
-                value=f"First response at risk on #{tid}",
-                marker=f"m-{tid}",
-            ),
+            _note(tid),
         ]
     return actions
+
+
+def _note(tid: str) -> Action:
+    """An escalation step's note: planned without a basis, as the engine plans them."""
+    return Action(
+        key=f"{tid}:note",
+        connection="zd",
+        ticket_id=tid,
+        kind=ActionKind.ADD_NOTE,
+        value=f"First response at risk on #{tid}",
+        marker=f"m-{tid}",
+    )
 
 
 def _still_needed(h: Harness, action: Action) -> bool:
@@ -283,14 +288,7 @@ def test_a_note_whose_send_was_in_doubt_is_found_by_its_marker_not_posted_again(
     doubtful send is settled by the note's marker in the ticket's comments."""
     h = harness
     tid = str(sorted(h.account.tickets)[0])
-    note = Action(
-        key=f"{tid}:note",
-        connection="zd",
-        ticket_id=tid,
-        kind=ActionKind.ADD_NOTE,
-        value=f"First response at risk on #{tid}",
-        marker=f"m-{tid}",
-    )
+    note = _note(tid)
     hd = h.connect(retry=replace(FAST_RETRY, request_timeout=0.3))
     h.app.faults.set_rules([FaultRule(path=r"update_many", timeout_s=0.6, times=1)])
     (first,) = hd.push([note])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import shutil
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -169,40 +170,37 @@ def _queue_reads_of_a_push(app: App, helpdesk: FakeHelpdesk) -> int:
     return reads
 
 
-def test_a_push_whose_first_batch_held_the_whole_queue_reads_the_queue_once(
-    store_url: str, tmp_path: Path
-) -> None:
-    helpdesk = FakeHelpdesk(CONNECTION)
+@contextmanager
+def _five_tickets_queued(helpdesk: FakeHelpdesk, store_url: str, tmp_path: Path) -> Iterator[tuple[App, int]]:
+    """A worker that pulled 5 new tickets and queued their write-backs (how many: the int)."""
     app = build_app(
         _one_connection(tmp_path / "m"), store_url, clock=FixedClock(NOW), helpdesks={CONNECTION: helpdesk}
     )
     try:
         helpdesk.queue_page(_record(n) for n in range(5))
         app.service.pull(CONNECTION)
-        queued = app.store.outbox_counts(CONNECTION)["pending"]
+        yield app, app.store.outbox_counts(CONNECTION)["pending"]
+    finally:
+        app.close()
+
+
+def test_a_push_whose_first_batch_held_the_whole_queue_reads_the_queue_once(
+    store_url: str, tmp_path: Path
+) -> None:
+    helpdesk = FakeHelpdesk(CONNECTION)
+    with _five_tickets_queued(helpdesk, store_url, tmp_path) as (app, queued):
         assert 0 < queued < app.service.push_batch
 
         assert _queue_reads_of_a_push(app, helpdesk) == 1
         assert len(helpdesk.pushed) == queued
         assert app.store.outbox_counts(CONNECTION).get("pending", 0) == 0
-    finally:
-        app.close()
 
 
 def test_a_push_reads_the_queue_again_when_an_answer_queued_an_action_again(
     store_url: str, tmp_path: Path
 ) -> None:
     helpdesk = _AnswersRetryOnce(CONNECTION)
-    app = build_app(
-        _one_connection(tmp_path / "m"), store_url, clock=FixedClock(NOW), helpdesks={CONNECTION: helpdesk}
-    )
-    try:
-        helpdesk.queue_page(_record(n) for n in range(5))
-        app.service.pull(CONNECTION)
-        queued = app.store.outbox_counts(CONNECTION)["pending"]
-
+    with _five_tickets_queued(helpdesk, store_url, tmp_path) as (app, queued):
         assert _queue_reads_of_a_push(app, helpdesk) >= 2
         assert len(helpdesk.pushed) == queued + 1  # the retried action went again in the same push
         assert app.store.outbox_counts(CONNECTION).get("pending", 0) == 0
-    finally:
-        app.close()

@@ -9,8 +9,8 @@ PostgreSQL (one prepared statement, not one per list length or page size):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,18 +25,27 @@ from tests.store.test_store_contract import CONN, T0, record, ticket
 
 
 @contextmanager
-def _statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
-    """(statement, parameters as sent to the driver) of what runs inside the block."""
-    sent: list[tuple[str, Any]] = []
+def _listening(store: Store, event: str, keep: Callable[..., Any]) -> Iterator[list[Any]]:
+    """What `keep(*arguments)` makes of each `event` of the store's engine inside the block."""
+    seen: list[Any] = []
 
-    def before(conn: object, cursor: object, statement: str, parameters: Any, *rest: object) -> None:
-        sent.append((statement, parameters))
+    def listener(*arguments: Any) -> None:
+        seen.append(keep(*arguments))
 
-    sa.event.listen(store.engine, "before_cursor_execute", before)
+    sa.event.listen(store.engine, event, listener)
     try:
-        yield sent
+        yield seen
     finally:
-        sa.event.remove(store.engine, "before_cursor_execute", before)
+        sa.event.remove(store.engine, event, listener)
+
+
+def _statements(store: Store) -> AbstractContextManager[list[tuple[str, Any]]]:
+    """(statement, parameters as sent to the driver) of what runs inside the block."""
+    return _listening(
+        store,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, parameters, *_: (statement, parameters),
+    )
 
 
 def test_batched_load_sends_the_same_statements_for_any_number_of_tickets(store: Store) -> None:
@@ -122,19 +131,9 @@ def test_snapshot_upsert_is_one_statement_for_any_page_size(store: Store) -> Non
     assert snapshots["3"].subject == "Printer on fire"  # the older snapshot did not replace it
 
 
-@contextmanager
-def _executed(store: Store) -> Iterator[list[object]]:
+def _executed(store: Store) -> AbstractContextManager[list[object]]:
     """The statement objects handed to SQLAlchemy inside the block (before compilation)."""
-    seen: list[object] = []
-
-    def before(conn: object, element: object, *rest: object) -> None:
-        seen.append(element)
-
-    sa.event.listen(store.engine, "before_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(store.engine, "before_execute", before)
+    return _listening(store, "before_execute", lambda conn, element, *_: element)
 
 
 def test_a_cycles_store_statements_are_built_once_and_reused(store: Store) -> None:
