@@ -14,11 +14,13 @@ Figures: wall time, SQL statements (and rows they wrote), helpdesk API calls, ti
 actions pushed.
 
 With `--changed 10 100 1000 10000` the bench also runs the changed-ticket sweep on the largest
-size: one cycle per count, in which that many stored tickets gained a customer comment (pulled in
-pages of 1,000, evaluated, their write-back queued and pushed). Per changed ticket it prints the
-CPU time of this process (the machine is shared, so wall time is shown too but is not the
-figure; on PostgreSQL the server's own CPU is not in it) and the SQL statements sent (counted
-with a `before_cursor_execute` event; an executemany counts once).
+size: per count, `--repeat` cycles (7) in which that many stored tickets gained a customer comment
+(pulled in pages of 1,000, evaluated, their write-back queued and pushed), each with a fresh
+sample. Per changed ticket it prints the median CPU time of this process over those cycles with
+the lowest and highest (the machine is shared, so wall time is shown too but is not the figure; on
+PostgreSQL the server's own CPU is not in it), and the SQL statements sent in one more such cycle
+(counted with a `before_cursor_execute` event; an executemany counts once). The timed cycles run
+without the counting listeners, which cost CPU of their own.
 
 After seeding, the process applies `connector.collector.settle_for_sync()`, as `tierdesk worker`
 does once built; the fake helpdesk's tickets are frozen with the rest (they stand for the
@@ -27,7 +29,8 @@ helpdesk's memory, not the worker's, and would otherwise be walked by every full
 `--pg URL` runs everything on a PostgreSQL database the bench creates on that server and drops
 afterwards (URL of an existing database to connect to, e.g. `postgresql+psycopg://postgres@127.0.0.1/test`).
 
-    .venv/bin/python bench/cycle.py [--sizes 1000 100000] [--db URL | --pg URL] [--changed 10 100 1000 10000]
+    .venv/bin/python bench/cycle.py [--sizes 1000 100000] [--db URL | --pg URL]
+        [--changed 10 100 1000 10000] [--repeat 7]
 
 Targets: the idle cycle at 100,000 tickets costs under 2x the one at 1,000; a changed ticket
 costs at most 1 ms of CPU per cycle at 100,000 open tickets.
@@ -40,6 +43,7 @@ import contextlib
 import os
 import random
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -122,25 +126,30 @@ def _tickets(count: int, rng: random.Random) -> Iterator[TicketRecord]:
 
 @dataclass
 class Counted:
+    """SQL statements counted while `listening` (the listeners cost CPU of their own: the changed
+    sweep times its cycles without them)."""
+
     statements: int = 0
     rows_written: int = 0
     sent: int = 0  # statements handed to the driver (`before_cursor_execute`)
 
+    def _before(self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        self.sent += 1
 
-def _count_sql(app: App) -> Counted:
-    counted = Counted()
-
-    def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
-        counted.sent += 1
-
-    def after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
-        counted.statements += 1
+    def _after(self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        self.statements += 1
         if not statement.lstrip().upper().startswith("SELECT"):
-            counted.rows_written += max(cursor.rowcount, 0)
+            self.rows_written += max(cursor.rowcount, 0)
 
-    sa.event.listen(app.store.engine, "before_cursor_execute", before)
-    sa.event.listen(app.store.engine, "after_cursor_execute", after)
-    return counted
+    @contextlib.contextmanager
+    def listening(self, app: App) -> Iterator[None]:
+        sa.event.listen(app.store.engine, "before_cursor_execute", self._before)
+        sa.event.listen(app.store.engine, "after_cursor_execute", self._after)
+        try:
+            yield
+        finally:
+            sa.event.remove(app.store.engine, "before_cursor_execute", self._before)
+            sa.event.remove(app.store.engine, "after_cursor_execute", self._after)
 
 
 @dataclass(frozen=True)
@@ -209,9 +218,10 @@ def _timed_cycle(app: App, counted: Counted, helpdesk: FakeHelpdesk) -> CycleCos
         helpdesk.api_calls,
         len(helpdesk.pushed),
     )
-    started = time.perf_counter()
-    report = app.service.run_cycle()
-    took = time.perf_counter() - started
+    with counted.listening(app):
+        started = time.perf_counter()
+        report = app.service.run_cycle()
+        took = time.perf_counter() - started
     return CycleCost(
         seconds=took,
         statements=counted.statements - statements,
@@ -225,17 +235,20 @@ def _timed_cycle(app: App, counted: Counted, helpdesk: FakeHelpdesk) -> CycleCos
 @dataclass(frozen=True)
 class ChangedCost:
     changed: int
-    cpu_seconds: float
-    wall_seconds: float
+    cpu_seconds: list[float]  # per timed cycle
+    wall_seconds: list[float]
     statements: int
     evaluated: int
     pushed: int
 
     def line(self) -> str:
         per = max(self.changed, 1)
+        cpu = statistics.median(self.cpu_seconds)
+        spread = f"{min(self.cpu_seconds) * 1000 / per:.3f}-{max(self.cpu_seconds) * 1000 / per:.3f}"
         return (
-            f"{self.changed:>6,} changed: {self.cpu_seconds * 1000 / per:6.3f} ms CPU per changed ticket "
-            f"({self.cpu_seconds * 1000:8.1f} ms CPU, {self.wall_seconds * 1000:8.1f} ms wall per cycle), "
+            f"{self.changed:>6,} changed: {cpu * 1000 / per:6.3f} ms CPU per changed ticket "
+            f"(median of {len(self.cpu_seconds)} cycles, {spread}; {cpu * 1000:8.1f} ms CPU, "
+            f"{statistics.median(self.wall_seconds) * 1000:8.1f} ms wall per cycle), "
             f"{self.statements / per:6.3f} SQL statements per changed ticket ({self.statements}), "
             f"{self.evaluated} evaluated, {self.pushed} actions pushed"
         )
@@ -252,30 +265,52 @@ def _changed_records(helpdesk: FakeHelpdesk, ids: list[str], at: datetime, tag: 
 
 
 def _changed_sweep(
-    app: App, counted: Counted, helpdesk: FakeHelpdesk, clock: FixedClock, size: int, counts: list[int]
+    app: App,
+    counted: Counted,
+    helpdesk: FakeHelpdesk,
+    clock: FixedClock,
+    size: int,
+    counts: list[int],
+    repeat: int,
 ) -> list[ChangedCost]:
-    """One cycle per count in `counts`, that many tickets changed (a fresh sample each time)."""
+    """Per count in `counts`: `repeat` timed cycles in which that many tickets changed (a fresh
+    sample each time), then one more with the SQL statements counted. The timed cycles run without
+    the counting listeners (a worker has none), so their CPU is the worker's."""
     rng = random.Random(size + 1)
     ids = sorted(helpdesk.tickets)
     costs = []
-    for round_no, count in enumerate(counts):
-        at = NOW + timedelta(minutes=5 + round_no)  # the instant the customers commented
+    minute = 0
+
+    def customers_comment(count: int) -> None:
+        """A minute later, `count` customers comment (their tickets wait in the helpdesk's pull)."""
+        nonlocal minute
+        minute += 1
+        at = NOW + timedelta(minutes=5 + minute)
         clock.set(at)
         app.service.run_cycle()  # what came due before the comments is not the changed tickets' cost
-        sample = rng.sample(ids, min(count, len(ids)))
-        records = _changed_records(helpdesk, sample, at, f"sweep{round_no}")
+        records = _changed_records(helpdesk, rng.sample(ids, min(count, len(ids))), at, f"sweep{minute}")
         for start in range(0, len(records), 1000):
             helpdesk.queue_page(records[start : start + 1000])
-        sent, pushed = counted.sent, len(helpdesk.pushed)
-        cpu, wall = time.process_time(), time.perf_counter()
-        report = app.service.run_cycle()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+
+    for count in counts:
+        cpu_seconds, wall_seconds = [], []
+        for _ in range(repeat):
+            customers_comment(count)
+            cpu, wall = time.process_time(), time.perf_counter()
+            app.service.run_cycle()
+            cpu_seconds.append(time.process_time() - cpu)
+            wall_seconds.append(time.perf_counter() - wall)
+        customers_comment(count)
+        with counted.listening(app):
+            sent, pushed = counted.sent, len(helpdesk.pushed)
+            report = app.service.run_cycle()
+            statements = counted.sent - sent
         costs.append(
             ChangedCost(
                 changed=report.changed,
-                cpu_seconds=cpu,
-                wall_seconds=wall,
-                statements=counted.sent - sent,
+                cpu_seconds=cpu_seconds,
+                wall_seconds=wall_seconds,
+                statements=statements,
                 evaluated=report.evaluated,
                 pushed=len(helpdesk.pushed) - pushed,
             )
@@ -334,6 +369,9 @@ def main() -> None:
     parser.add_argument(
         "--changed", type=int, nargs="*", default=[], help="changed-ticket sweep on the largest size"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=7, help="timed cycles per changed count (the median is shown)"
+    )
     args = parser.parse_args()
     import structlog
 
@@ -355,7 +393,7 @@ def main() -> None:
             # as `tierdesk worker` does once built; here after seeding, so the fake helpdesk's
             # tickets (the helpdesk's memory, not the worker's) are frozen with the rest
             settle_for_sync()
-            counted = _count_sql(app)
+            counted = Counted()
             best = min(
                 (_timed_cycle(app, counted, helpdesk) for _ in range(args.rounds)), key=lambda c: c.seconds
             )
@@ -366,7 +404,7 @@ def main() -> None:
             print(f"   idle cycle:     {best.line()}")
             print(f"   a minute later: {later.line()} (deadlines of that minute came due)")
             if args.changed and size == max(args.sizes):
-                for cost in _changed_sweep(app, counted, helpdesk, clock, size, args.changed):
+                for cost in _changed_sweep(app, counted, helpdesk, clock, size, args.changed, args.repeat):
                     print(f"   {cost.line()}")
             print(f"   {_summary_cost(app)}")
     if len(idle) >= 2:

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from connector.domain.model import TAGS_FIELD, Event, EventKind, Ticket
 from connector.ports import LoadedTicket, TicketRecord
+from connector.store.pull import PageBasis
 from connector.store.repository import Store
 
 _ATTRIBUTES = ("group_id", "assignee_id")  # ticket attributes tierdesk writes as FIELD_CHANGE
@@ -73,20 +74,23 @@ def _explained(before: Ticket, after: Ticket, own: Sequence[Event]) -> bool:
     )
 
 
-def own_write_backs(store: Store, connection: str, records: Iterable[TicketRecord], version: str) -> set[str]:
+def own_write_backs(
+    store: Store, connection: str, records: Iterable[TicketRecord], version: str, basis: PageBasis
+) -> set[str]:
     """Ids of pulled tickets (call before storing them) whose only change is tierdesk's own
     write-back and whose stored evaluation is under `version` (see the module docstring).
+    `basis`: the page's `Store.page_basis`.
 
-    Reads the stored event ids first and the stored snapshots only of tickets whose new events
-    are all tierdesk's: a ticket someone else changed costs no snapshot or event decoding."""
+    Works from the stored event ids and evaluated versions of the basis, and reads the stored
+    snapshots only of tickets whose new events are all tierdesk's: a ticket someone else changed
+    costs no snapshot or event decoding."""
     by_id = {record.ticket.id: record for record in records if record.events}
-    if not by_id:
-        return set()
-    current = [tid for tid, v in store.evaluated_versions(connection, list(by_id)).items() if v == version]
-    if not current:
-        return set()
-    known = store.event_ids(connection, current)
-    own = {tid: events for tid in current if (events := _own_new_events(known.get(tid, ()), by_id[tid]))}
+    current = [tid for tid in by_id if basis.evaluated.get(tid) == version]
+    own = {
+        tid: events
+        for tid in current
+        if (events := _own_new_events(basis.event_ids.get(tid, ()), by_id[tid]))
+    }
     if not own:
         return set()
     stored = store.snapshots(connection, list(own))

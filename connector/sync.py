@@ -241,8 +241,11 @@ class SyncService:
             now = self.clock.now()
             with self.store.transaction():
                 version = self.policies.policy.version
-                own = own_write_backs(self.store, connection, page.records, version)
-                changed = self.store.save_pull_page(connection, page.records, page.cursor, now=now)
+                basis = self.store.page_basis(connection, [record.ticket.id for record in page.records])
+                own = own_write_backs(self.store, connection, page.records, version, basis)
+                changed = self.store.save_pull_page(
+                    connection, page.records, page.cursor, now=now, basis=basis
+                )
                 if own:  # stored (the new basis for pushes), not evaluated again
                     self.store.mark_evaluated(connection, own, version)
                     changed = [key for key in changed if split_ticket_key(key)[1] not in own]

@@ -1,30 +1,19 @@
-"""Which policy version each stored ticket was last evaluated under, read and restored for
+"""Which policy version each stored ticket was last evaluated under, restored for
 tickets whose only change since was tierdesk's own write-back (`connector.own_writes`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 
 import sqlalchemy as sa
 
 from connector.store.in_lists import any_of
 from connector.store.tables import tickets
-from connector.store.ticket_queries import EVALUATED_VERSIONS
 from connector.store.unit import UnitOfWork, chunks
 
 
 class EvaluatedMarks(UnitOfWork):
     """The evaluated-version part of `connector.store.repository.Store`."""
-
-    def evaluated_versions(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, str]:
-        """ticket id -> policy version of its last evaluation; tickets not stored or waiting for
-        an evaluation are left out."""
-        found: dict[str, str] = {}
-        with self._unit(write=False) as db:
-            for chunk in chunks(sorted(set(ticket_ids))):
-                rows = db.execute(EVALUATED_VERSIONS, {"b_connection": connection, "b_ids": list(chunk)})
-                found.update({row.ticket_id: row.evaluated_version for row in rows})
-        return found
 
     def mark_evaluated(self, connection: str, ticket_ids: Collection[str], version: str) -> None:
         """Record that these tickets' stored evaluation under `version` still holds (their new

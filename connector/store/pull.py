@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,9 +22,9 @@ from connector.store.ticket_queries import (
     CONNECTION,
     EVENT_IDS,
     MARK_DIRTY,
+    PAGE_BASIS,
     SEEN_AGAIN,
     SNAPSHOT_DATA,
-    STORED_UPDATED,
     snapshot_upsert,
 )
 from connector.store.unit import UnitOfWork, chunks, dialect_insert, ticket_key
@@ -42,12 +43,40 @@ def _cursor_upsert(dialect: str) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class PageBasis:
+    """What the store holds of a pulled page's tickets, read once before the page is stored and in
+    the same transaction (`PullStore.page_basis`): the stored `updated_at` and last evaluated
+    policy version of each stored ticket, and the ids of its stored events. Both the own-write-back
+    check (`connector.own_writes`) and `save_pull_page` work from it, so a page costs one read of
+    each, not two."""
+
+    updated: dict[str, datetime] = field(default_factory=dict)
+    evaluated: dict[str, str] = field(default_factory=dict)  # tickets waiting for an evaluation left out
+    event_ids: dict[str, set[str]] = field(default_factory=dict)  # tickets without events left out
+
+
 class PullStore(UnitOfWork):
     """The pull part of `connector.store.repository.Store`."""
 
     def get_cursor(self, connection: str) -> str | None:
         with self._unit(write=False) as db:
             return db.execute(_CURSOR, {"b_connection": connection}).scalar_one_or_none()
+
+    def page_basis(self, connection: str, ticket_ids: Sequence[str]) -> PageBasis:
+        """The stored state of these tickets a pulled page is compared with (`PageBasis`); read it
+        in the transaction that stores the page."""
+        basis = PageBasis()
+        ids = sorted(set(ticket_ids))
+        with self._unit(write=False) as db:
+            for chunk in chunks(ids):
+                for row in db.execute(PAGE_BASIS, {"b_connection": connection, "b_ids": list(chunk)}):
+                    basis.updated[row.ticket_id] = row.updated_at
+                    if row.evaluated_version is not None:
+                        basis.evaluated[row.ticket_id] = row.evaluated_version
+            for ticket_id, event_id in _stored_event_ids(db, connection, sorted(basis.updated)):
+                basis.event_ids.setdefault(ticket_id, set()).add(event_id)
+        return basis
 
     def save_pull_page(
         self,
@@ -56,12 +85,15 @@ class PullStore(UnitOfWork):
         cursor: str | None,
         *,
         now: datetime | None = None,
+        basis: PageBasis | None = None,
     ) -> list[str]:
         """Store one pulled page and its cursor atomically; return the keys of changed tickets.
 
         A snapshot replaces the stored one only if its `updated_at` is newer. Events are merged by
         id (known ids are ignored). A ticket counts as changed, and is marked for re-evaluation,
         when its snapshot was replaced or it gained an event. `cursor=None` keeps the stored cursor.
+        `basis`: the page's `page_basis`, read in the caller's open transaction (else it is read
+        here).
         """
         stored_at = now or datetime.now(UTC)
         snapshots: dict[str, Ticket] = {}
@@ -76,28 +108,34 @@ class PullStore(UnitOfWork):
             for event in record.events:
                 pulled_events[(ticket.id, event.id)] = event
         with self._unit(write=True) as db:
-            changed = self._upsert_snapshots(db, connection, list(snapshots.values()), stored_at)
-            with_new_events = self._merge_events(db, connection, pulled_events)
+            if basis is None:
+                basis = self.page_basis(connection, list(snapshots))
+            changed = self._upsert_snapshots(
+                db, connection, list(snapshots.values()), stored_at, basis.updated
+            )
+            with_new_events = self._merge_events(db, connection, pulled_events, basis.event_ids)
             self._mark_dirty(db, connection, sorted(with_new_events - changed))
             if cursor is not None:
                 self._store_cursor(db, connection, cursor, stored_at)
         return sorted(ticket_key(connection, ticket_id) for ticket_id in changed | with_new_events)
 
     def _upsert_snapshots(
-        self, db: sa.Connection, connection: str, snapshots: Sequence[Ticket], stored_at: datetime
+        self,
+        db: sa.Connection,
+        connection: str,
+        snapshots: Sequence[Ticket],
+        stored_at: datetime,
+        stored: Mapping[str, datetime],
     ) -> set[str]:
-        """Insert new snapshots, replace older ones; the ids of the rows written.
+        """Insert new snapshots, replace older ones; the ids of the rows written. `stored`: the
+        stored `updated_at` of the page's tickets.
 
-        The stored `updated_at` of the page's tickets is read first, so the upsert runs as a plain
-        executemany of one statement (with RETURNING, SQLAlchemy sent multi-row VALUES statements
-        of tens of KB, a different one for every page size). The upsert keeps its own guard: a
-        snapshot never replaces a newer one, whoever wrote it in between."""
+        Knowing what is stored, the upsert runs as a plain executemany of one statement (with
+        RETURNING, SQLAlchemy sent multi-row VALUES statements of tens of KB, a different one for
+        every page size). The upsert keeps its own guard: a snapshot never replaces a newer one,
+        whoever wrote it in between."""
         if not snapshots:
             return set()
-        stored: dict[str, datetime] = {}
-        for chunk in chunks([t.id for t in snapshots]):
-            found = db.execute(STORED_UPDATED, {"b_connection": connection, "b_ids": list(chunk)})
-            stored.update((row.ticket_id, row.updated_at) for row in found)
         written = [t for t in snapshots if t.id not in stored or stored[t.id] < t.updated_at]
         if written:
             rows = [
@@ -127,18 +165,19 @@ class PullStore(UnitOfWork):
         return written_ids
 
     def _merge_events(
-        self, db: sa.Connection, connection: str, pulled: Mapping[tuple[str, str], Event]
+        self,
+        db: sa.Connection,
+        connection: str,
+        pulled: Mapping[tuple[str, str], Event],
+        stored: Mapping[str, set[str]],
     ) -> set[str]:
         """Insert events whose id is new for their ticket; the ids of tickets that gained one.
+        `stored`: the ids of the stored events of the page's tickets.
 
-        A helpdesk sends a changed ticket's whole history again: the ids already stored are read
-        first (no payloads) and only new events are encoded and inserted, so a changed ticket costs
-        its new events, not its history. ON CONFLICT DO NOTHING still guards the ids."""
-        if not pulled:
-            return set()
-        new = dict(pulled)
-        for ticket_id, event_id in _stored_event_ids(db, connection, sorted({tid for tid, _ in pulled})):
-            new.pop((ticket_id, event_id), None)
+        A helpdesk sends a changed ticket's whole history again: only events whose id is not stored
+        are encoded and inserted, so a changed ticket costs its new events, not its history. ON
+        CONFLICT DO NOTHING still guards the ids."""
+        new = {key: event for key, event in pulled.items() if key[1] not in stored.get(key[0], ())}
         if not new:
             return set()
         rows = [
@@ -154,14 +193,6 @@ class PullStore(UnitOfWork):
         ]
         insert_many(db, events, rows, skip_conflicts_on=["connection", "ticket_id", "event_id"])
         return {ticket_id for ticket_id, _ in new}
-
-    def event_ids(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, set[str]]:
-        """The ids of the stored events of each of these tickets (tickets without any left out)."""
-        found: dict[str, set[str]] = {}
-        with self._unit(write=False) as db:
-            for ticket_id, event_id in _stored_event_ids(db, connection, sorted(set(ticket_ids))):
-                found.setdefault(ticket_id, set()).add(event_id)
-        return found
 
     def snapshots(self, connection: str, ticket_ids: Sequence[str]) -> dict[str, Ticket]:
         """The stored snapshot of each of these tickets that is stored."""

@@ -280,8 +280,7 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
         if not latest:
             return 0
         with self._unit(write=True) as db:
-            self._require_tickets(db, list(latest))
-            db.execute(
+            updated = db.execute(
                 RECORD_EVALUATED,
                 [
                     {
@@ -296,6 +295,8 @@ class Store(PullStore, OutboxStore, ClaimStore, EvaluatedMarks, WebhookDeliveryS
                     for (connection, ticket_id), evaluation in latest.items()
                 ],
             )
+            if not db.dialect.supports_sane_multi_rowcount or updated.rowcount != len(latest):
+                self._require_tickets(db, list(latest))  # raises, naming the tickets not stored
             for connection, chunk in _per_connection(latest):  # one IN-list, not one binding per ticket
                 db.execute(DROP_CLOCKS, {"b_connection": connection, "b_ids": list(chunk)})
             clock_rows = [

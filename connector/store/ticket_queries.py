@@ -64,9 +64,6 @@ NEEDING_EVALUATION = (
     )
     .order_by(tickets.c.connection, tickets.c.ticket_id)
 )
-STORED_UPDATED = sa.select(tickets.c.ticket_id, tickets.c.updated_at).where(
-    tickets.c.connection == CONNECTION, any_of(tickets.c.ticket_id, IDS)
-)
 SEEN_AGAIN = (  # executemany: b_connection, b_ticket_id, b_updated, b_seen
     sa.update(tickets)
     .where(
@@ -87,10 +84,8 @@ SNAPSHOT_DATA = sa.select(tickets.c.ticket_id, tickets.c.data).where(
 EVENT_IDS = sa.select(events.c.ticket_id, events.c.event_id).where(
     events.c.connection == CONNECTION, any_of(events.c.ticket_id, IDS)
 )
-EVALUATED_VERSIONS = sa.select(tickets.c.ticket_id, tickets.c.evaluated_version).where(
-    tickets.c.connection == CONNECTION,
-    any_of(tickets.c.ticket_id, IDS),
-    tickets.c.evaluated_version.is_not(None),
+PAGE_BASIS = sa.select(tickets.c.ticket_id, tickets.c.updated_at, tickets.c.evaluated_version).where(
+    tickets.c.connection == CONNECTION, any_of(tickets.c.ticket_id, IDS)
 )
 
 

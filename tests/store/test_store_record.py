@@ -254,19 +254,25 @@ def test_a_pulled_record_of_an_unchanged_ticket_needs_no_events_to_confirm_the_v
     assert ([e.id for e in loaded.events], loaded.seen_at) == (["x"], T0 + H)
 
 
-def test_stored_event_ids_and_snapshots_are_read_without_the_rest_of_the_ticket(store: Store) -> None:
-    """What the own-write-back check reads: event ids of every pulled ticket, snapshots only of the
-    tickets it asks for; tickets not stored are left out of both."""
+def test_a_pages_basis_and_snapshots_are_read_without_the_rest_of_the_ticket(store: Store) -> None:
+    """What the own-write-back check and the page's save read: the stored `updated_at`, evaluated
+    version and event ids of every pulled ticket, snapshots only of the tickets asked for; tickets
+    not stored are left out of all of them."""
     store.save_pull_page(
         CONN,
         [
             record(ticket("101"), event("a", 1), event("b", 2)),
-            record(ticket("102", subject="Fax"), event("c", 3)),
+            record(ticket("102", subject="Fax", updated=T0 + timedelta(hours=1)), event("c", 3)),
         ],
         None,
         now=T0,
     )
-    ids = store.event_ids(CONN, ["101", "102", "404"])
+    store.mark_evaluated(CONN, ["102"], "v7")
+    basis = store.page_basis(CONN, ["101", "102", "404"])
     snapshots = store.snapshots(CONN, ["102", "404"])
-    assert ids == {"101": {"a", "b"}, "102": {"c"}}
-    assert list(snapshots) == ["102"] and snapshots["102"] == ticket("102", subject="Fax")
+    assert basis.event_ids == {"101": {"a", "b"}, "102": {"c"}}
+    assert basis.updated == {"101": ticket("101").updated_at, "102": T0 + timedelta(hours=1)}
+    assert basis.evaluated == {"102": "v7"}  # 101 waits for its first evaluation
+    assert list(snapshots) == ["102"] and snapshots["102"] == ticket(
+        "102", subject="Fax", updated=T0 + timedelta(hours=1)
+    )
