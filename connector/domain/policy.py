@@ -6,6 +6,7 @@ policy can be shared between threads and hashed into a version.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -319,6 +320,11 @@ class Condition:
     values: tuple[str, ...] = ()
     field: str | None = None
     pattern: re.Pattern[str] | None = None
+    # `values` as compared (stripped, case-folded), computed once: tested for every ticket
+    wanted: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)  # `field` is taken
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wanted", frozenset(value.strip().casefold() for value in self.values))
 
 
 @dataclass(frozen=True, slots=True)

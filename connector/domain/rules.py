@@ -13,9 +13,9 @@ def _norm(value: str) -> str:
     return value.strip().casefold()
 
 
-def _any_equal(candidates: Sequence[str] | frozenset[str], wanted: tuple[str, ...]) -> bool:
-    wanted_norm = {_norm(w) for w in wanted}
-    return any(_norm(c) in wanted_norm for c in candidates)
+def _any_equal(candidates: Sequence[str] | frozenset[str], wanted: frozenset[str]) -> bool:
+    """True when a candidate equals one of `wanted` (`Condition.wanted`: already normalised)."""
+    return any(_norm(c) in wanted for c in candidates)
 
 
 def _field_values(ticket: Ticket, name: str) -> list[str]:
@@ -32,32 +32,32 @@ def condition_holds(condition: Condition, ticket: Ticket) -> bool:
     kind = condition.kind
     org = ticket.organization
     if kind is ConditionKind.ORGANIZATION_NAME:
-        return org is not None and _any_equal([org.name], condition.values)
+        return org is not None and _any_equal([org.name], condition.wanted)
     if kind is ConditionKind.ORGANIZATION_ID:
-        return org is not None and _any_equal([org.id], condition.values)
+        return org is not None and _any_equal([org.id], condition.wanted)
     if kind is ConditionKind.ORGANIZATION_EXTERNAL_ID:
         return (
             org is not None
             and org.external_id is not None
-            and _any_equal([org.external_id], condition.values)
+            and _any_equal([org.external_id], condition.wanted)
         )
     if kind is ConditionKind.ORGANIZATION_TAG:
-        return org is not None and _any_equal(org.tags, condition.values)
+        return org is not None and _any_equal(org.tags, condition.wanted)
     if kind is ConditionKind.REQUESTER_DOMAIN:
         email = ticket.requester_email or ""
         domain = email.rpartition("@")[2]
-        return bool(domain) and _any_equal([domain], condition.values)
+        return bool(domain) and _any_equal([domain], condition.wanted)
     if kind is ConditionKind.FIELD:
         assert condition.field is not None
-        return _any_equal(_field_values(ticket, condition.field), condition.values)
+        return _any_equal(_field_values(ticket, condition.field), condition.wanted)
     if kind is ConditionKind.TAG:
-        return _any_equal(ticket.tags, condition.values)
+        return _any_equal(ticket.tags, condition.wanted)
     if kind is ConditionKind.PRIORITY:
-        return ticket.priority is not None and _any_equal([ticket.priority.value], condition.values)
+        return ticket.priority is not None and _any_equal([ticket.priority.value], condition.wanted)
     if kind is ConditionKind.BRAND:
-        return ticket.brand is not None and _any_equal([ticket.brand], condition.values)
+        return ticket.brand is not None and _any_equal([ticket.brand], condition.wanted)
     if kind is ConditionKind.CONNECTION:
-        return _any_equal([ticket.connection], condition.values)
+        return _any_equal([ticket.connection], condition.wanted)
     if kind is ConditionKind.SUBJECT_REGEX:
         assert condition.pattern is not None
         return condition.pattern.search(ticket.subject) is not None
