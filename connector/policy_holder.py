@@ -25,11 +25,18 @@ def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
     directory scan, whose entries carry their own stat, instead of two globs and three stats a
     file). Holiday feeds kept beside the YAML files (`holidays.ics`) are part of the configuration too."""
     found = []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.name.endswith((".yaml", ".ics")) and not entry.name.startswith(".") and entry.is_file():
-                stat = entry.stat()
-                found.append((entry.name, stat.st_mtime_ns, stat.st_size))
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if (
+                    entry.name.endswith((".yaml", ".ics"))
+                    and not entry.name.startswith(".")
+                    and entry.is_file()
+                ):
+                    stat = entry.stat()
+                    found.append((entry.name, stat.st_mtime_ns, stat.st_size))
+    except OSError:  # the directory (or a file) went away mid-deploy: a change, which the reload reports
+        return ()
     return tuple(sorted(found))
 
 
