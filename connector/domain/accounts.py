@@ -27,13 +27,10 @@ from datetime import UTC, timedelta
 from connector.domain.contracts import Contract, terms_on
 from connector.domain.model import Organization, Ticket
 from connector.domain.policy import Metric, Policy, Tier
+from connector.domain.policy import normalised as _norm
 from connector.domain.results import Decision
 
 LINK_KINDS = ("id", "external_id", "name", "domain")
-
-
-def _norm(value: str) -> str:
-    return value.strip().casefold()
 
 
 @dataclass(frozen=True, slots=True)

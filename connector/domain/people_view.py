@@ -31,7 +31,7 @@ from typing import Final
 
 from connector.domain.formatting import tag_name
 from connector.domain.model import TAGS_FIELD, Event, EventKind, Priority, Ticket
-from connector.domain.policy import ActionKind, ConditionKind, Policy
+from connector.domain.policy import ActionKind, ConditionKind, Policy, normalised
 
 _PRIORITY_CHANGE: Final = EventKind.PRIORITY_CHANGE
 _FIELD_CHANGE: Final = EventKind.FIELD_CHANGE
@@ -49,7 +49,7 @@ def _norm(tag: str) -> str:
     if norm is None:
         if len(_NORMS) >= 4096:
             _NORMS.clear()
-        norm = _NORMS[tag] = tag.strip().casefold()
+        norm = _NORMS[tag] = normalised(tag)
     return norm
 
 
@@ -101,10 +101,10 @@ def _reads(policy: Policy) -> _Reads:
     for rule in (*policy.tier_rules, *policy.severity_rules):
         for condition in rule.conditions:
             if condition.kind is ConditionKind.PRIORITY:
-                tested = {_norm(value) for value in condition.values}
+                tested = condition.wanted
                 ranks.update(p.rank for p in Priority if p.value in tested)
             elif condition.kind is ConditionKind.TAG:
-                tags.update(_norm(value) for value in condition.values)
+                tags.update(condition.wanted)
             elif condition.kind is ConditionKind.FIELD and condition.field is not None:
                 fields.add(condition.field)
     prefix = policy.writeback.tag_prefix

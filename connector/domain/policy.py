@@ -311,6 +311,11 @@ class ConditionKind(StrEnum):
     DESCRIPTION_REGEX = "description_regex"
 
 
+def normalised(value: str) -> str:
+    """A value as rules and account links compare it: stripped, case-folded."""
+    return value.strip().casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One test on a ticket. `values` match case-insensitively (any of them); regex kinds use
@@ -324,7 +329,7 @@ class Condition:
     wanted: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)  # `field` is taken
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "wanted", frozenset(value.strip().casefold() for value in self.values))
+        object.__setattr__(self, "wanted", frozenset(normalised(value) for value in self.values))
 
 
 @dataclass(frozen=True, slots=True)

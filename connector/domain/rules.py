@@ -6,11 +6,8 @@ from collections.abc import Sequence
 
 from connector.domain.model import Ticket
 from connector.domain.policy import Condition, ConditionKind, Rule
+from connector.domain.policy import normalised as _norm
 from connector.domain.results import Decision
-
-
-def _norm(value: str) -> str:
-    return value.strip().casefold()
 
 
 def _any_equal(candidates: Sequence[str] | frozenset[str], wanted: frozenset[str]) -> bool:
